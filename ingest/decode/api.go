@@ -3,7 +3,6 @@ package decode
 
 import "errors"
 
-
 // Sentinel errors. Callers count them per kind, log the first of each kind, and keep reading: a bad frame
 // never stops a connection.
 var (
@@ -36,7 +35,9 @@ type Arg struct {
 // Envelope is the first decoding stage: what a frame is, without its data.
 //
 // For pushes, Arg's strings are interned (no allocation per frame). For events, Event/ID/Code/Msg/ConnID
-// are set (Code and Msg as sent; Msg may embed the offending request).
+// are set (Code and Msg as sent; Msg may embed the offending request). An Envelope filled from a frame
+// remembers where that frame's "data" array is, so Decoder.Push does not scan for it again; pass Push the
+// same frame.
 type Envelope struct {
 	Kind      FrameKind
 	Event     string // subscribe, unsubscribe, error, login, notice, channel-conn-count, channel-conn-count-error
@@ -47,6 +48,11 @@ type Envelope struct {
 	Arg       Arg
 	Action    string // pushes of incremental book channels: "snapshot" or "update"
 	EventType string // account/positions pushes: "snapshot" or "event_update"
+	ConnCount string // channel-conn-count(-error) events (their top-level "channel" goes to Arg.Channel)
+	CurPage   int64  // account/positions snapshot pagination (0 when absent)
+	LastPage  bool
+
+	dataStart, dataEnd int // byte range of the push's "data" value in the frame (dataEnd 0: unknown)
 }
 
 // RawLevel is one book level's price and size exactly as received (sub-slices of the frame, valid only during

@@ -1,0 +1,205 @@
+package decode
+
+import (
+	"fmt"
+
+	"github.com/okxtape/okxtape/schema"
+)
+
+// APIError is a REST response whose "code" is not "0" (Code and Msg as sent by OKX).
+type APIError struct {
+	Code string
+	Msg  string
+}
+
+func (e *APIError) Error() string { return fmt.Sprintf("okx: REST error code %s: %s", e.Code, e.Msg) }
+
+// Instrument is one entry of GET /api/v5/public/instruments or of the "instruments" WebSocket channel.
+// Numbers are NaN and times 0 when OKX sends "" (e.g. ctVal for SPOT, expTime for perpetuals).
+type Instrument struct {
+	InstType   string // SPOT, MARGIN, SWAP, FUTURES, OPTION, EVENTS
+	InstID     string
+	InstFamily string
+	Uly        string
+	BaseCcy    string
+	QuoteCcy   string
+	SettleCcy  string
+	CtType     string // linear, inverse
+	CtValCcy   string
+	State      string // live, suspend, preopen, test
+	RuleType   string
+	CtVal      float64
+	CtMult     float64
+	TickSz     float64
+	LotSz      float64
+	MinSz      float64
+	Lever      float64
+	ListTime   int64 // ms
+	ExpTime    int64 // ms
+}
+
+// restData checks the REST envelope of body and returns a scanner positioned at the start of its "data".
+func restData(body []byte, what string) (scanner, error) {
+	s := scanner{b: body}
+	var code, msg string
+	hasCode := false
+	ds, de := -1, -1
+	if s.open('{') {
+		for n := 0; s.more('}', n); n++ {
+			switch string(s.key()) {
+			case "code":
+				code, hasCode = s.text(nil), true
+			case "msg":
+				msg = s.text(nil)
+			case "data":
+				ds, de = s.span()
+			default:
+				s.skip()
+			}
+		}
+	}
+	if !s.bad && s.peek() != 0 {
+		s.fail("trailing data after the object")
+	}
+	if s.bad {
+		return s, s.err(what)
+	}
+	if hasCode && code != "0" {
+		return s, &APIError{Code: code, Msg: msg}
+	}
+	if ds < 0 || body[ds] != '[' {
+		return s, fmt.Errorf("%w: %s: no \"data\" array", ErrMalformed, what)
+	}
+	return scanner{b: body[:de], i: ds}, nil
+}
+
+// ParseRESTBooks decodes a GET /api/v5/market/books response. The Book is a snapshot (Action snapshot,
+// PrevSeqID -1, SeqID as sent or 0) with Header.Channel "books" and InstID "" (the response does not carry
+// it; the caller sets it). The BookRaw strings alias body. A non-"0" code returns an *APIError.
+func ParseRESTBooks(body []byte) (*schema.Book, *BookRaw, error) {
+	s, err := restData(body, "rest books")
+	if err != nil {
+		return nil, nil, err
+	}
+	b, raw := new(schema.Book), new(BookRaw)
+	if !s.nextObject(0) {
+		if s.bad {
+			return nil, nil, s.err("rest books")
+		}
+		return nil, nil, fmt.Errorf("%w: rest books: empty data", ErrMalformed)
+	}
+	s.book(b, raw, schema.Header{Channel: "books"}, schema.ActionSnapshot, nil)
+	if s.bad {
+		return nil, nil, s.err("rest books")
+	}
+	b.PrevSeqID = -1
+	return b, raw, nil
+}
+
+// ParseRESTTrades decodes a GET /api/v5/market/trades (or history-trades) response into trades with Header.
+// Channel "trades" (Count 1 when absent).
+func ParseRESTTrades(body []byte) ([]schema.Trade, error) {
+	s, err := restData(body, "rest trades")
+	if err != nil {
+		return nil, err
+	}
+	var out []schema.Trade
+	for i := 0; s.nextObject(i); i++ {
+		var t schema.Trade
+		s.trade(&t, schema.Header{Channel: "trades"}, nil)
+		if s.bad {
+			break
+		}
+		out = append(out, t)
+	}
+	if s.bad {
+		return nil, s.err("rest trades")
+	}
+	return out, nil
+}
+
+// ParseRESTInstruments decodes a GET /api/v5/public/instruments response. A non-"0" code returns an
+// *APIError.
+func ParseRESTInstruments(body []byte) ([]Instrument, error) {
+	s, err := restData(body, "rest instruments")
+	if err != nil {
+		return nil, err
+	}
+	return instruments(&s, "rest instruments")
+}
+
+// ParseInstruments decodes the data of an "instruments" channel push (env from ParseEnvelope or
+// Decoder.Envelope on frame). That channel is not an event stream, so Decoder.Push does not handle it.
+func ParseInstruments(env *Envelope, frame []byte) ([]Instrument, error) {
+	if env.Kind != FramePush || env.Arg.Channel != "instruments" {
+		return nil, fmt.Errorf("%w: not an instruments push", ErrMalformed)
+	}
+	start, end := env.dataStart, env.dataEnd
+	if end == 0 || start < 0 || end > len(frame) || start >= end || frame[start] != '[' {
+		var err error
+		if start, end, err = findData(frame); err != nil {
+			return nil, err
+		}
+	}
+	s := scanner{b: frame[:end], i: start}
+	return instruments(&s, "instruments")
+}
+
+func instruments(s *scanner, what string) ([]Instrument, error) {
+	var out []Instrument
+	for i := 0; s.nextObject(i); i++ {
+		in := Instrument{CtVal: nan, CtMult: nan, TickSz: nan, LotSz: nan, MinSz: nan, Lever: nan}
+		for j := 0; s.more('}', j); j++ {
+			switch string(s.key()) {
+			case "instType":
+				in.InstType = s.text(nil)
+			case "instId":
+				in.InstID = s.text(nil)
+			case "instFamily":
+				in.InstFamily = s.text(nil)
+			case "uly":
+				in.Uly = s.text(nil)
+			case "baseCcy":
+				in.BaseCcy = s.text(nil)
+			case "quoteCcy":
+				in.QuoteCcy = s.text(nil)
+			case "settleCcy":
+				in.SettleCcy = s.text(nil)
+			case "ctType":
+				in.CtType = s.text(nil)
+			case "ctValCcy":
+				in.CtValCcy = s.text(nil)
+			case "state":
+				in.State = s.text(nil)
+			case "ruleType":
+				in.RuleType = s.text(nil)
+			case "ctVal":
+				in.CtVal = s.float()
+			case "ctMult":
+				in.CtMult = s.float()
+			case "tickSz":
+				in.TickSz = s.float()
+			case "lotSz":
+				in.LotSz = s.float()
+			case "minSz":
+				in.MinSz = s.float()
+			case "lever":
+				in.Lever = s.float()
+			case "listTime":
+				in.ListTime = s.int(0)
+			case "expTime":
+				in.ExpTime = s.int(0)
+			default:
+				s.skip()
+			}
+		}
+		if s.bad {
+			break
+		}
+		out = append(out, in)
+	}
+	if s.bad {
+		return nil, s.err(what)
+	}
+	return out, nil
+}
