@@ -21,6 +21,9 @@ func fixtureDir(t testing.TB) string {
 		dir = filepath.Join("..", "..", "..", "shared", "fixtures", "okx")
 	}
 	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
+		if os.Getenv("OKXTAPE_REQUIRE_FIXTURES") == "1" {
+			t.Fatalf("OKX fixtures are required (OKXTAPE_REQUIRE_FIXTURES=1) but not found at %s: %v", dir, err)
+		}
 		t.Skipf("OKX fixtures not found at %s (set OKXTAPE_FIXTURES): %v", dir, err)
 	}
 	return dir
