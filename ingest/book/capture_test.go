@@ -23,7 +23,7 @@ const captureFile = "../../../shared/fixtures/okx/OKX.ws.1.0"
 func captureBookFrames(t testing.TB) [][]byte {
 	f, err := os.Open(captureFile)
 	if err != nil {
-		t.Skipf("capture not available: %v", err)
+		skipWithoutFixture(t, err)
 	}
 	defer f.Close()
 	var out [][]byte

@@ -45,7 +45,7 @@ const restFixture = "../../../shared/fixtures/okx/http_get_order_book.json"
 func TestRESTFixtureSnapshot(t *testing.T) {
 	body, err := os.ReadFile(restFixture)
 	if err != nil {
-		t.Skipf("fixture not available: %v", err)
+		skipWithoutFixture(t, err)
 	}
 	h := newHarness(t, nil)
 	h.snap(10, 1000)
