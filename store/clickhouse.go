@@ -1,0 +1,435 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+
+	"github.com/okxtape/okxtape/schema"
+)
+
+// Environment variables with the ClickHouse credentials, used when the DSN has none (keeps them out of
+// command lines and process listings).
+const (
+	EnvClickHouseUser     = "OKXTAPE_CLICKHOUSE_USER"
+	EnvClickHousePassword = "OKXTAPE_CLICKHOUSE_PASSWORD"
+)
+
+// DefaultClickHouseDatabase is used when the DSN has no path.
+const DefaultClickHouseDatabase = "okxtape"
+
+// ClickHouseOptions tunes the ClickHouse sink and source. The zero value is ready to use.
+type ClickHouseOptions struct {
+	// DialTimeout bounds connecting (and waiting for a pooled connection); default 5 s.
+	DialTimeout time.Duration
+	// ReadTimeout bounds each read from the server, e.g. the wait for an insert's acknowledgement; default 60 s.
+	ReadTimeout time.Duration
+	// NoCompression disables LZ4 block compression on the wire.
+	NoCompression bool
+	// PlainDDL forces the plain (18.16-compatible) DDL on any server version.
+	PlainDDL bool
+	// Logger receives the one-line "opened" message; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+var (
+	chInsertSeconds = promauto.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "okxtape_clickhouse_insert_seconds",
+		Help:    "Duration of one ClickHouse batch insert (prepare, append, send), by dataset.",
+		Buckets: prometheus.ExponentialBuckets(0.002, 2, 14),
+	}, []string{"dataset"})
+	chErrors = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "okxtape_clickhouse_errors_total",
+		Help: "ClickHouse operations that failed, by operation (open, insert, read).",
+	}, []string{"op"})
+)
+
+// ClickHouseSink stores batches in ClickHouse with native batch inserts, one table per dataset (see
+// ClickHouseDDL). Inserts are synchronous: a Write that returned nil is durable, so Pending never reports
+// anything. Idempotency by Seq comes from ReplacingMergeTree keyed on (inst_id, ts, seq): a retried batch
+// collapses on merge and FINAL queries see each event once.
+//
+// Concurrency: the Sink methods follow the Sink contract (one goroutine); Stats may be called concurrently.
+type ClickHouseSink struct {
+	opts    clickhouse.Options
+	db      string
+	addr    string // host:port for logs and errors (never credentials)
+	o       ClickHouseOptions
+	log     *slog.Logger
+	conn    driver.Conn
+	version ServerVersion
+	ready   bool // database and tables exist
+	inserts map[string]string
+	w       chColumns
+
+	mu   sync.Mutex
+	rows map[string]uint64
+}
+
+var _ Sink = (*ClickHouseSink)(nil)
+var _ StatsReporter = (*ClickHouseSink)(nil)
+
+// NewClickHouseSink parses the DSN (clickhouse://[user[:password]@]host:9000/db[?param=value...], with the
+// clickhouse-go/v2 DSN parameters such as secure=true or dial_timeout=2s) without connecting. User and
+// password come from the DSN, else from OKXTAPE_CLICKHOUSE_USER / OKXTAPE_CLICKHOUSE_PASSWORD, else
+// "default" with no password. The database defaults to "okxtape" and is created by Open.
+func NewClickHouseSink(dsn string, o ClickHouseOptions) (*ClickHouseSink, error) {
+	opts, db, err := parseClickHouseDSN(dsn, o)
+	if err != nil {
+		return nil, err
+	}
+	s := &ClickHouseSink{opts: *opts, db: db, addr: strings.Join(opts.Addr, ","), o: o, log: o.Logger,
+		inserts: map[string]string{}, rows: map[string]uint64{}}
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	for _, t := range schema.Tables() {
+		s.inserts[t.Name] = insertSQL(db, t)
+	}
+	return s, nil
+}
+
+var dbNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
+
+// parseClickHouseDSN returns driver options (connecting without a default database, so the database can be
+// created) and the database name.
+func parseClickHouseDSN(dsn string, o ClickHouseOptions) (*clickhouse.Options, string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return nil, "", errors.New("clickhouse: cannot parse DSN (want clickhouse://host:9000/db)")
+	}
+	if u.Scheme != "clickhouse" && u.Scheme != "tcp" {
+		return nil, "", fmt.Errorf("clickhouse: DSN scheme %q is not supported (want clickhouse://host:9000/db)", u.Scheme)
+	}
+	opts, err := clickhouse.ParseDSN(dsn)
+	if err != nil {
+		return nil, "", fmt.Errorf("clickhouse: bad DSN for %s: %w", u.Host, err)
+	}
+	db := opts.Auth.Database
+	if db == "" {
+		db = DefaultClickHouseDatabase
+	}
+	if !dbNameRe.MatchString(db) {
+		return nil, "", fmt.Errorf("clickhouse: database name %q must match %s", db, dbNameRe)
+	}
+	opts.Auth.Database = ""
+	if opts.Auth.Username == "" {
+		opts.Auth.Username = os.Getenv(EnvClickHouseUser)
+	}
+	if opts.Auth.Password == "" {
+		opts.Auth.Password = os.Getenv(EnvClickHousePassword)
+	}
+	opts.DialTimeout = o.DialTimeout
+	if opts.DialTimeout <= 0 {
+		opts.DialTimeout = 5 * time.Second
+	}
+	opts.ReadTimeout = o.ReadTimeout
+	if opts.ReadTimeout <= 0 {
+		opts.ReadTimeout = 60 * time.Second
+	}
+	if o.NoCompression {
+		opts.Compression = nil
+	} else if opts.Compression == nil {
+		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+	}
+	opts.MaxIdleConns, opts.MaxOpenConns = 1, 2
+	return opts, db, nil
+}
+
+func insertSQL(db string, t *schema.Table) string {
+	cols := make([]string, len(t.Columns))
+	for i, c := range t.Columns {
+		cols[i] = quoteIdent(c.Name)
+	}
+	// The driver parses the column list out of "INSERT INTO x (a, b)" to order the block's columns.
+	return fmt.Sprintf("INSERT INTO %s.%s (%s)", quoteIdent(db), quoteIdent(t.Name), strings.Join(cols, ", "))
+}
+
+// Name implements Sink.
+func (s *ClickHouseSink) Name() string { return "clickhouse" }
+
+// Database returns the database the sink writes to.
+func (s *ClickHouseSink) Database() string { return s.db }
+
+// ServerVersion returns the version of the server, known after a successful Open.
+func (s *ClickHouseSink) ServerVersion() ServerVersion { return s.version }
+
+// Open connects, reads the server version and creates the database and every table if missing. If it fails,
+// the next Write tries again, so a recorder that keeps going with its spool recovers when the server appears.
+func (s *ClickHouseSink) Open(ctx context.Context) error {
+	if err := s.setup(ctx); err != nil {
+		chErrors.WithLabelValues("open").Inc()
+		return err
+	}
+	return nil
+}
+
+func (s *ClickHouseSink) setup(ctx context.Context) error {
+	if s.ready {
+		return nil
+	}
+	if s.conn == nil {
+		conn, err := clickhouse.Open(&s.opts)
+		if err != nil {
+			return fmt.Errorf("clickhouse %s: open: %w", s.addr, err)
+		}
+		s.conn = conn
+	}
+	v, err := queryVersion(ctx, s.conn)
+	if err != nil {
+		return fmt.Errorf("clickhouse %s: %w", s.addr, err)
+	}
+	s.version = v
+	ddlVersion := v
+	if s.o.PlainDDL {
+		ddlVersion = ServerVersion{Major: 18, Minor: 16}
+	}
+	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(s.db)); err != nil {
+		return fmt.Errorf("clickhouse %s: create database %s: %w", s.addr, s.db, err)
+	}
+	for _, t := range schema.Tables() {
+		if err := s.conn.Exec(ctx, ClickHouseDDL(s.db, t, ddlVersion)); err != nil {
+			return fmt.Errorf("clickhouse %s: create table %s.%s: %w", s.addr, s.db, t.Name, err)
+		}
+	}
+	s.ready = true
+	s.log.Info("clickhouse sink ready", "addr", s.addr, "database", s.db, "server_version", v.String(),
+		"modern_ddl", ddlVersion.Modern())
+	return nil
+}
+
+func queryVersion(ctx context.Context, conn driver.Conn) (ServerVersion, error) {
+	var vs string
+	if err := conn.QueryRow(ctx, "SELECT version()").Scan(&vs); err != nil {
+		return ServerVersion{}, fmt.Errorf("select version(): %w", err)
+	}
+	return ParseServerVersion(vs)
+}
+
+// Write inserts the batch as one native insert. Any error means the batch was not stored (the recorder
+// retries it whole; duplicates collapse by seq).
+func (s *ClickHouseSink) Write(ctx context.Context, b Batch) error {
+	if len(b.Events) == 0 {
+		return nil
+	}
+	if b.Table == nil {
+		return errors.New("clickhouse: batch without table")
+	}
+	if err := s.setup(ctx); err != nil {
+		chErrors.WithLabelValues("open").Inc()
+		return err
+	}
+	start := time.Now()
+	if err := s.insert(ctx, b); err != nil {
+		chErrors.WithLabelValues("insert").Inc()
+		return fmt.Errorf("clickhouse %s: insert %d rows into %s.%s: %w", s.addr, len(b.Events), s.db, b.Table.Name, err)
+	}
+	chInsertSeconds.WithLabelValues(b.Table.Name).Observe(time.Since(start).Seconds())
+	s.mu.Lock()
+	s.rows[b.Table.Name] += uint64(len(b.Events))
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *ClickHouseSink) insert(ctx context.Context, b Batch) (err error) {
+	query, ok := s.inserts[b.Table.Name]
+	if !ok {
+		return fmt.Errorf("unknown table %q", b.Table.Name)
+	}
+	batch, err := s.conn.PrepareBatch(ctx, query)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil && !batch.IsSent() {
+			_ = batch.Abort()
+		}
+	}()
+	if n := len(batch.Columns()); n != len(b.Table.Columns) {
+		return fmt.Errorf("server table has %d insertable columns, schema has %d", n, len(b.Table.Columns))
+	}
+	if err := s.w.fill(batch, b); err != nil {
+		return err
+	}
+	return batch.Send()
+}
+
+// Pending implements Sink: inserts are synchronous, so nothing accepted is ever pending.
+func (s *ClickHouseSink) Pending() (uint64, bool) { return 0, false }
+
+// Flush implements Sink; there is nothing buffered.
+func (s *ClickHouseSink) Flush(context.Context) error { return nil }
+
+// Close releases the connections.
+func (s *ClickHouseSink) Close(context.Context) error {
+	if s.conn == nil {
+		return nil
+	}
+	err := s.conn.Close()
+	s.conn, s.ready = nil, false
+	return err
+}
+
+// Stats implements StatsReporter.
+func (s *ClickHouseSink) Stats() SinkStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rows := make(map[string]uint64, len(s.rows))
+	for k, v := range s.rows {
+		rows[k] = v
+	}
+	return SinkStats{Rows: rows}
+}
+
+// chColumns is the RowWriter that turns a batch into column slices, appended to the driver's block one column
+// at a time (no reflection or boxing per row for scalar columns). Buffers are reused across batches.
+type chColumns struct {
+	cols  []chColumn
+	batch driver.Batch
+	i     int // next column of the current row
+	err   error
+}
+
+type chColumn struct {
+	typ    schema.Type
+	ints   []int64
+	floats []float64
+	strs   []string
+	bools  []uint8
+}
+
+func (w *chColumns) fill(batch driver.Batch, b Batch) error {
+	t := b.Table
+	if cap(w.cols) < len(t.Columns) {
+		w.cols = make([]chColumn, len(t.Columns))
+	}
+	w.cols = w.cols[:len(t.Columns)]
+	for i := range w.cols {
+		c := &w.cols[i]
+		c.typ = t.Columns[i].Type
+		c.ints, c.floats, c.strs, c.bools = c.ints[:0], c.floats[:0], c.strs[:0], c.bools[:0]
+	}
+	w.batch, w.err = batch, nil
+	defer func() {
+		w.batch = nil
+		for i := range w.cols {
+			clear(w.cols[i].strs) // do not keep the recorder's strings alive
+		}
+	}()
+	for _, e := range b.Events {
+		if e.Kind() != t.Kind {
+			return fmt.Errorf("%s event in a %s batch", e.Kind(), t.Name)
+		}
+		w.i = 0
+		e.WriteRow(w)
+		if w.err != nil {
+			return w.err
+		}
+		if w.i != len(w.cols) {
+			return fmt.Errorf("%s row wrote %d of %d columns", t.Name, w.i, len(w.cols))
+		}
+	}
+	for i := range w.cols {
+		c := &w.cols[i]
+		var v any
+		switch c.typ {
+		case schema.Int64, schema.TimeMs, schema.TimeNs:
+			v = c.ints
+		case schema.Float64:
+			v = c.floats
+		case schema.String:
+			v = c.strs
+		case schema.Bool:
+			v = c.bools
+		default:
+			continue // lists were appended row by row
+		}
+		if err := batch.Column(i).Append(v); err != nil {
+			return fmt.Errorf("column %s: %w", t.Columns[i].Name, err)
+		}
+	}
+	return nil
+}
+
+// col returns the next column if it has one of the wanted types, or nil after recording an error.
+func (w *chColumns) col(want schema.Type) *chColumn {
+	if w.err != nil {
+		return nil
+	}
+	if w.i >= len(w.cols) {
+		w.err = fmt.Errorf("row writes more than %d columns", len(w.cols))
+		return nil
+	}
+	c := &w.cols[w.i]
+	ok := c.typ == want || (want == schema.Int64 && (c.typ == schema.TimeMs || c.typ == schema.TimeNs))
+	if !ok {
+		w.err = fmt.Errorf("column %d is %s, row wrote %s", w.i, c.typ, want)
+		return nil
+	}
+	w.i++
+	return c
+}
+
+func (w *chColumns) Int64(v int64) {
+	if c := w.col(schema.Int64); c != nil {
+		c.ints = append(c.ints, v)
+	}
+}
+
+func (w *chColumns) Float64(v float64) {
+	if c := w.col(schema.Float64); c != nil {
+		c.floats = append(c.floats, v)
+	}
+}
+
+func (w *chColumns) String(v string) {
+	if c := w.col(schema.String); c != nil {
+		c.strs = append(c.strs, v)
+	}
+}
+
+func (w *chColumns) Bool(v bool) {
+	if c := w.col(schema.Bool); c != nil {
+		var b uint8
+		if v {
+			b = 1
+		}
+		c.bools = append(c.bools, b)
+	}
+}
+
+func (w *chColumns) Float64s(v []float64) {
+	i := w.i
+	if c := w.col(schema.Float64List); c != nil {
+		if v == nil {
+			v = []float64{}
+		}
+		if err := w.batch.Column(i).AppendRow(v); err != nil {
+			w.err = err
+		}
+	}
+}
+
+func (w *chColumns) Int64s(v []int64) {
+	i := w.i
+	if c := w.col(schema.Int64List); c != nil {
+		if v == nil {
+			v = []int64{}
+		}
+		if err := w.batch.Column(i).AppendRow(v); err != nil {
+			w.err = err
+		}
+	}
+}
