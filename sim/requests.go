@@ -1,0 +1,324 @@
+package sim
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+type selKind int
+
+const (
+	selInstID selKind = iota
+	selInstType
+	selNone
+)
+
+// chanSpec describes one channel name: where it lives and what it is subscribed with.
+type chanSpec struct {
+	name    string
+	path    pathKind
+	sel     selKind
+	l2      bool   // books-l2-tbt / books50-l2-tbt: login (and fee tier) required, else 64003
+	depth   int    // incremental books window (0 for other channels)
+	bar     string // candles: bar name ("1m", "1Hutc")
+	private bool
+}
+
+var candleBars = map[string]bool{}
+
+func init() {
+	for _, b := range strings.Fields("3M 1M 1W 1D 2D 3D 5D 12H 6H 4H 2H 1H 30m 15m 5m 3m 1m 1s " +
+		"3Mutc 1Mutc 1Wutc 1Dutc 2Dutc 3Dutc 5Dutc 12Hutc 6Hutc") {
+		candleBars[b] = true
+	}
+}
+
+func lookupChannel(name string) (chanSpec, bool) {
+	sp := chanSpec{name: name, path: pathPublic, sel: selInstID}
+	switch name {
+	case "tickers", "trades", "books5", "bbo-tbt", "funding-rate", "mark-price", "index-tickers", "open-interest":
+	case "books", "books-l2-tbt":
+		sp.depth, sp.l2 = 400, name == "books-l2-tbt"
+	case "books50-l2-tbt":
+		sp.depth, sp.l2 = 50, true
+	case "instruments":
+		sp.sel = selInstType
+	case "trades-all":
+		sp.path = pathBusiness
+	case "orders", "positions":
+		sp.path, sp.sel, sp.private = pathPrivate, selInstType, true
+	case "fills", "account", "balance_and_position":
+		sp.path, sp.sel, sp.private = pathPrivate, selNone, true
+	default:
+		bar, ok := strings.CutPrefix(name, "candle")
+		if !ok || !candleBars[bar] {
+			return sp, false
+		}
+		sp.path, sp.bar = pathBusiness, bar
+	}
+	return sp, true
+}
+
+// sub is one accepted subscription of a connection.
+type sub struct {
+	channel    string
+	spec       chanSpec
+	instID     string
+	instType   string
+	instFamily string
+	ccy        string
+	raw        []byte // the arg as sent (compacted), echoed in acks
+	key        string // channel + selector: identity of the stream
+}
+
+func (sb *sub) selector() string {
+	switch {
+	case sb.instID != "":
+		return "instId:" + sb.instID
+	case sb.instType != "":
+		return "instType:" + sb.instType
+	}
+	return ""
+}
+
+func isAlnumID(s string) bool {
+	if len(s) == 0 || len(s) > 32 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
+			return false
+		}
+	}
+	return true
+}
+
+// handle processes one client text frame (not ping).
+func (c *conn) handle(msg []byte) {
+	var req map[string]json.RawMessage
+	invalid := func(id string) { c.sendError(id, "60012", "Invalid request: "+string(msg)) }
+	if err := json.Unmarshal(msg, &req); err != nil {
+		invalid("")
+		return
+	}
+	var id, op string
+	if raw, ok := req["id"]; ok {
+		if json.Unmarshal(raw, &id) != nil || !isAlnumID(id) {
+			invalid("")
+			return
+		}
+	}
+	if json.Unmarshal(req["op"], &op) != nil || op == "" {
+		invalid(id)
+		return
+	}
+	if op != "subscribe" && op != "unsubscribe" && op != "login" {
+		c.sendError(id, "60019", "Invalid op: op:"+op)
+		return
+	}
+	var args []json.RawMessage
+	if json.Unmarshal(req["args"], &args) != nil || len(args) == 0 {
+		invalid(id)
+		return
+	}
+	if !c.allowRequest() {
+		c.sendError(id, "60014", "Requests too frequent")
+		return
+	}
+	if op == "login" {
+		c.login(id, args)
+		return
+	}
+	for _, a := range args {
+		c.handleArg(id, op, a, msg)
+	}
+}
+
+// allowRequest applies the per-connection subscribe/unsubscribe/login limit (sliding hour).
+func (c *conn) allowRequest() bool {
+	limit := c.srv.cfg.Faults.MaxSubsPerHour
+	if limit < 0 {
+		return true
+	}
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := 0
+	for i < len(c.reqTimes) && now.Sub(c.reqTimes[i]) >= time.Hour {
+		i++
+	}
+	c.reqTimes = c.reqTimes[i:]
+	if len(c.reqTimes) >= limit {
+		return false
+	}
+	c.reqTimes = append(c.reqTimes, now)
+	return true
+}
+
+func wrongURL(channel, selector string) string {
+	s := "channel:" + channel
+	if selector != "" {
+		s += ", " + selector
+	}
+	return "Wrong URL or " + s + " doesn't exist. Please use the correct URL, channel and parameters referring to API document."
+}
+
+func (c *conn) handleArg(id, op string, raw json.RawMessage, msg []byte) {
+	var fields map[string]any
+	if err := json.Unmarshal(raw, &fields); err != nil {
+		c.sendError(id, "60012", "Invalid request: "+string(msg))
+		return
+	}
+	str := func(k string) string { v, _ := fields[k].(string); return v }
+	channel := str("channel")
+	if channel == "" {
+		c.sendError(id, "60012", "Invalid request: "+string(msg))
+		return
+	}
+	if _, ok := fields["uly"]; ok {
+		c.sendError(id, "64000", "Subscription parameter uly is unavailable anymore, please replace uly with instFamily. More details can refer to: https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-parameter-and-url.")
+		return
+	}
+	var compact bytes.Buffer
+	_ = json.Compact(&compact, raw)
+	sb := &sub{channel: channel, instID: str("instId"), instType: str("instType"), instFamily: str("instFamily"),
+		ccy: str("ccy"), raw: compact.Bytes()}
+	sp, ok := lookupChannel(channel)
+	sb.spec = sp
+	if !ok {
+		c.sendError(id, "60018", wrongURL(channel, sb.selector()))
+		return
+	}
+	if code, m := c.validate(sb); code != "" {
+		c.sendError(id, code, m)
+		return
+	}
+	sb.key = channel + "|" + sb.instID + "|" + sb.instType + "|" + sb.instFamily + "|" + sb.ccy
+	if op == "unsubscribe" {
+		c.mu.Lock()
+		old := c.subs[sb.key]
+		delete(c.subs, sb.key)
+		c.mu.Unlock()
+		if old != nil { // stop the stream first: no data of it follows the ack
+			c.srv.unsubscribe(c, old)
+		}
+		c.sendControl(c.event("unsubscribe", id, "", "", sb.raw))
+		return
+	}
+	// books-l2-tbt excludes books/books50-l2-tbt for the same instId on one connection (OKX 2024-07-17).
+	var evicted []*sub
+	c.mu.Lock()
+	if sp.depth > 0 {
+		for k, o := range c.subs {
+			if o.spec.depth == 0 || o.instID != sb.instID || o.channel == sb.channel {
+				continue
+			}
+			if o.channel == "books-l2-tbt" {
+				c.mu.Unlock()
+				c.sendError(id, "64004", fmt.Sprintf("Subscribe to both %s and books-l2-tbt for %s is not allowed. Unsubscribe books-l2-tbt first.", sb.channel, sb.instID))
+				return
+			}
+			if sb.channel == "books-l2-tbt" {
+				evicted = append(evicted, o)
+				delete(c.subs, k)
+			}
+		}
+	}
+	_, dup := c.subs[sb.key]
+	if !dup {
+		c.subs[sb.key] = sb
+	}
+	c.mu.Unlock()
+	c.sendControl(c.event("subscribe", id, "", "", sb.raw))
+	for _, o := range evicted { // server-side unsubscribe of the older depth channels
+		c.srv.unsubscribe(c, o)
+		c.sendControl(c.event("unsubscribe", "", "", "", o.raw))
+	}
+	if !dup || !sp.private { // a repeated market-data subscribe gets a fresh snapshot (books, books5, ...)
+		c.srv.subscribe(c, sb)
+	}
+}
+
+// validate returns an OKX error code and message for sb on this connection, or "" if it may subscribe.
+func (c *conn) validate(sb *sub) (string, string) {
+	sp := sb.spec
+	switch {
+	case sp.path == pathBusiness && c.path == pathPublic:
+		return "64001", "This channel has been migrated to the '/business' URL. Please subscribe using the new URL. More details can refer to: https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-parameter-and-url"
+	case sp.path == pathPublic && c.path == pathBusiness:
+		return "64002", "This channel is not supported by \"business\" URL. Please use \"/public\" URL instead"
+	case sp.path != c.path:
+		return "60018", wrongURL(sb.channel, sb.selector())
+	}
+	c.mu.Lock()
+	logged := c.loggedIn
+	c.mu.Unlock()
+	if sp.private && !logged {
+		return "60011", "Please log in"
+	}
+	if sp.l2 && !logged {
+		return "64003", "Your trading fee tier doesn't meet the requirement to access this channel"
+	}
+	if c.srv.capture != nil && !sp.private {
+		if !c.srv.capture.has(sb.channel, sb.instID+sb.instType) {
+			return "60018", wrongURL(sb.channel, sb.selector())
+		}
+		return "", ""
+	}
+	bad := func() (string, string) { return "60018", wrongURL(sb.channel, sb.selector()) }
+	switch sp.sel {
+	case selInstID:
+		if sb.instID == "" {
+			return "60013", "Invalid args"
+		}
+		if sb.channel == "index-tickers" {
+			if c.srv.indexMarket(sb.instID) == nil {
+				return bad()
+			}
+			return "", ""
+		}
+		in := c.srv.byID[sb.instID]
+		if in == nil {
+			return bad()
+		}
+		if (sb.channel == "funding-rate" || sb.channel == "open-interest") && in.Type != "SWAP" {
+			return bad()
+		}
+	case selInstType:
+		ok := false
+		switch sb.channel {
+		case "instruments":
+			ok = sb.instType == "SPOT" || sb.instType == "SWAP"
+		case "orders":
+			ok = strings.Contains(" SPOT MARGIN SWAP FUTURES OPTION EVENTS ANY ", " "+sb.instType+" ")
+		case "positions":
+			ok = strings.Contains(" MARGIN SWAP FUTURES OPTION EVENTS ANY ", " "+sb.instType+" ")
+		}
+		if sb.instType == "" {
+			return "60013", "Invalid args"
+		}
+		if !ok {
+			return bad()
+		}
+	}
+	if sb.instID != "" && sp.sel != selInstID && c.srv.byID[sb.instID] == nil {
+		return bad()
+	}
+	return "", ""
+}
+
+// indexMarket maps an index id (BTC-USDT or BTC-USD) to the market whose price drives it.
+func (s *Server) indexMarket(id string) *market {
+	base, quote, ok := strings.Cut(id, "-")
+	if !ok || (quote != "USDT" && quote != "USD") {
+		return nil
+	}
+	if in := s.byID[base+"-USDT"]; in != nil {
+		return in.mkt
+	}
+	return nil
+}

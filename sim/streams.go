@@ -1,0 +1,336 @@
+package sim
+
+import (
+	"sync"
+	"time"
+)
+
+// frameOut is one encoded push and the number of elements in its "data".
+type frameOut struct {
+	data  []byte
+	items int
+}
+
+// generator produces the pushes of one (channel, selector) stream. Calls are serialised by the feed.
+type generator interface {
+	initial(now time.Time) []frameOut // sent to each new subscriber right after its ack
+	tick(now time.Time) []frameOut    // sent to every subscriber, Rate times per second
+	stop()
+}
+
+// feed runs one generator for all connections subscribed to the same stream, so every subscriber sees
+// identical frames (same seqIds, tradeIds), as on OKX. It runs while it has subscribers.
+type feed struct {
+	channel  string
+	gen      generator
+	interval time.Duration
+	mu       sync.Mutex
+	subs     map[*conn]struct{}
+	quit     chan struct{}
+}
+
+func (f *feed) run() {
+	defer f.gen.stop()
+	var tc <-chan time.Time
+	if f.interval > 0 {
+		t := time.NewTicker(f.interval)
+		defer t.Stop()
+		tc = t.C
+	}
+	for {
+		select {
+		case <-f.quit:
+			return
+		case now := <-tc:
+			f.mu.Lock()
+			for _, fr := range f.gen.tick(now) {
+				for c := range f.subs {
+					c.sendData(f.channel, fr.data, fr.items)
+				}
+			}
+			f.mu.Unlock()
+		}
+	}
+}
+
+// subscribe starts delivering sb's stream to c (after its ack was queued).
+func (s *Server) subscribe(c *conn, sb *sub) {
+	if sb.spec.private {
+		s.priv.add(c, sb)
+		return
+	}
+	if s.capture != nil {
+		c.capturePlayer().add(sb)
+		return
+	}
+	s.feedMu.Lock()
+	defer s.feedMu.Unlock()
+	f := s.feeds[sb.key]
+	if f == nil {
+		interval := time.Duration(float64(time.Second) / s.cfg.Rate)
+		if sb.channel == "instruments" {
+			interval = 0
+		}
+		f = &feed{channel: sb.channel, gen: s.newGenerator(sb), interval: interval, subs: map[*conn]struct{}{},
+			quit: make(chan struct{})}
+		s.feeds[sb.key] = f
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			f.run()
+		}()
+	}
+	f.mu.Lock()
+	for _, fr := range f.gen.initial(time.Now()) {
+		c.sendData(f.channel, fr.data, fr.items)
+	}
+	f.subs[c] = struct{}{}
+	f.mu.Unlock()
+}
+
+// unsubscribe stops sb's stream for c.
+func (s *Server) unsubscribe(c *conn, sb *sub) {
+	if sb.spec.private {
+		s.priv.remove(c, sb)
+		return
+	}
+	if s.capture != nil {
+		c.capturePlayer().remove(sb)
+		return
+	}
+	s.feedMu.Lock()
+	defer s.feedMu.Unlock()
+	f := s.feeds[sb.key]
+	if f == nil {
+		return
+	}
+	f.mu.Lock()
+	delete(f.subs, c)
+	empty := len(f.subs) == 0
+	f.mu.Unlock()
+	if empty {
+		delete(s.feeds, sb.key)
+		close(f.quit)
+	}
+}
+
+// pushPrefix returns `{"arg":{"channel":ch,"instId":id}` (or instType), the start of every push.
+func pushPrefix(ch, selKey, selVal string) []byte {
+	b := []byte(`{"arg":{`)
+	b = appendKV(b, "channel", ch)
+	b = appendKV(b, selKey, selVal)
+	return append(b, '}')
+}
+
+func (s *Server) newGenerator(sb *sub) generator {
+	if sb.channel == "instruments" {
+		return &instrumentsGen{s: s, prefix: pushPrefix(sb.channel, "instType", sb.instType), instType: sb.instType}
+	}
+	base := genBase{s: s, prefix: pushPrefix(sb.channel, "instId", sb.instID)}
+	if sb.channel == "index-tickers" {
+		base.m = s.indexMarket(sb.instID)
+		base.in = base.m.inst
+		return &indexGen{genBase: base, id: sb.instID}
+	}
+	in := s.byID[sb.instID]
+	base.in, base.m = in, in.mkt
+	switch sb.channel {
+	case "books", "books-l2-tbt", "books50-l2-tbt":
+		g := &booksGen{genBase: base, f: &s.cfg.Faults, checksum: s.cfg.Checksum}
+		in.mkt.mu.Lock()
+		g.v = in.mkt.attach(sb.spec.depth)
+		in.mkt.mu.Unlock()
+		return g
+	case "books5":
+		return &topGen{genBase: base, depth: 5, withInst: true}
+	case "bbo-tbt":
+		return &topGen{genBase: base, depth: 1}
+	case "trades", "trades-all":
+		return &tradesGen{genBase: base, all: sb.channel == "trades-all", embed: s.cfg.EmbedSendTime}
+	case "tickers":
+		return &tickersGen{genBase: base}
+	case "mark-price":
+		return &markGen{genBase: base}
+	case "funding-rate":
+		return &fundingGen{genBase: base}
+	case "open-interest":
+		return &oiGen{genBase: base}
+	default: // candles
+		return newCandleGen(base, sb.spec.bar)
+	}
+}
+
+// genBase is shared by the market-data generators.
+type genBase struct {
+	s      *Server
+	in     *instrument
+	m      *market
+	prefix []byte
+}
+
+func (g *genBase) stop()                        {}
+func (g *genBase) initial(time.Time) []frameOut { return nil }
+
+// open starts a push: prefix + optional extra top-level fields + `,"data":[`.
+func (g *genBase) open(extra string) []byte {
+	b := make([]byte, 0, 512)
+	b = append(b, g.prefix...)
+	b = append(b, extra...)
+	return append(b, `,"data":[`...)
+}
+
+func one(b []byte) []frameOut { return []frameOut{{data: append(b, ']', '}'), items: 1}} }
+
+func (g *genBase) px(t int64) string { return fmtFixed(t, g.in.TickDec) }
+func (g *genBase) sz(l int64) string { return fmtFixed(l, g.in.LotDec) }
+
+// ---- books, books-l2-tbt, books50-l2-tbt ----
+
+type booksGen struct {
+	genBase
+	f        *Faults
+	checksum bool
+	v        *bookView
+	n        int
+}
+
+func (g *booksGen) stop() {
+	g.m.mu.Lock()
+	g.m.detach(g.v)
+	g.m.mu.Unlock()
+}
+
+func (g *booksGen) initial(now time.Time) []frameOut {
+	g.m.mu.Lock()
+	defer g.m.mu.Unlock()
+	return one(g.frame(now, "snapshot", g.v.bids.lv, g.v.asks.lv, -1, g.v.last, g.cs(false)))
+}
+
+func (g *booksGen) cs(bad bool) int64 {
+	var c int32
+	if g.checksum {
+		c = g.in.checksum(g.v.bids.lv, g.v.asks.lv)
+	}
+	if bad {
+		c ^= 0x2b5f39a1
+		if c == 0 {
+			c = 1
+		}
+	}
+	return int64(c)
+}
+
+func (g *booksGen) tick(now time.Time) []frameOut {
+	g.n++
+	every := func(k int) bool { return k > 0 && g.n%k == 0 }
+	gap, dup, reset := every(g.f.BookGapEvery), every(g.f.BookDupEvery), every(g.f.BookResetEvery)
+	bad, cross := every(g.f.BookBadChecksumEvery), every(g.f.BookCrossedEvery)
+	force := gap || dup || reset || bad || cross
+	if gap {
+		g.next(now, true, false, false, false) // generated, never sent
+	}
+	fr := g.next(now, force, cross, reset, bad)
+	if dup {
+		return []frameOut{{data: fr, items: 1}, {data: fr, items: 1}}
+	}
+	return []frameOut{{data: fr, items: 1}}
+}
+
+// next steps the book (unless idle) and encodes the update that brings subscribers to the new state.
+func (g *booksGen) next(now time.Time, force, cross, reset, bad bool) []byte {
+	m, v := g.m, g.v
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if force {
+		m.change()
+	} else {
+		m.step()
+	}
+	if cross {
+		m.crossBook()
+	}
+	if reset && v.last > 0 {
+		m.seq = min(v.last-1, m.seq/2)
+	}
+	bids, asks := m.update(v)
+	prev, seq := v.last, m.seq
+	v.last = seq
+	b := g.frame(now, "update", bids, asks, prev, seq, g.cs(bad))
+	return append(b, ']', '}')
+}
+
+func (g *booksGen) frame(now time.Time, action string, bids, asks []level, prev, seq, cs int64) []byte {
+	b := make([]byte, 0, 64+len(g.prefix)+40*(len(bids)+len(asks)))
+	b = append(b, g.prefix...)
+	b = appendKV(b, "action", action)
+	b = append(b, `,"data":[{"asks":`...)
+	b = g.in.appendLevels(b, asks)
+	b = append(b, `,"bids":`...)
+	b = g.in.appendLevels(b, bids)
+	b = appendKMs(b, "ts", now.UnixMilli())
+	b = appendKInt(b, "checksum", cs)
+	b = appendKInt(b, "prevSeqId", prev)
+	b = appendKInt(b, "seqId", seq)
+	return append(b, '}')
+}
+
+// ---- books5, bbo-tbt: full top-N snapshots ----
+
+type topGen struct {
+	genBase
+	depth    int
+	withInst bool
+}
+
+func (g *topGen) initial(now time.Time) []frameOut { return g.emit(now, false) }
+func (g *topGen) tick(now time.Time) []frameOut    { return g.emit(now, true) }
+
+func (g *topGen) emit(now time.Time, step bool) []frameOut {
+	m := g.m
+	m.mu.Lock()
+	if step {
+		m.step()
+	}
+	b := g.open("")
+	b = append(b, `{"asks":`...)
+	b = g.in.appendLevels(b, m.asks.top(g.depth))
+	b = append(b, `,"bids":`...)
+	b = g.in.appendLevels(b, m.bids.top(g.depth))
+	seq := m.seq
+	m.mu.Unlock()
+	if g.withInst {
+		b = appendKV(b, "instId", g.in.ID)
+	}
+	b = appendKMs(b, "ts", now.UnixMilli())
+	b = appendKInt(b, "seqId", seq)
+	return one(append(b, '}'))
+}
+
+// ---- instruments ----
+
+type instrumentsGen struct {
+	s        *Server
+	prefix   []byte
+	instType string
+}
+
+func (g *instrumentsGen) stop()                     {}
+func (g *instrumentsGen) tick(time.Time) []frameOut { return nil }
+func (g *instrumentsGen) initial(time.Time) []frameOut {
+	b := append(append([]byte(nil), g.prefix...), `,"data":[`...)
+	n := 0
+	for _, in := range g.s.insts {
+		if in.Type != g.instType {
+			continue
+		}
+		if n > 0 {
+			b = append(b, ',')
+		}
+		b = appendInstrumentJSON(b, in)
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	return []frameOut{{data: append(b, ']', '}'), items: n}}
+}
