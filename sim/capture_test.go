@@ -14,7 +14,7 @@ var captureFixture = filepath.Join("..", "..", "shared", "fixtures", "okx", "OKX
 func TestReadCapture(t *testing.T) {
 	b, err := os.ReadFile(captureFixture)
 	if err != nil {
-		t.Skipf("fixture: %v", err)
+		skipWithoutFixture(t, err)
 	}
 	frames, err := ReadCapture(bytes.NewReader(b))
 	if err != nil {
@@ -54,7 +54,7 @@ func TestReadCapture(t *testing.T) {
 
 func TestCaptureModeServesFramesInOrder(t *testing.T) {
 	if _, err := os.Stat(captureFixture); err != nil {
-		t.Skipf("fixture: %v", err)
+		skipWithoutFixture(t, err)
 	}
 	s, addr := startSim(t, Config{Capture: captureFixture})
 	c := dial(t, addr, "public")
