@@ -1,0 +1,181 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/okxtape/okxtape/ingest/book"
+	"github.com/okxtape/okxtape/ingest/decode"
+	"github.com/okxtape/okxtape/schema"
+)
+
+// Client holds OKX WebSocket subscriptions live and emits their events.
+//
+// Lifecycle: New validates the config and plans the connections; Run (once) connects them all and blocks until
+// its context ends. Events reach Config.Emit from one goroutine per connection; book messages go through the
+// order-book manager first, which emits validated Book, Quote and Gap events. Stats may be called at any
+// time. Each connection slot has its own book.Manager (OKX's request budget is per connection); the Client
+// is their book.Resyncer.
+type Client struct {
+	cfg         Config
+	log         *slog.Logger
+	scrub       scrubber
+	connLimiter *connLimiter
+	http        *http.Client
+	slots       []*slot
+	byInst      map[string]*slot // channel|instId -> slot
+	byInstArg   map[string]decode.Arg
+
+	connWG  sync.WaitGroup // every connection goroutine, so Run returns only after the last emit
+	ids     atomic.Uint64
+	running atomic.Bool
+	fatal   chan error
+	logged  sync.Map
+
+	frames, events, decodeErrs, exchErrors counters
+	reconnects, handovers, pings           atomic.Uint64
+	upConns                                atomic.Int64
+}
+
+var _ book.Resyncer = (*Client)(nil)
+
+// New validates cfg, applies defaults and plans the connection shards. It does not connect.
+func New(cfg Config) (*Client, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	c := &Client{
+		cfg: cfg, log: cfg.Logger, scrub: newScrubber(cfg.Credentials),
+		connLimiter: newConnLimiter(cfg.MaxConnPerSec, connWindow),
+		http:        &http.Client{Timeout: 15 * time.Second},
+		byInst:      map[string]*slot{}, byInstArg: map[string]decode.Arg{},
+		fatal: make(chan error, 1),
+	}
+	shards := shardArgs(cfg.Subscriptions, cfg.MaxArgsPerConn)
+	for _, ep := range []string{schema.EndpointPublic, schema.EndpointBusiness, schema.EndpointPrivate} {
+		for i, args := range shards[ep] {
+			s := newSlot(c, ep, i, args)
+			c.slots = append(c.slots, s)
+			for _, a := range args {
+				k := a.Channel + "|" + a.InstID
+				if _, dup := c.byInst[k]; !dup {
+					c.byInst[k] = s
+					c.byInstArg[k] = a
+				}
+			}
+		}
+	}
+	for _, s := range c.slots {
+		bo := cfg.Book
+		bo.Emit, bo.Resync, bo.Conn = cfg.Emit, c, s.label
+		if bo.Logger == nil {
+			bo.Logger = cfg.Logger
+		}
+		if bo.RequestsPerHour == 0 {
+			bo.RequestsPerHour = 400 // leave room in OKX's 480/h for (re)subscribing the whole shard
+		}
+		s.books = book.NewManager(bo)
+	}
+	return c, nil
+}
+
+// Run connects every shard and keeps them up until ctx ends; it then closes them (letting frames in flight
+// drain briefly) and returns nil. It returns an error when a connection could not be established within
+// ConnectTimeout of its first dial, or when OKX rejects the login (wrapping ErrLoginRejected). Run may be
+// called once.
+func (c *Client) Run(ctx context.Context) error {
+	if !c.running.CompareAndSwap(false, true) {
+		return errors.New("ingest: Run called twice")
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, s := range c.slots {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.run(ctx)
+		}()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-c.fatal:
+	}
+	cancel()
+	wg.Wait()
+	c.connWG.Wait() // connections handed over shortly before the stop may still be draining
+	for _, s := range c.slots {
+		s.books.Close()
+	}
+	return err
+}
+
+// fail reports a fatal error: Run stops everything and returns the first one.
+func (c *Client) fail(err error) {
+	select {
+	case c.fatal <- err:
+	default:
+	}
+}
+
+// Stats returns a snapshot of the client's counters.
+func (c *Client) Stats() Stats {
+	return Stats{
+		Frames: c.frames.snapshot(), Events: c.events.snapshot(), DecodeErrors: c.decodeErrs.snapshot(),
+		ExchangeErrors: c.exchErrors.snapshot(), Reconnects: c.reconnects.Load(),
+		Handovers: c.handovers.Load(), Pings: c.pings.Load(), Connections: int(c.upConns.Load()),
+		Shards: len(c.slots),
+	}
+}
+
+func (c *Client) nextID() string { return "r" + strconv.FormatUint(c.ids.Add(1), 10) }
+
+func (c *Client) chanCounters(endpoint, channel string) *chanCounters {
+	return &chanCounters{
+		frames: metricFrames.WithLabelValues(endpoint, channel), events: metricEvents.WithLabelValues(channel),
+		statsFr: c.frames.get(channel), statsEv: c.events.get(channel), endpoint: endpoint,
+	}
+}
+
+// Resubscribe implements book.Resyncer: it sends unsubscribe then subscribe for (channel, instID) on the
+// connection that holds it, so OKX sends a fresh snapshot. Both requests count against that connection's
+// hourly budget (ErrRequestBudget when spent). While the connection is down it returns an error; the
+// reconnect resubscribes everything anyway. Safe for concurrent use; it does not block on the book manager.
+func (c *Client) Resubscribe(channel, instID string) error {
+	k := channel + "|" + instID
+	s := c.byInst[k]
+	if s == nil {
+		return fmt.Errorf("ingest: resubscribe %s %s: not subscribed", channel, instID)
+	}
+	cn := s.current()
+	if cn == nil || cn.isClosing() {
+		return fmt.Errorf("ingest: resubscribe %s %s on %s: %w", channel, instID, s.label, errNotConnected)
+	}
+	arg := []decode.Arg{c.byInstArg[k]}
+	if err := cn.send("unsubscribe", arg); err != nil {
+		return err
+	}
+	return cn.send("subscribe", arg)
+}
+
+// Snapshot implements book.Resyncer: it fetches GET /api/v5/market/books?instId=&sz=400 from RESTURL.
+func (c *Client) Snapshot(ctx context.Context, instID string) (*schema.Book, *decode.BookRaw, error) {
+	body, err := restGet(ctx, c.http, c.cfg.RESTURL, "/api/v5/market/books",
+		map[string]string{"instId": instID, "sz": "400"}, c.cfg.Demo)
+	if err != nil {
+		return nil, nil, err
+	}
+	b, raw, err := decode.ParseRESTBooks(body)
+	if err != nil {
+		return nil, nil, fmt.Errorf("ingest: books snapshot %s: %w", instID, err)
+	}
+	return b, raw, nil
+}

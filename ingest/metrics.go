@@ -1,0 +1,82 @@
+package ingest
+
+import (
+	"sync"
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promauto"
+)
+
+// Prometheus metrics, shared by every Client in the process.
+var (
+	metricFrames = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "okxtape_frames_total", Help: "Push frames received, by endpoint and channel.",
+	}, []string{"endpoint", "channel"})
+	metricEvents = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "okxtape_events_total", Help: "Events decoded from push frames, by channel.",
+	}, []string{"channel"})
+	metricDecodeErrors = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "okxtape_decode_errors_total", Help: "Frames that could not be decoded, by kind.",
+	}, []string{"kind"})
+	metricReconnects = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "okxtape_reconnects_total", Help: "Connections re-established after a drop, by endpoint.",
+	}, []string{"endpoint"})
+	metricExchangeErrors = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "okxtape_exchange_errors_total", Help: "OKX error events, by code.",
+	}, []string{"code"})
+	metricLag = promauto.NewHistogram(prometheus.HistogramOpts{
+		Name:    "okxtape_exchange_lag_seconds",
+		Help:    "Local receive time minus exchange timestamp of decoded events.",
+		Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
+	})
+	metricConnections = promauto.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "okxtape_connections", Help: "Connections currently up and subscribed, by endpoint.",
+	}, []string{"endpoint"})
+)
+
+// counters is a concurrent map of named counters for Stats: lookups are lock-free once a name exists.
+type counters struct{ m sync.Map } // string -> *atomic.Uint64
+
+func (c *counters) get(name string) *atomic.Uint64 {
+	if v, ok := c.m.Load(name); ok {
+		return v.(*atomic.Uint64)
+	}
+	v, _ := c.m.LoadOrStore(name, new(atomic.Uint64))
+	return v.(*atomic.Uint64)
+}
+
+func (c *counters) add(name string, n uint64) { c.get(name).Add(n) }
+
+func (c *counters) snapshot() map[string]uint64 {
+	out := map[string]uint64{}
+	c.m.Range(func(k, v any) bool {
+		if n := v.(*atomic.Uint64).Load(); n > 0 {
+			out[k.(string)] = n
+		}
+		return true
+	})
+	return out
+}
+
+// chanCounters caches one connection's per-channel counters; used only by its reader goroutine.
+type chanCounters struct {
+	frames   prometheus.Counter
+	events   prometheus.Counter
+	statsFr  *atomic.Uint64
+	statsEv  *atomic.Uint64
+	endpoint string
+}
+
+// Stats is a JSON-friendly snapshot of a Client's counters.
+type Stats struct {
+	Frames         map[string]uint64 `json:"frames"`          // push frames per channel
+	Events         map[string]uint64 `json:"events"`          // decoded events per channel (before the book manager)
+	DecodeErrors   map[string]uint64 `json:"decode_errors"`   // per kind: malformed, unknown_channel, ...
+	ExchangeErrors map[string]uint64 `json:"exchange_errors"` // per OKX code
+	Reconnects     uint64            `json:"reconnects"`      // connections re-established after a drop
+	Handovers      uint64            `json:"handovers"`       // 64008 make-before-break switches
+	Pings          uint64            `json:"pings"`           // keepalive pings sent
+	Connections    int               `json:"connections"`     // connections currently up
+	Shards         int               `json:"shards"`          // connection slots configured
+}

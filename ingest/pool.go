@@ -1,0 +1,295 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cenkalti/backoff/v4"
+	"github.com/okxtape/okxtape/ingest/book"
+	"github.com/okxtape/okxtape/ingest/decode"
+	"github.com/okxtape/okxtape/schema"
+)
+
+// slot is one connection's worth of subscriptions on one endpoint ("public#0"). Its supervisor goroutine
+// keeps a connection up for it: connect, (login,) subscribe, serve, and on loss report the outage and
+// reconnect with backoff; on a 64008 notice it hands over to a fresh connection before the old one closes.
+type slot struct {
+	c        *Client
+	label    string
+	endpoint string
+	url      string
+	args     []decode.Arg
+	login    bool
+	detail   string // the args, for gap ledger rows
+	books    *book.Manager
+
+	mu        sync.Mutex
+	cur       *conn
+	firstDial time.Time
+}
+
+func newSlot(c *Client, endpoint string, i int, args []decode.Arg) *slot {
+	s := &slot{c: c, label: fmt.Sprintf("%s#%d", endpoint, i), endpoint: endpoint,
+		url: c.cfg.WSURL + endpointPath(endpoint), args: args}
+	names := make([]string, len(args))
+	for j, a := range args {
+		names[j] = argString(a)
+		if needsLogin(a.Channel) && !c.cfg.Credentials.Empty() {
+			s.login = true
+		}
+	}
+	s.login = s.login || endpoint == schema.EndpointPrivate
+	s.detail = strings.Join(names, ",")
+	return s
+}
+
+func (s *slot) current() *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.cur
+}
+
+func (s *slot) setCurrent(cn *conn) {
+	s.mu.Lock()
+	s.cur = cn
+	s.mu.Unlock()
+}
+
+// establish opens a connection and brings it to the subscribed state. Until the slot has been up once, the
+// attempt is bounded by ConnectTimeout counted from the slot's first dial.
+func (s *slot) establish(ctx context.Context, everUp bool) (*conn, error) {
+	if err := s.c.connLimiter.Wait(ctx); err != nil {
+		return nil, err
+	}
+	cfg := &s.c.cfg
+	if !everUp {
+		if s.firstDial.IsZero() {
+			s.firstDial = time.Now()
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithDeadline(ctx, s.firstDial.Add(cfg.ConnectTimeout))
+		defer cancel()
+	}
+	cn, err := s.c.dial(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	if s.login {
+		if err := cn.login(ctx, cfg.AckTimeout); err != nil {
+			cn.kill("login failed")
+			return nil, err
+		}
+	}
+	if err := cn.send("subscribe", s.args); err != nil {
+		cn.kill("subscribe failed")
+		return nil, err
+	}
+	if err := cn.waitAcks(ctx, s.args, cfg.AckTimeout); err != nil {
+		cn.kill("subscribe failed")
+		return nil, err
+	}
+	return cn, nil
+}
+
+// run is the slot's supervisor loop; it returns when ctx ends or on a fatal error (reported to the client).
+func (s *slot) run(ctx context.Context) {
+	c := s.c
+	bo := backoff.NewExponentialBackOff(
+		backoff.WithInitialInterval(c.cfg.Backoff.Initial), backoff.WithMaxInterval(c.cfg.Backoff.Max),
+		backoff.WithRandomizationFactor(c.cfg.Backoff.Jitter), backoff.WithMultiplier(2),
+		backoff.WithMaxElapsedTime(0))
+	everUp := false
+	var outageFrom int64 // ms; 0 while up or before the first connection
+	var lastReason string
+	for {
+		if ctx.Err() != nil {
+			if outageFrom != 0 {
+				s.gap(outageFrom, nowMs(), lastReason+"; still down at shutdown")
+			}
+			return
+		}
+		cn, err := s.establish(ctx, everUp)
+		if err != nil {
+			if ctx.Err() != nil {
+				continue
+			}
+			var le *LoginError
+			if errors.As(err, &le) && le.Fatal {
+				c.log.Error(le.Error(), "conn", s.label)
+				c.fail(le)
+				return
+			}
+			if !everUp && time.Since(s.firstDial) >= c.cfg.ConnectTimeout {
+				c.fail(fmt.Errorf("ingest: %s could not connect to %s within %s: %w", s.label, s.url,
+					c.cfg.ConnectTimeout, err))
+				return
+			}
+			d := bo.NextBackOff()
+			c.log.Warn("connect failed; retrying", "conn", s.label, "err", c.scrub.scrub(err.Error()),
+				"in", d.Round(time.Millisecond))
+			sleep(ctx, d)
+			continue
+		}
+		bo.Reset()
+		s.up(cn, everUp, outageFrom)
+		everUp = true
+		outageFrom, lastReason = s.serve(ctx, cn)
+	}
+}
+
+// up makes cn the slot's connection and reports it; after an outage it also writes the gap ledger row.
+func (s *slot) up(cn *conn, reconnect bool, outageFrom int64) {
+	c := s.c
+	s.setCurrent(cn)
+	metricConnections.WithLabelValues(s.endpoint).Inc()
+	c.upConns.Add(1)
+	now := time.Now()
+	ms := now.UnixMilli()
+	ev := &schema.Connected{Header: schema.Header{RecvNs: now.UnixNano(), Ts: ms}, Conn: s.label, URL: s.url,
+		ConnID: cn.connIDString(), Reconnect: reconnect}
+	if reconnect {
+		c.reconnects.Add(1)
+		metricReconnects.WithLabelValues(s.endpoint).Inc()
+		ev.OutageFromMs = outageFrom
+		c.log.Info("reconnected", "conn", s.label, "outage", time.Duration(ms-outageFrom)*time.Millisecond)
+	} else {
+		c.log.Info("connected", "conn", s.label, "url", s.url, "args", len(s.args), "connId", ev.ConnID)
+	}
+	c.cfg.Emit(ev)
+	if reconnect && outageFrom > 0 {
+		s.gap(outageFrom, ms, "")
+	}
+}
+
+func (s *slot) gap(from, to int64, note string) {
+	d := s.detail
+	if note != "" {
+		d = note + ": " + d
+	}
+	s.c.cfg.Emit(&schema.Gap{Header: schema.Header{RecvNs: time.Now().UnixNano(), Ts: from}, FromMs: from,
+		ToMs: to, Reason: schema.GapDisconnect, Conn: s.label, Detail: d})
+}
+
+// down reports the loss of the slot's connection and resets its books. It returns the outage start: the time
+// of the last frame received.
+func (s *slot) down(cn *conn) int64 {
+	c := s.c
+	s.setCurrent(nil)
+	metricConnections.WithLabelValues(s.endpoint).Dec()
+	c.upConns.Add(-1)
+	from := cn.lastRecv.Load() / int64(time.Millisecond)
+	reason := cn.Reason()
+	c.log.Warn("disconnected", "conn", s.label, "reason", reason, "connId", cn.connIDString())
+	now := time.Now()
+	c.cfg.Emit(&schema.Disconnected{Header: schema.Header{RecvNs: now.UnixNano(), Ts: now.UnixMilli()},
+		Conn: s.label, Reason: reason})
+	for _, a := range s.args {
+		if isBookChannel(a.Channel) {
+			s.books.Reset(a.Channel, a.InstID)
+		}
+	}
+	return from
+}
+
+type handoverResult struct {
+	cn  *conn
+	err error
+}
+
+// serve watches the slot's connection until it is lost (returning the outage start and reason) or ctx ends
+// (returning 0). A 64008 notice starts a make-before-break handover: a second connection logs in and
+// subscribes the same args; once it is acked the old connection is closed. Both deliver data during the
+// overlap, so consumers may see a few duplicates (the book manager drops stale seqIds).
+func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
+	c := s.c
+	var ho chan handoverResult
+	var retry <-chan time.Time
+	startHandover := func() {
+		ho = make(chan handoverResult, 1)
+		go func(out chan<- handoverResult) {
+			ncn, err := s.establish(ctx, true)
+			out <- handoverResult{ncn, err}
+		}(ho)
+	}
+	for {
+		select {
+		case <-ctx.Done():
+			s.shutdown(cn, ho)
+			return 0, ""
+		case <-cn.notice:
+			if ho == nil && retry == nil {
+				c.log.Info("service-upgrade notice; handing over to a new connection", "conn", s.label)
+				startHandover()
+			}
+		case <-retry:
+			retry = nil
+			if ho == nil {
+				startHandover()
+			}
+		case r := <-ho:
+			ho = nil
+			if r.err != nil {
+				var le *LoginError
+				if errors.As(r.err, &le) && le.Fatal {
+					c.fail(le)
+					s.shutdown(cn, nil)
+					return 0, ""
+				}
+				c.log.Warn("handover failed; retrying", "conn", s.label, "err", c.scrub.scrub(r.err.Error()))
+				retry = time.After(c.cfg.Backoff.Initial * 10)
+				continue
+			}
+			old := cn
+			cn = r.cn
+			s.setCurrent(cn)
+			old.close("handed over to a new connection", true)
+			c.handovers.Add(1)
+			now := time.Now()
+			c.cfg.Emit(&schema.Connected{Header: schema.Header{RecvNs: now.UnixNano(), Ts: now.UnixMilli()},
+				Conn: s.label, URL: s.url, ConnID: cn.connIDString(), Reconnect: true, OutageFromMs: now.UnixMilli()})
+			c.log.Info("handed over", "conn", s.label, "connId", cn.connIDString())
+		case <-cn.done:
+			reason := cn.Reason()
+			from := s.down(cn)
+			if ho != nil {
+				r := <-ho // a handover in flight becomes the reconnect
+				if r.err == nil {
+					s.up(r.cn, true, from)
+					cn, ho = r.cn, nil
+					continue
+				}
+			}
+			return from, reason
+		}
+	}
+}
+
+// shutdown closes the slot's connections on ctx end and waits for their readers.
+func (s *slot) shutdown(cn *conn, ho chan handoverResult) {
+	cn.close("shutdown", true)
+	<-cn.done
+	s.setCurrent(nil)
+	metricConnections.WithLabelValues(s.endpoint).Dec()
+	s.c.upConns.Add(-1)
+	if ho != nil {
+		if r := <-ho; r.cn != nil {
+			r.cn.close("shutdown", true)
+			<-r.cn.done
+		}
+	}
+}
+
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+func nowMs() int64 { return time.Now().UnixMilli() }
