@@ -1,0 +1,211 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
+)
+
+var binDir string
+
+func TestMain(m *testing.M) {
+	if testing.Short() {
+		fmt.Println("e2e: skipped in -short mode")
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "okxtape-e2e-bin")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	cmd := exec.Command("go", "build", "-race", "-o", dir+"/", "../cmd/record", "../cmd/replay", "../cmd/okxsim")
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fmt.Println("e2e: building the binaries failed:", err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// proc is a running binary with captured output.
+type proc struct {
+	t      *testing.T
+	name   string
+	cmd    *exec.Cmd
+	stdout bytes.Buffer
+	stderr bytes.Buffer
+	done   chan struct{}
+	err    error
+}
+
+func start(t *testing.T, env []string, name string, args ...string) *proc {
+	t.Helper()
+	p := &proc{t: t, name: name, done: make(chan struct{})}
+	p.cmd = exec.Command(filepath.Join(binDir, name), args...)
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stdout, p.cmd.Stderr = &p.stdout, &p.stderr
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	go func() { p.err = p.cmd.Wait(); close(p.done) }()
+	t.Cleanup(func() {
+		select {
+		case <-p.done:
+		default:
+			p.cmd.Process.Kill()
+			<-p.done
+		}
+		if t.Failed() {
+			t.Logf("%s stderr (tail):\n%s", name, tail(p.stderr.String(), 3000))
+		}
+	})
+	return p
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// stop signals the process and waits for it to exit.
+func (p *proc) stop(sig syscall.Signal, within time.Duration) {
+	p.t.Helper()
+	p.cmd.Process.Signal(sig)
+	select {
+	case <-p.done:
+	case <-time.After(within):
+		p.cmd.Process.Kill()
+		<-p.done
+		p.t.Fatalf("%s did not exit within %v after %v", p.name, within, sig)
+	}
+}
+
+func (p *proc) wait(within time.Duration) {
+	p.t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(within):
+		p.cmd.Process.Kill()
+		<-p.done
+		p.t.Fatalf("%s did not finish within %v", p.name, within)
+	}
+}
+
+func (p *proc) exitCode() int {
+	if p.cmd.ProcessState == nil {
+		return -1
+	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// lastJSON decodes the last JSON line the process printed on stdout.
+func (p *proc) lastJSON(v any) {
+	p.t.Helper()
+	var last string
+	sc := bufio.NewScanner(bytes.NewReader(p.stdout.Bytes()))
+	sc.Buffer(make([]byte, 1<<20), 16<<20)
+	for sc.Scan() {
+		if l := strings.TrimSpace(sc.Text()); strings.HasPrefix(l, "{") {
+			last = l
+		}
+	}
+	if last == "" {
+		p.t.Fatalf("%s printed no JSON line; stdout tail:\n%s\nstderr tail:\n%s", p.name, tail(p.stdout.String(), 2000), tail(p.stderr.String(), 2000))
+	}
+	if err := json.Unmarshal([]byte(last), v); err != nil {
+		p.t.Fatalf("%s summary: %v\n%s", p.name, err, last)
+	}
+}
+
+type simStats struct {
+	Frames map[string]uint64 `json:"frames"`
+	Items  map[string]uint64 `json:"items"`
+}
+
+type sim struct {
+	*proc
+	addr string
+}
+
+func startSim(t *testing.T, args ...string) *sim {
+	t.Helper()
+	port := freePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	p := start(t, nil, "okxsim", append([]string{"--listen", addr}, args...)...)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/stats")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("okxsim did not come up: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return &sim{proc: p, addr: addr}
+}
+
+// finish stops the simulator with SIGINT and returns what it sent.
+func (s *sim) finish() simStats {
+	s.t.Helper()
+	s.stop(syscall.SIGINT, 10*time.Second)
+	var st simStats
+	s.lastJSON(&st)
+	return st
+}
+
+func (s *sim) ws() string   { return "ws://" + s.addr }
+func (s *sim) rest() string { return "http://" + s.addr }
+
+// storedRows reads every Parquet file of a dataset back (with arrow-go) and counts rows per channel,
+// optionally only for one instrument.
+func storedRows(t *testing.T, dir, dataset, inst string) map[string]uint64 {
+	t.Helper()
+	out := map[string]uint64{}
+	err := store.ReadDataset(dir, dataset, time.Time{}, time.Time{}, func(e schema.Stored) error {
+		if inst == "" || e.Hdr().InstID == inst {
+			out[e.Hdr().Channel]++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading %s back: %v", dataset, err)
+	}
+	return out
+}
+
+func ctxTimeout(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
