@@ -1,0 +1,304 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/okxtape/okxtape/schema"
+)
+
+// ParquetOptions configure a ParquetSink. Zero values take the defaults in brackets.
+type ParquetOptions struct {
+	RowGroupRows     int              // rows per row group [131072]
+	MaxFileRows      int              // a file closes at this many rows [262144]
+	MaxFileBytes     int              // ... or at about this many buffered bytes [32 MiB]
+	Rotation         time.Duration    // files close when the wall clock crosses a multiple of Rotation [1h]
+	CompressionLevel int              // zstd level [library default, 3]
+	Now              func() time.Time // wall clock for rotation and file names [time.Now]
+	Logger           *slog.Logger     // [slog.Default()]
+}
+
+func (o *ParquetOptions) defaults() {
+	if o.RowGroupRows <= 0 {
+		o.RowGroupRows = 128 << 10
+	}
+	if o.MaxFileRows <= 0 {
+		o.MaxFileRows = 256 << 10
+	}
+	if o.MaxFileBytes <= 0 {
+		o.MaxFileBytes = 32 << 20
+	}
+	if o.Rotation <= 0 {
+		o.Rotation = time.Hour
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// ParquetSink writes one hive-partitioned dataset per table under a directory (see layout.go):
+// DIR/<dataset>/date=YYYY-MM-DD/part-<HHMMSS>-<firstSeq>-<lastSeq>.parquet.
+//
+// Rows are buffered per dataset in one open file (typed column buffers). A file is written when the UTC day
+// of the rows' ts changes, at MaxFileRows/MaxFileBytes, at each Rotation boundary of the wall clock, and at
+// Flush/Close: sorted by (inst_id, ts, seq), zstd, dictionary encoding only for dictionary columns
+// (instrument ids, channels...), DELTA_BINARY_PACKED for integers and timestamps, row groups of
+// RowGroupRows, statistics on. It is written as "<final>.tmp", fsynced and renamed, so a reader never sees a
+// partial file. Pending reports the smallest seq of any open file: the recorder keeps the spool from there.
+//
+// Write is idempotent by seq: an event whose seq lies in the range of a completed part file of its dataset
+// (found on disk at Open, or written since) or of the open file is skipped. This assumes, as the engine
+// guarantees live, that seqs increase in arrival order.
+//
+// Concurrency: Open, Write, Pending, Flush, Close are called from one goroutine (the recorder's dispatcher);
+// Stats may be called from any goroutine. One ParquetSink per directory.
+type ParquetSink struct {
+	dir   string
+	o     ParquetOptions
+	props [schema.NumKinds]*tableProps
+	open  [schema.NumKinds]*openFile
+	done  [schema.NumKinds][]seqRange // completed part files, sorted by first
+	free  [schema.NumKinds]*fileBuf   // the buffer of the last written file, reused
+
+	mu       sync.Mutex
+	rows     map[string]uint64
+	files    uint64
+	skipped  uint64
+	rejected uint64
+}
+
+type openFile struct {
+	buf            *fileBuf
+	opened         time.Time
+	day            int64 // UTC day number of the rows' ts
+	minSeq, maxSeq uint64
+}
+
+type seqRange struct{ first, last uint64 }
+
+// NewParquetSink returns a sink writing under dir. Nothing touches the disk before Open.
+func NewParquetSink(dir string, o ParquetOptions) *ParquetSink {
+	o.defaults()
+	return &ParquetSink{dir: dir, o: o, rows: map[string]uint64{}}
+}
+
+// Name implements Sink.
+func (s *ParquetSink) Name() string { return "parquet" }
+
+// Open creates the directory, removes temporary files left by a crash (their rows are still in the spool)
+// and loads the seq ranges of the completed part files, which makes redelivery idempotent.
+func (s *ParquetSink) Open(ctx context.Context) error {
+	if err := os.MkdirAll(s.dir, 0o755); err != nil {
+		return fmt.Errorf("parquet: create %s: %w", s.dir, err)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(s.dir, "*", "date=*", "*.parquet.tmp"))
+	for _, t := range tmps {
+		if err := os.Remove(t); err != nil {
+			return fmt.Errorf("parquet: remove incomplete file: %w", err)
+		}
+	}
+	if len(tmps) > 0 {
+		s.o.Logger.Info("parquet: removed incomplete files of a previous run (their rows are redelivered from the spool)",
+			"n", len(tmps))
+	}
+	for _, t := range schema.Tables() {
+		parts, err := ListParts(s.dir, t.Name, time.Time{}, time.Time{})
+		if err != nil {
+			return fmt.Errorf("parquet: list %s: %w", t.Name, err)
+		}
+		rs := make([]seqRange, 0, len(parts))
+		for _, p := range parts {
+			rs = append(rs, seqRange{p.FirstSeq, p.LastSeq})
+		}
+		sort.Slice(rs, func(i, j int) bool { return rs[i].first < rs[j].first })
+		s.done[t.Kind] = rs
+	}
+	return nil
+}
+
+// isDup reports whether a completed file or the open file of kind k already holds seq.
+func (s *ParquetSink) isDup(k schema.Kind, seq uint64) bool {
+	if of := s.open[k]; of != nil && seq >= of.minSeq && seq <= of.maxSeq {
+		return true
+	}
+	rs := s.done[k]
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].first > seq }) - 1
+	return i >= 0 && seq <= rs[i].last
+}
+
+const msPerDay = 86_400_000
+
+func dayOf(ts int64) int64 {
+	d := ts / msPerDay
+	if ts%msPerDay < 0 {
+		d--
+	}
+	return d
+}
+
+// Write implements Sink: it appends the batch to the dataset's open file, writing the file first when the
+// day changes or it is full. An error (a file could not be written) leaves the rows buffered; the retried
+// batch skips the events already appended.
+func (s *ParquetSink) Write(ctx context.Context, b Batch) error {
+	if b.Table == nil {
+		return errors.New("parquet: batch without table")
+	}
+	k := b.Table.Kind
+	if err := s.housekeep(ctx); err != nil {
+		return err
+	}
+	var skipped, rejected uint64
+	for _, e := range b.Events {
+		h := e.Hdr()
+		if s.isDup(k, h.Seq) {
+			skipped++
+			continue
+		}
+		day := dayOf(h.Ts)
+		of := s.open[k]
+		if of != nil && (of.day != day || of.buf.rows >= s.o.MaxFileRows || of.buf.bytes >= s.o.MaxFileBytes) {
+			if err := s.closeFile(k); err != nil {
+				return err
+			}
+			of = nil
+		}
+		if of == nil {
+			buf := s.free[k]
+			s.free[k] = nil
+			if buf == nil {
+				buf = newFileBuf(b.Table)
+			}
+			of = &openFile{buf: buf, opened: s.o.Now(), day: day, minSeq: h.Seq, maxSeq: h.Seq}
+			s.open[k] = of
+		}
+		if err := of.buf.add(e); err != nil {
+			rejected++
+			s.o.Logger.Error("parquet: row rejected (a schema bug)", "err", err)
+			continue
+		}
+		of.minSeq, of.maxSeq = min(of.minSeq, h.Seq), max(of.maxSeq, h.Seq)
+	}
+	if skipped > 0 || rejected > 0 {
+		metricParquetSkipped.Add(float64(skipped))
+		s.mu.Lock()
+		s.skipped += skipped
+		s.rejected += rejected
+		s.mu.Unlock()
+	}
+	return nil
+}
+
+// Pending implements Sink: the smallest seq in any open file.
+func (s *ParquetSink) Pending() (uint64, bool) {
+	var low uint64
+	ok := false
+	for _, of := range s.open {
+		if of != nil && of.buf.rows > 0 && (!ok || of.minSeq < low) {
+			low, ok = of.minSeq, true
+		}
+	}
+	return low, ok
+}
+
+// housekeep writes the files opened before the current Rotation boundary.
+func (s *ParquetSink) housekeep(ctx context.Context) error {
+	now := s.o.Now().Truncate(s.o.Rotation)
+	var errs []error
+	for k, of := range s.open {
+		if of != nil && of.opened.Truncate(s.o.Rotation).Before(now) {
+			if err := s.closeFile(schema.Kind(k)); err != nil {
+				errs = append(errs, err)
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Flush implements Sink: it writes every open file.
+func (s *ParquetSink) Flush(ctx context.Context) error {
+	var errs []error
+	for k := range s.open {
+		if err := s.closeFile(schema.Kind(k)); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close implements Sink: Flush.
+func (s *ParquetSink) Close(ctx context.Context) error { return s.Flush(ctx) }
+
+// closeFile writes the open file of kind k under its final name; on error the rows stay buffered.
+func (s *ParquetSink) closeFile(k schema.Kind) error {
+	of := s.open[k]
+	if of == nil {
+		return nil
+	}
+	if of.buf.rows == 0 {
+		s.open[k] = nil
+		return nil
+	}
+	t := of.buf.t
+	tp, err := s.tableProps(t)
+	if err != nil {
+		return err
+	}
+	final := PartPath(s.dir, t.Name, time.UnixMilli(of.day*msPerDay), of.opened, of.minSeq, of.maxSeq)
+	if err := writePart(tp, of.buf, final, s.o.RowGroupRows); err != nil {
+		return fmt.Errorf("parquet: write %s: %w", final, err)
+	}
+	s.open[k] = nil
+	rows := of.buf.rows
+	of.buf.reset()
+	s.free[k] = of.buf
+	rs := s.done[k]
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].first > of.minSeq })
+	s.done[k] = append(rs[:i], append([]seqRange{{of.minSeq, of.maxSeq}}, rs[i:]...)...)
+	metricParquetFiles.Inc()
+	s.mu.Lock()
+	s.rows[t.Name] += uint64(rows)
+	s.files++
+	s.mu.Unlock()
+	return nil
+}
+
+func (s *ParquetSink) tableProps(t *schema.Table) (*tableProps, error) {
+	if tp := s.props[t.Kind]; tp != nil {
+		return tp, nil
+	}
+	tp, err := newTableProps(t, s.o)
+	if err != nil {
+		return nil, err
+	}
+	s.props[t.Kind] = tp
+	return tp, nil
+}
+
+// Stats implements StatsReporter: rows in completed files per dataset, and files written.
+func (s *ParquetSink) Stats() SinkStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := SinkStats{Rows: make(map[string]uint64, len(s.rows)), Files: s.files}
+	for k, v := range s.rows {
+		st.Rows[k] = v
+	}
+	return st
+}
+
+// Skipped returns how many redelivered events were skipped as already stored, and how many rows were
+// rejected because they did not match their table (a bug; logged).
+func (s *ParquetSink) Skipped() (duplicates, rejected uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.skipped, s.rejected
+}

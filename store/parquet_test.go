@@ -1,0 +1,349 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
+
+	"github.com/okxtape/okxtape/schema"
+)
+
+const recDay0 = 1_767_225_600_000 // 2026-01-01T00:00:00Z in ms
+
+// pqWriteAll feeds events to a sink table by table in batches of 100 and flushes.
+func pqWriteAll(t *testing.T, s Sink, evs map[*schema.Table][]schema.Stored) {
+	t.Helper()
+	ctx := context.Background()
+	for tb, list := range evs {
+		for lo := 0; lo < len(list); lo += 100 {
+			if err := s.Write(ctx, Batch{Table: tb, Events: list[lo:min(lo+100, len(list))]}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestParquetRoundTripAllTables(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(1, 2))
+	s := NewParquetSink(dir, ParquetOptions{RowGroupRows: 64})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	in := map[*schema.Table][]schema.Stored{}
+	seq := uint64(100)
+	for _, tb := range schema.Tables() {
+		for i := 0; i < 300; i++ {
+			seq++
+			in[tb] = append(in[tb], recRandEvent(r, tb, seq, recDay0+int64(r.IntN(3600_000))))
+		}
+	}
+	pqWriteAll(t, s, in)
+	got := pqReadAll(t, dir)
+	for tb, want := range in {
+		g := recBySeq(got[tb.Name])
+		if len(g) != len(want) {
+			t.Fatalf("%s: read %d rows, wrote %d", tb.Name, len(g), len(want))
+		}
+		for i := range want {
+			if !recEqualRows(g[i], want[i]) {
+				t.Fatalf("%s row %d differs:\n got %+v\nwant %+v", tb.Name, i, g[i], want[i])
+			}
+		}
+	}
+	st := s.Stats()
+	if st.Files != uint64(len(in)) || st.Rows["tickers"] != 300 {
+		t.Fatalf("stats %+v", st)
+	}
+	pqCheckFilesSorted(t, dir)
+}
+
+// pqCheckFilesSorted checks every part file: rows sorted by (inst_id, ts, seq), seq range as named, no
+// temporary files left.
+func pqCheckFilesSorted(t *testing.T, dir string) {
+	t.Helper()
+	n := 0
+	err := filepath.Walk(dir, func(path string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() {
+			return err
+		}
+		if strings.HasSuffix(path, ".tmp") {
+			t.Errorf("temporary file left: %s", path)
+		}
+		pp, err := ParsePartPath(path)
+		if err != nil {
+			t.Errorf("unexpected file %s", path)
+			return nil
+		}
+		n++
+		var prev *schema.Header
+		lo, hi := ^uint64(0), uint64(0)
+		err = ReadParquet(path, func(e schema.Stored) error {
+			h := *e.Hdr()
+			lo, hi = min(lo, h.Seq), max(hi, h.Seq)
+			if prev != nil && (prev.InstID > h.InstID || prev.InstID == h.InstID && (prev.Ts > h.Ts ||
+				prev.Ts == h.Ts && prev.Seq >= h.Seq)) {
+				t.Errorf("%s: not sorted: %v then %v", path, *prev, h)
+			}
+			if day := time.UnixMilli(h.Ts).UTC().Format("2006-01-02"); day != pp.Date {
+				t.Errorf("%s: row of day %s", path, day)
+			}
+			prev = &h
+			return nil
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		if lo != pp.FirstSeq || hi != pp.LastSeq {
+			t.Errorf("%s: rows span seq %d..%d", path, lo, hi)
+		}
+		return nil
+	})
+	if err != nil || n == 0 {
+		t.Fatalf("walk: %v, %d files", err, n)
+	}
+}
+
+func TestParquetFileLayoutAndEncodings(t *testing.T) {
+	dir := t.TempDir()
+	s := NewParquetSink(dir, ParquetOptions{})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	g := newRecTickerGen(3, 20)
+	var evs []schema.Stored
+	for i := 0; i < 5000; i++ {
+		evs = append(evs, schema.Clone(g.next()))
+	}
+	pqWriteAll(t, s, map[*schema.Table][]schema.Stored{schema.TickerTable: evs})
+	parts, err := ListParts(dir, "tickers", time.Time{}, time.Time{})
+	if err != nil || len(parts) != 1 {
+		t.Fatalf("parts %v %v", parts, err)
+	}
+	pf, err := file.OpenParquetFile(parts[0].Path, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	md := pf.MetaData()
+	if md.NumRowGroups() != 1 {
+		t.Errorf("%d row groups for 5000 rows", md.NumRowGroups())
+	}
+	sc := md.Schema
+	rg := md.RowGroup(0)
+	for i := 0; i < sc.NumColumns(); i++ {
+		col := sc.Column(i)
+		cc, err := rg.ColumnChunk(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cc.Compression().String() != "ZSTD" {
+			t.Errorf("%s: compression %s", col.Path(), cc.Compression())
+		}
+		encs := cc.Encodings()
+		dict := slices.Contains(encs, parquet.Encodings.RLEDict) || slices.Contains(encs, parquet.Encodings.PlainDict)
+		c := schema.TickerTable.Columns[schema.TickerTable.Index(col.Path())]
+		if dict != c.Dict {
+			t.Errorf("%s: dictionary=%v, want %v (%v)", col.Path(), dict, c.Dict, encs)
+		}
+		switch c.Type {
+		case schema.Int64, schema.TimeMs, schema.TimeNs:
+			if !slices.Contains(encs, parquet.Encodings.DeltaBinaryPacked) {
+				t.Errorf("%s: encodings %v, want DELTA_BINARY_PACKED", col.Path(), encs)
+			}
+		}
+		if c.Type == schema.TimeMs || c.Type == schema.TimeNs {
+			lt, ok := col.LogicalType().(interface{ IsAdjustedToUTC() bool })
+			if !ok || !lt.IsAdjustedToUTC() {
+				t.Errorf("%s: logical type %v, want TIMESTAMP(UTC)", col.Path(), col.LogicalType())
+			}
+		}
+		if st, err := cc.Statistics(); err != nil || st == nil || !st.HasMinMax() {
+			t.Errorf("%s: no statistics", col.Path())
+		}
+	}
+	if v := md.KeyValueMetadata().FindValue(metaDataset); v == nil || *v != "tickers" {
+		t.Errorf("dataset metadata %v", v)
+	}
+}
+
+func TestParquetDatesRotationAndCaps(t *testing.T) {
+	dir := t.TempDir()
+	now := time.Date(2026, 1, 1, 10, 59, 0, 0, time.UTC)
+	s := NewParquetSink(dir, ParquetOptions{MaxFileRows: 250, Now: func() time.Time { return now }})
+	ctx := context.Background()
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(5, 6))
+	var evs []schema.Stored
+	for i := 0; i < 600; i++ { // crosses midnight after 400 events; row cap at 250
+		evs = append(evs, recRandEvent(r, schema.TradeTable, uint64(1000+i), recDay0-400_000+int64(i)*1000))
+	}
+	if err := s.Write(ctx, Batch{Table: schema.TradeTable, Events: evs[:500]}); err != nil {
+		t.Fatal(err)
+	}
+	// 250 (day -1), 150 (day -1, closed by the date change): two files so far, 100 open
+	if st := s.Stats(); st.Files != 2 {
+		t.Fatalf("files %d before rotation", st.Files)
+	}
+	if seq, ok := s.Pending(); !ok || seq != 1400 {
+		t.Fatalf("pending %d %v", seq, ok)
+	}
+	now = now.Add(2 * time.Minute) // next hour: housekeeping closes the open file
+	if err := s.housekeep(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := s.Pending(); ok || s.Stats().Files != 3 {
+		t.Fatalf("rotation did not close the file: %+v", s.Stats())
+	}
+	if err := s.Write(ctx, Batch{Table: schema.TradeTable, Events: evs[500:]}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{"2025-12-31", "2026-01-01"} {
+		if _, err := os.Stat(filepath.Join(dir, "trades", "date="+d)); err != nil {
+			t.Error(err)
+		}
+	}
+	got := recBySeq(pqReadAll(t, dir)["trades"])
+	if len(got) != 600 {
+		t.Fatalf("read %d", len(got))
+	}
+	pqCheckFilesSorted(t, dir)
+	// ReadDataset filters on time.
+	n := 0
+	err := ReadDataset(dir, "trades", time.UnixMilli(recDay0), time.Time{}, func(e schema.Stored) error { n++; return nil })
+	if err != nil || n != 200 {
+		t.Fatalf("from midnight: %d rows, %v", n, err)
+	}
+}
+
+func TestParquetIdempotentRedelivery(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	r := rand.New(rand.NewPCG(7, 8))
+	var evs []schema.Stored
+	for i := 0; i < 400; i++ {
+		evs = append(evs, recRandEvent(r, schema.QuoteTable, uint64(10+i), recDay0+int64(i)))
+	}
+	s := NewParquetSink(dir, ParquetOptions{MaxFileRows: 100})
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// A retried batch (same events twice) and an overlapping one are not duplicated.
+	for _, b := range [][]schema.Stored{evs[:150], evs[:150], evs[100:250]} {
+		if err := s.Write(ctx, Batch{Table: schema.QuoteTable, Events: b}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Crash: the open file (rows 200..249) is lost; a stale temporary file is left.
+	stale := filepath.Join(dir, "quotes", "date=2026-01-01", "part-000000-1-2.parquet.tmp")
+	if err := os.WriteFile(stale, []byte("junk"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s2 := NewParquetSink(dir, ParquetOptions{MaxFileRows: 100})
+	if err := s2.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(stale); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("stale temporary file not removed")
+	}
+	// The spool redelivers from before the crash.
+	pqWriteAll(t, s2, map[*schema.Table][]schema.Stored{schema.QuoteTable: evs[50:]})
+	got := recBySeq(pqReadAll(t, dir)["quotes"])
+	if len(got) != len(evs) {
+		t.Fatalf("read %d rows, want %d", len(got), len(evs))
+	}
+	for i := range evs {
+		if !recEqualRows(got[i], evs[i]) {
+			t.Fatalf("row %d differs", i)
+		}
+	}
+	if dup, _ := s2.Skipped(); dup != 150 {
+		t.Errorf("skipped %d duplicates, want 150", dup)
+	}
+}
+
+func TestParquetWriteErrorKeepsRows(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := NewParquetSink(dir, ParquetOptions{Now: func() time.Time { return now }})
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(9, 9))
+	var evs []schema.Stored
+	for i := 0; i < 10; i++ {
+		evs = append(evs, recRandEvent(r, schema.GapTable, uint64(1+i), recDay0+int64(i)))
+	}
+	if err := s.Write(ctx, Batch{Table: schema.GapTable, Events: evs}); err != nil {
+		t.Fatal(err)
+	}
+	// A directory in the way of the final name makes the rename fail.
+	final := PartPath(dir, "gaps", time.UnixMilli(recDay0), now, 1, 10)
+	if err := os.MkdirAll(filepath.Join(final, "x"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Flush(ctx); err == nil {
+		t.Fatal("flush succeeded with the final name blocked")
+	}
+	if _, err := os.Stat(final + ".tmp"); !errors.Is(err, os.ErrNotExist) {
+		t.Fatal("temporary file left after a failed write")
+	}
+	if seq, ok := s.Pending(); !ok || seq != 1 {
+		t.Fatal("rows not kept after a failed write")
+	}
+	os.RemoveAll(final)
+	if err := s.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(pqReadAll(t, dir)["gaps"]); n != 10 {
+		t.Fatalf("read %d", n)
+	}
+}
+
+func TestReadParquetIncompatible(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "tickers", "date=2026-01-01", "part-000000-1-1.parquet")
+	os.MkdirAll(filepath.Dir(path), 0o755)
+	sc := arrow.NewSchema([]arrow.Field{{Name: "seq", Type: arrow.PrimitiveTypes.Float64}}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, sc)
+	b.Field(0).(*array.Float64Builder).Append(1)
+	rec := b.NewRecordBatch()
+	f, _ := os.Create(path)
+	w, err := pqarrow.NewFileWriter(sc, f, nil, pqarrow.DefaultWriterProps())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	err = ReadParquet(path, func(schema.Stored) error { return nil })
+	if !errors.Is(err, ErrIncompatibleFile) {
+		t.Fatalf("err = %v", err)
+	}
+	if err := ReadParquet(filepath.Join(dir, "nope.parquet"), nil); err == nil {
+		t.Fatal("missing file read")
+	}
+}

@@ -1,0 +1,419 @@
+package store
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/okxtape/okxtape/schema"
+)
+
+// The spool is the recorder's write-ahead log. Every accepted event is encoded (schema.AppendRow) into an
+// in-memory buffer; a sync goroutine appends that buffer to the current segment file and fsyncs it every
+// SyncInterval. Records are framed
+//
+//	[len uint32 LE][crc32c uint32 LE][kind uint8][row bytes]     (len counts kind+row, crc covers kind+row)
+//
+// A record's position is a byte offset in one stream that runs across segments: a segment file is named
+// seg-<start>.wal after the position of its first record, and records never span segments. Sinks keep a
+// cursor (the position from which they still need records); a segment is deleted when every sink's cursor
+// has passed its end. A torn last record (kill -9 mid-write) fails its length/CRC check and is cut off when
+// the spool is opened.
+
+const (
+	frameHeader  = 8 // len + crc; the body (kind + row) follows
+	maxFrameBody = 256 << 20
+	segPrefix    = "seg-"
+	segSuffix    = ".wal"
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+type segment struct {
+	start uint64
+	size  int64
+}
+
+func (g segment) end() uint64 { return g.start + uint64(g.size) }
+
+type chunk struct {
+	start uint64
+	data  []byte // whole frames; immutable once published
+}
+
+type spool struct {
+	dir       string
+	segMax    int64
+	ringMax   int
+	bufferMax int
+	log       *slog.Logger
+
+	mu        sync.Mutex
+	pending   []byte   // block being filled with encoded frames, not yet handed to the sync goroutine
+	sealed    [][]byte // full blocks waiting for the sync goroutine
+	queued    int      // bytes in sealed + pending
+	writing   int      // bytes taken by the sync goroutine and not yet durable
+	segs      []segment
+	active    bool   // the last segment is open for appending
+	end       uint64 // position after the last durable record
+	ring      []chunk
+	ringBytes int
+	diskBytes int64
+	wakers    []chan struct{}
+	enc       rowEncoder
+
+	// owned by the sync goroutine
+	f     *os.File
+	retry [][]byte
+}
+
+// spoolBlock is the size of the in-memory blocks frames are encoded into. Blocks are never grown by copying:
+// a full block is sealed and a new one started, and each block is later published to readers as it is.
+const spoolBlock = 1 << 20
+
+// openSpool opens or creates the spool in dir, cutting off a torn tail of the last segment.
+func openSpool(dir string, segMax int64, bufferMax int, log *slog.Logger) (*spool, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("create spool dir: %w", err)
+	}
+	s := &spool{dir: dir, segMax: segMax, ringMax: 32 << 20, bufferMax: bufferMax, log: log}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("read spool dir: %w", err)
+	}
+	for _, e := range ents {
+		name := e.Name()
+		if !strings.HasPrefix(name, segPrefix) || !strings.HasSuffix(name, segSuffix) {
+			continue
+		}
+		start, err := strconv.ParseUint(strings.TrimSuffix(strings.TrimPrefix(name, segPrefix), segSuffix), 10, 64)
+		if err != nil {
+			continue
+		}
+		fi, err := e.Info()
+		if err != nil {
+			return nil, fmt.Errorf("stat spool segment: %w", err)
+		}
+		s.segs = append(s.segs, segment{start: start, size: fi.Size()})
+	}
+	sort.Slice(s.segs, func(i, j int) bool { return s.segs[i].start < s.segs[j].start })
+	if n := len(s.segs); n > 0 {
+		last := &s.segs[n-1]
+		valid, err := validPrefix(s.segPath(last.start))
+		if err != nil {
+			return nil, err
+		}
+		if valid < last.size {
+			log.Warn("spool: cut torn tail of last segment (records written in the instant before a crash)",
+				"segment", s.segPath(last.start), "bytes", last.size-valid)
+			if err := os.Truncate(s.segPath(last.start), valid); err != nil {
+				return nil, fmt.Errorf("truncate torn spool segment: %w", err)
+			}
+			last.size = valid
+		}
+		s.end = last.end()
+	}
+	for _, g := range s.segs {
+		s.diskBytes += g.size
+	}
+	metricSpoolBytes.Set(float64(s.diskBytes))
+	return s, nil
+}
+
+func (s *spool) segPath(start uint64) string {
+	return filepath.Join(s.dir, fmt.Sprintf("%s%020d%s", segPrefix, start, segSuffix))
+}
+
+// validPrefix returns the length of the longest prefix of the file made of whole, CRC-valid frames.
+func validPrefix(path string) (int64, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, fmt.Errorf("read spool segment: %w", err)
+	}
+	off := 0
+	for off < len(b) {
+		n, st := checkFrame(b[off:], true)
+		if st != frameOK {
+			break
+		}
+		off += n
+	}
+	return int64(off), nil
+}
+
+type frameStatus uint8
+
+const (
+	frameOK frameStatus = iota
+	frameShort
+	frameBad
+)
+
+// checkFrame reports whether b starts with a whole frame and returns its length.
+func checkFrame(b []byte, verify bool) (int, frameStatus) {
+	if len(b) < frameHeader+1 {
+		if len(b) >= 4 && (binary.LittleEndian.Uint32(b) == 0 || binary.LittleEndian.Uint32(b) > maxFrameBody) {
+			return 0, frameBad
+		}
+		return 0, frameShort
+	}
+	l := binary.LittleEndian.Uint32(b)
+	if l == 0 || l > maxFrameBody {
+		return 0, frameBad
+	}
+	n := frameHeader + int(l)
+	if len(b) < n {
+		return 0, frameShort
+	}
+	if verify && crc32.Checksum(b[frameHeader:n], crcTable) != binary.LittleEndian.Uint32(b[4:]) {
+		return 0, frameBad
+	}
+	return n, frameOK
+}
+
+// setFloor makes positions continue after floor when the spool has no segments (all deleted as durable):
+// cursors must keep increasing across restarts.
+func (s *spool) setFloor(floor uint64) {
+	s.mu.Lock()
+	if len(s.segs) == 0 && floor > s.end {
+		s.end = floor
+	}
+	s.mu.Unlock()
+}
+
+// append encodes e as one frame. It returns false (and appends nothing) when the unsynced buffer is full.
+func (s *spool) append(e schema.Stored) bool {
+	s.mu.Lock()
+	if s.queued+s.writing >= s.bufferMax {
+		s.mu.Unlock()
+		return false
+	}
+	if cap(s.pending)-len(s.pending) < 64<<10 {
+		if len(s.pending) > 0 {
+			s.sealed = append(s.sealed, s.pending)
+		}
+		s.pending = make([]byte, 0, spoolBlock)
+	}
+	start := len(s.pending)
+	s.enc.buf = append(s.pending, 0, 0, 0, 0, 0, 0, 0, 0, byte(e.Kind()))
+	e.WriteRow(&s.enc)
+	b := s.enc.buf
+	s.enc.buf = nil
+	body := b[start+frameHeader:]
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(body, crcTable))
+	s.queued += len(b) - start
+	s.pending = b
+	s.mu.Unlock()
+	return true
+}
+
+// unsynced returns the bytes accepted but not yet durable.
+func (s *spool) unsynced() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.queued + s.writing
+}
+
+// sync writes and fsyncs everything appended so far, then publishes it to readers. Only the sync goroutine
+// (or Close, after it stopped) calls it.
+func (s *spool) sync() error {
+	s.mu.Lock()
+	blocks := append(s.retry, s.sealed...)
+	if len(s.pending) > 0 {
+		blocks = append(blocks, s.pending)
+	}
+	s.retry, s.sealed, s.pending = nil, nil, nil
+	n := 0
+	for _, b := range blocks {
+		n += len(b)
+	}
+	s.writing, s.queued = n, 0
+	start := s.end
+	s.mu.Unlock()
+	metricHandoffBytes.Set(float64(n))
+	if n == 0 {
+		return nil
+	}
+	t0 := time.Now()
+	if err := s.write(start, blocks); err != nil {
+		s.mu.Lock()
+		s.retry = blocks
+		s.queued += n
+		s.writing = 0
+		s.mu.Unlock()
+		return err
+	}
+	metricSpoolSyncSeconds.Observe(time.Since(t0).Seconds())
+
+	s.mu.Lock()
+	s.writing = 0
+	s.end += uint64(n)
+	s.segs[len(s.segs)-1].size += int64(n)
+	s.diskBytes += int64(n)
+	pos := start
+	for _, b := range blocks {
+		s.ring = append(s.ring, chunk{start: pos, data: b})
+		pos += uint64(len(b))
+	}
+	s.ringBytes += n
+	for len(s.ring) > 1 && s.ringBytes > s.ringMax {
+		s.ringBytes -= len(s.ring[0].data)
+		s.ring[0] = chunk{}
+		s.ring = s.ring[1:]
+	}
+	full := s.segs[len(s.segs)-1].size >= s.segMax
+	wakers := s.wakers
+	disk := s.diskBytes
+	unsynced := s.queued
+	s.mu.Unlock()
+	metricSpoolBytes.Set(float64(disk))
+	metricHandoffBytes.Set(float64(unsynced))
+	for _, w := range wakers {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+	if full {
+		return s.closeActive()
+	}
+	return nil
+}
+
+// write appends the blocks to the active segment (creating one at start if needed) and fsyncs it. On error
+// the segment is cut back to its previous size so a retry does not leave a half record in the middle.
+func (s *spool) write(start uint64, blocks [][]byte) error {
+	if s.f == nil {
+		path := s.segPath(start)
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("create spool segment: %w", err)
+		}
+		fi, err := f.Stat()
+		if err == nil && fi.Size() != 0 {
+			err = fmt.Errorf("spool segment %s exists with %d bytes", path, fi.Size())
+		}
+		if err == nil {
+			err = syncDir(s.dir)
+		}
+		if err != nil {
+			f.Close()
+			return err
+		}
+		s.f = f
+		s.mu.Lock()
+		if n := len(s.segs); n == 0 || s.segs[n-1].start != start {
+			s.segs = append(s.segs, segment{start: start})
+		}
+		s.active = true
+		s.mu.Unlock()
+	}
+	s.mu.Lock()
+	before := s.segs[len(s.segs)-1].size
+	s.mu.Unlock()
+	var err error
+	for _, b := range blocks {
+		if _, err = s.f.Write(b); err != nil {
+			break
+		}
+	}
+	if err == nil {
+		err = s.f.Sync()
+	}
+	if err != nil {
+		if terr := s.f.Truncate(before); terr != nil {
+			err = fmt.Errorf("%w; and cutting back failed: %w", err, terr)
+		}
+		return fmt.Errorf("write spool segment: %w", err)
+	}
+	return nil
+}
+
+func (s *spool) closeActive() error {
+	if s.f == nil {
+		return nil
+	}
+	err := s.f.Close()
+	s.f = nil
+	s.mu.Lock()
+	s.active = false
+	s.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("close spool segment: %w", err)
+	}
+	return nil
+}
+
+// deleteBefore removes every closed segment whose records all lie before pos (all sinks have them durable).
+// With the writer stopped (Close), the last segment goes too when pos reaches its end.
+func (s *spool) deleteBefore(pos uint64) (int, error) {
+	s.mu.Lock()
+	var del []segment
+	for len(s.segs) > 0 {
+		g := s.segs[0]
+		if g.end() > pos || (len(s.segs) == 1 && s.active) {
+			break
+		}
+		del = append(del, g)
+		s.segs = s.segs[1:]
+		s.diskBytes -= g.size
+	}
+	disk := s.diskBytes
+	s.mu.Unlock()
+	var errs []error
+	for _, g := range del {
+		if err := os.Remove(s.segPath(g.start)); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
+	}
+	metricSpoolBytes.Set(float64(disk))
+	if len(del) > 0 {
+		if err := syncDir(s.dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return len(del), errors.Join(errs...)
+}
+
+// state returns the durable end, the first position still on disk and the bytes on disk.
+func (s *spool) state() (end, first uint64, disk int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	first = s.end
+	if len(s.segs) > 0 {
+		first = s.segs[0].start
+	}
+	return s.end, first, s.diskBytes
+}
+
+// addWaker registers a channel signalled (non-blocking) whenever new records become durable.
+func (s *spool) addWaker(c chan struct{}) {
+	s.mu.Lock()
+	s.wakers = append(s.wakers, c)
+	s.mu.Unlock()
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open dir for fsync: %w", err)
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
+	}
+	return nil
+}
