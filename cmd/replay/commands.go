@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/okxtape/okxtape/engine"
+	"github.com/okxtape/okxtape/internal/cliutil"
+	"github.com/okxtape/okxtape/replay"
+	"github.com/okxtape/okxtape/store"
+)
+
+// query parses --from, --to, --inst and --channels. A bare date for --to means the end of that UTC day.
+func query(c *cli.Context) (store.Query, error) {
+	var q store.Query
+	var err error
+	if q.From, err = cliutil.ParseTime(c.String("from")); err != nil {
+		return q, fmt.Errorf("--from: %w", err)
+	}
+	to := c.String("to")
+	if q.To, err = cliutil.ParseTime(to); err != nil {
+		return q, fmt.Errorf("--to: %w", err)
+	}
+	if len(to) == len("2006-01-02") {
+		q.To = q.To.Add(24 * time.Hour)
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.To.After(q.From) {
+		return q, fmt.Errorf("--to (%s) is not after --from (%s)", q.To.Format(time.RFC3339), q.From.Format(time.RFC3339))
+	}
+	q.Insts = cliutil.SplitList(c.StringSlice("inst"))
+	q.Channels = cliutil.SplitList(c.StringSlice("channels"))
+	return q, nil
+}
+
+// source opens the Parquet store (--data) or ClickHouse (--clickhouse).
+func source(c *cli.Context) (replay.Source, string, error) {
+	if dsn := c.String("clickhouse"); dsn != "" {
+		if c.IsSet("data") {
+			return nil, "", errors.New("give --data or --clickhouse, not both")
+		}
+		return replay.NewClickHouseSource(dsn), "clickhouse", nil
+	}
+	dir := c.String("data")
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		return nil, "", fmt.Errorf("--data %s: not a folder", dir)
+	}
+	return replay.NewParquetSource(dir), "parquet:" + dir, nil
+}
+
+func setup(c *cli.Context) (*slog.Logger, store.Query, replay.Source, string, error) {
+	log, err := cliutil.NewLogger(c.String("log-level"))
+	if err != nil {
+		return nil, store.Query{}, nil, "", cli.Exit("replay: "+err.Error(), 2)
+	}
+	slog.SetDefault(log)
+	q, err := query(c)
+	if err != nil {
+		return nil, q, nil, "", cli.Exit("replay: "+err.Error(), 2)
+	}
+	src, name, err := source(c)
+	if err != nil {
+		return nil, q, nil, "", cli.Exit("replay: "+err.Error(), 2)
+	}
+	return log, q, src, name, nil
+}
+
+func runCmd(c *cli.Context) error {
+	log, q, src, srcName, err := setup(c)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	speed, err := replay.ParseSpeed(c.String("speed"))
+	if err != nil {
+		return cli.Exit("replay: --speed: "+err.Error(), 2)
+	}
+	ctx, stop := cliutil.RunContext(c.Context, 0)
+	defer stop()
+	started := time.Now()
+	s, err := replay.Open(ctx, src, q, replay.ReplayTables())
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 1)
+	}
+	defer s.Close()
+	eng := replay.NewEngine(s, q, engine.Options{Logger: log})
+	strats, err := cliutil.Strategies(c.StringSlice("strategy"), eng, os.Stdout)
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 2)
+	}
+	o := replay.RunOptions{Speed: speed, End: q.To}
+	if first, last, ok := s.Bounds(); ok && !c.Bool("no-progress") && replay.StderrIsTerminal() {
+		if start, ok := s.Start(q); ok {
+			first = start.UnixMilli()
+		}
+		o.Progress = replay.NewBar(os.Stderr, first, last)
+	}
+	if _, last, ok := s.Bounds(); ok && !q.To.IsZero() && q.To.UnixMilli() > last+1 {
+		// Trailing timers fire up to --to, but not beyond the stored data (a --to in the future would
+		// otherwise run timers for days of empty event time).
+		o.End = time.UnixMilli(last + 1)
+	}
+	log.Info("replaying", "source", srcName, "from", q.From, "to", q.To, "speed", c.String("speed"))
+	st, runErr := replay.Run(ctx, eng, s, o)
+	summary := map[string]any{
+		"command": "replay run", "source": srcName, "events": st.Events, "channels": st.PerChannel,
+		"wall_s": time.Since(started).Seconds(), "events_per_s": st.EventsPerSec, "engine": eng.Stats(),
+		"strategies": cliutil.Summaries(strats),
+	}
+	if st.Events > 0 {
+		summary["first_ts"] = time.UnixMilli(st.FirstTs).UTC().Format(time.RFC3339Nano)
+		summary["last_ts"] = time.UnixMilli(st.LastTs).UTC().Format(time.RFC3339Nano)
+	}
+	if err := cliutil.PrintJSONLine(os.Stdout, summary); err != nil {
+		log.Error("printing summary", "err", err)
+	}
+	if runErr != nil && !errors.Is(runErr, context.Canceled) {
+		return cli.Exit("replay: "+runErr.Error(), 1)
+	}
+	return nil
+}
+
+func serveCmd(c *cli.Context) error {
+	log, q, src, srcName, err := setup(c)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	speed, err := replay.ParseSpeed(c.String("speed"))
+	if err != nil {
+		return cli.Exit("replay: --speed: "+err.Error(), 2)
+	}
+	ctx, stop := cliutil.RunContext(c.Context, 0)
+	defer stop()
+	srv, err := replay.NewServer(ctx, replay.ServeOptions{Source: src, Query: q, Speed: speed, Render: c.Bool("render"), Logger: log})
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 1)
+	}
+	ln, err := net.Listen("tcp", c.String("listen"))
+	if err != nil {
+		return cli.Exit(fmt.Sprintf("replay: listen on %s: %v", c.String("listen"), err), 1)
+	}
+	mode := "re-rendered pushes"
+	if srv.RawMode() {
+		mode = "raw frames as received"
+	}
+	log.Info("serving OKX v5 WebSocket", "public", "ws://"+ln.Addr().String()+"/ws/v5/public",
+		"business", "ws://"+ln.Addr().String()+"/ws/v5/business", "source", srcName, "sends", mode, "speed", c.String("speed"))
+	if err := srv.Serve(ctx, ln); err != nil {
+		return cli.Exit("replay: "+err.Error(), 1)
+	}
+	return nil
+}
+
+func renormaliseCmd(c *cli.Context) error {
+	log, err := cliutil.NewLogger(c.String("log-level"))
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 2)
+	}
+	slog.SetDefault(log)
+	q, err := query(c)
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 2)
+	}
+	dir := c.String("data")
+	out := c.String("out")
+	if out == "" {
+		out = filepath.Clean(dir) + "-renormalised"
+	}
+	ctx, stop := cliutil.RunContext(c.Context, 0)
+	defer stop()
+	st, err := replay.Renormalise(ctx, replay.RenormaliseOptions{Dir: dir, Out: out, From: q.From, To: q.To, Logger: log})
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 1)
+	}
+	summary := map[string]any{"command": "replay renormalise", "data": dir, "renormalise": st}
+	return cliutil.PrintJSONLine(os.Stdout, summary)
+}

@@ -1,0 +1,105 @@
+// Command replay replays stored OKX market data through the okxtape engine and strategies (run), serves it
+// to OKX v5 WebSocket clients (serve), and rebuilds normalised datasets from raw frames (renormalise).
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/urfave/cli/v2"
+
+	_ "github.com/okxtape/okxtape/examples/simple" // registers --strategy simple
+)
+
+// version is set by the Makefile (-ldflags "-X main.version=...").
+var version = "dev"
+
+func main() {
+	if err := newApp().Run(os.Args); err != nil {
+		if ec, ok := err.(cli.ExitCoder); ok {
+			fmt.Fprintln(os.Stderr, ec.Error())
+			os.Exit(ec.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "replay:", err)
+		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	usageErr := func(c *cli.Context, err error, _ bool) error {
+		return cli.Exit(fmt.Sprintf("replay: %v (see replay %s --help)", err, c.Command.Name), 2)
+	}
+	return &cli.App{
+		Name:    "replay",
+		Usage:   "replay stored OKX v5 data through the okxtape engine, or serve it over OKX's WebSocket protocol",
+		Version: version,
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return cli.Exit(fmt.Sprintf("replay: %v (see replay --help)", err), 2)
+		},
+		Commands: []*cli.Command{
+			{
+				Name:  "run",
+				Usage: "replay a time range through the engine and strategies; prints a summary JSON line on exit",
+				Description: "Events of every selected dataset are merged by exchange time (ts); ties and streams whose ts went\n" +
+					"backwards keep the recorded arrival order (seq). The engine's clock follows event time.",
+				Flags: append(sourceFlags(), runFlags()...), Action: runCmd, OnUsageError: usageErr,
+			},
+			{
+				Name:  "serve",
+				Usage: "serve stored data over OKX's v5 WebSocket protocol (ws://LISTEN/ws/v5/public and /business)",
+				Description: "Each connection gets its own playback of the selected range from its start, begun by its first\n" +
+					"subscribe request; stored raw frames are sent as OKX sent them, else pushes are re-rendered.",
+				Flags: append(sourceFlags(), serveFlags()...), Action: serveCmd, OnUsageError: usageErr,
+			},
+			{
+				Name:         "renormalise",
+				Aliases:      []string{"renormalize"},
+				Usage:        "rebuild the normalised datasets from the raw frames with the current decoder (no exchange)",
+				Flags:        renormaliseFlags(),
+				Action:       renormaliseCmd,
+				ArgsUsage:    " ",
+				OnUsageError: usageErr,
+			},
+		},
+	}
+}
+
+func env(n string) []string { return []string{"OKXTAPE_" + n} }
+
+func sourceFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "data", Value: "./data", EnvVars: env("DATA"), Usage: "Parquet store folder to read"},
+		&cli.StringFlag{Name: "clickhouse", EnvVars: env("REPLAY_CLICKHOUSE"), Usage: "read from ClickHouse instead of --data, e.g. clickhouse://127.0.0.1:9000/okxtape"},
+		&cli.StringFlag{Name: "from", EnvVars: env("FROM"), Usage: "start of the range (inclusive): RFC 3339 (2026-12-01T10:00:00Z) or a date (its UTC midnight); default: the first stored event"},
+		&cli.StringFlag{Name: "to", EnvVars: env("TO"), Usage: "end of the range (exclusive): RFC 3339, or a date meaning the end of that UTC day; default: the last stored event"},
+		&cli.StringSliceFlag{Name: "inst", EnvVars: env("INST"), Usage: "instrument ids to select (Header.InstID; repeat or comma-separate); default: all"},
+		&cli.StringSliceFlag{Name: "channels", EnvVars: env("CHANNELS"), Usage: "OKX channel names to select (tickers, trades, candle1m, books, ...); default: all"},
+		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn, error"},
+	}
+}
+
+func runFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "speed", Value: "max", EnvVars: env("SPEED"), Usage: "max (as fast as possible) or a factor of real time: 1, 10, 0.5"},
+		&cli.StringSliceFlag{Name: "strategy", EnvVars: env("STRATEGY"), Usage: "strategies to run: print, stats, digest, simple (repeat or comma-separate)"},
+		&cli.BoolFlag{Name: "no-progress", EnvVars: env("NO_PROGRESS"), Usage: "no progress bar even on a terminal (there is none when stderr is not a terminal)"},
+	}
+}
+
+func serveFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", EnvVars: env("LISTEN"), Usage: "address to serve on (loopback by default)"},
+		&cli.StringFlag{Name: "speed", Value: "1", EnvVars: env("SPEED"), Usage: "pace of each connection's playback: a factor of real time (1 = as recorded), or max"},
+		&cli.BoolFlag{Name: "render", EnvVars: env("RENDER"), Usage: "re-render pushes from the normalised datasets even when raw frames are stored"},
+	}
+}
+
+func renormaliseFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "data", Value: "./data", EnvVars: env("DATA"), Usage: "Parquet store holding the raw-frame dataset"},
+		&cli.StringFlag{Name: "out", EnvVars: env("RENORMALISE_OUT"), Usage: "folder for the rebuilt store (default: DATA-renormalised next to DATA); never DATA itself"},
+		&cli.StringFlag{Name: "from", EnvVars: env("FROM"), Usage: "raw frames received from this time (RFC 3339 or a date)"},
+		&cli.StringFlag{Name: "to", EnvVars: env("TO"), Usage: "raw frames received before this time (RFC 3339, or a date meaning the end of that UTC day)"},
+		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn, error"},
+	}
+}

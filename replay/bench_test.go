@@ -1,0 +1,140 @@
+package replay
+
+import (
+	"context"
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/okxtape/okxtape/engine"
+	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
+)
+
+const benchTickers = 1 << 20
+
+var (
+	benchOnce sync.Once
+	benchDir  string
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if benchDir != "" {
+		os.RemoveAll(benchDir)
+	}
+	os.Exit(code)
+}
+
+// benchStore writes 1M tickers over 4 instruments once per test binary run.
+func benchStore(b *testing.B) string {
+	benchOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "okxtape-replay-bench-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		benchDir = dir
+		insts := []string{"BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT"}
+		evs := make([]schema.Stored, 0, benchTickers)
+		for i := 0; i < benchTickers; i++ {
+			evs = append(evs, ticker(uint64(1000+i), day0+int64(i/4), insts[i%4], 100+float64(i%1000)/10))
+		}
+		writeStore(b, dir, store.ParquetOptions{}, evs)
+	})
+	return benchDir
+}
+
+// BenchmarkReplay is Parquet → merge → engine → a no-op strategy, one op = 1M stored tickers.
+func BenchmarkReplay(b *testing.B) {
+	dir := benchStore(b)
+	src := NewParquetSource(dir)
+	// Peak heap in use while replaying, sampled every 2 ms (includes garbage not yet collected).
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	defer close(stop)
+	runtime.GC()
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(2 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		s, err := Open(context.Background(), src, store.Query{}, ReplayTables())
+		if err != nil {
+			b.Fatal(err)
+		}
+		e := NewEngine(s, store.Query{}, engine.Options{})
+		var sum float64
+		engine.On(e, "noop", func(t *schema.Ticker) { sum += t.Last })
+		st, err := Run(context.Background(), e, s, RunOptions{})
+		s.Close()
+		if err != nil || st.Events != benchTickers {
+			b.Fatalf("events %d err %v", st.Events, err)
+		}
+	}
+	b.ReportMetric(float64(benchTickers)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
+}
+
+// BenchmarkReadParquetBaseline is the same files through store.ReadParquet alone (no copy, merge or engine):
+// the ceiling for BenchmarkReplay, measured in the same run.
+func BenchmarkReadParquetBaseline(b *testing.B) {
+	dir := benchStore(b)
+	parts, err := store.ListParts(dir, "tickers", zeroTime, zeroTime)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		n := 0
+		for _, p := range parts {
+			if err := store.ReadParquet(p.Path, func(schema.Stored) error { n++; return nil }); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if n != benchTickers {
+			b.Fatalf("read %d", n)
+		}
+	}
+	b.ReportMetric(float64(benchTickers)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}
+
+// TestMergeIsAllocationFree checks that, once parts are loaded, taking events off the merged stream
+// allocates nothing.
+func TestMergeIsAllocationFree(t *testing.T) {
+	insts := []string{"BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT"}
+	const n = 1 << 14
+	var tickers, trades []schema.Stored
+	for i := 0; i < n; i++ {
+		tickers = append(tickers, ticker(uint64(2*i+1), day0+int64(i/4), insts[i%4], 1))
+		trades = append(trades, trade(uint64(2*i+2), day0+int64(i/4), insts[(i+1)%4], int64(i), 1))
+	}
+	src := memSource{schema.KindTicker: {tickers}, schema.KindTrade: {trades}}
+	s, err := Open(context.Background(), src, store.Query{}, ReplayTables())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, ok := s.Peek(); !ok {
+		t.Fatal("empty stream")
+	}
+	s.Next()
+	if a := testing.AllocsPerRun(10000, func() { s.Next() }); a != 0 {
+		t.Fatalf("%v allocations per event", a)
+	}
+}

@@ -1,0 +1,509 @@
+package replay
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
+)
+
+// StreamOptions tune reading. The zero value takes the defaults in brackets.
+type StreamOptions struct {
+	// Workers read parts ahead concurrently [GOMAXPROCS, at most 4].
+	Workers int
+	// ReadAhead bounds the parts read but not yet merged, over all datasets [Workers].
+	ReadAhead int
+}
+
+// Stream is the merged, ordered replay stream over several datasets of a Source (see the package doc for the
+// order and the memory bound).
+//
+// Use: Open, then Next until it returns nil, then Err, then Close. Parts are read ahead on worker goroutines,
+// but they are merged in a fixed order, so the sequence does not depend on scheduling. A Stream is not safe
+// for concurrent use. The event returned by Next belongs to the Stream and is valid until the following Next
+// call; a consumer that keeps it copies it (schema.Clone).
+type Stream struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	o        StreamOptions
+	jobs     []*job // every part of every dataset, in load order
+	nextJob  int    // next job to merge
+	started  atomic.Int64
+	sem      chan struct{}
+	wg       sync.WaitGroup
+	running  bool
+	h        []item
+	nextLoad int64 // load trigger of jobs[nextJob]
+	counts   map[string]*uint64
+	retired  []*loaded
+	err      error
+	events   uint64
+	firstTs  int64 // smallest possible ts from part bounds and the selection
+	lastTs   int64 // largest possible ts
+}
+
+// job is one part to read; done is closed when l or err is set.
+type job struct {
+	d       *dataset
+	part    *Part
+	trigger int64
+	done    chan struct{}
+	l       *loaded
+	err     error
+}
+
+// item is a heap entry: a stream cursor with its head key inlined for cache-friendly comparisons.
+type item struct {
+	ts   int64
+	seq  uint64
+	kind schema.Kind
+	c    *cursor
+}
+
+func less(a, b *item) bool {
+	if a.ts != b.ts {
+		return a.ts < b.ts
+	}
+	if a.seq != b.seq {
+		return a.seq < b.seq
+	}
+	return a.kind < b.kind
+}
+
+// entry is one row of a loaded part with its merge key ts (the running maximum of its stream).
+type entry struct {
+	ts  int64
+	seq uint64
+	ev  schema.Stored
+}
+
+// cursor walks one stream (channel, inst) of one loaded part in arrival order.
+type cursor struct {
+	ents  []entry
+	pos   int
+	count *uint64
+	part  *loaded
+}
+
+// loaded is a part in memory: its rows, their entries grouped by stream, and the streams' cursors.
+type loaded struct {
+	ds     *dataset
+	slab   slab
+	groups []group // groups[:ng] are in use
+	ng     int
+	gidx   map[streamID]int
+	curs   []cursor
+	live   int
+}
+
+type group struct {
+	id   streamID
+	ents []entry
+	idx  []int32
+}
+
+type streamID struct{ channel, inst string }
+
+// carry is a stream's merge key after its last merged row: it applies to later-arriving rows (seq > seq).
+type carry struct {
+	ts  int64
+	seq uint64
+}
+
+// dataset is the per-table state: the matcher, each stream's running maximum ts, and reusable parts.
+type dataset struct {
+	t     *schema.Table
+	carry map[streamID]carry // merge goroutine only
+	m     matcher
+	mu    sync.Mutex
+	free  []*loaded
+}
+
+func (d *dataset) get() *loaded {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if n := len(d.free); n > 0 {
+		l := d.free[n-1]
+		d.free = d.free[:n-1]
+		return l
+	}
+	return &loaded{ds: d, slab: newSlab(d.t.Kind), gidx: map[streamID]int{}}
+}
+
+func (d *dataset) put(l *loaded) {
+	d.mu.Lock()
+	d.free = append(d.free, l)
+	d.mu.Unlock()
+}
+
+// Open lists the parts of each table in tables and returns the merged stream of their rows selected by q,
+// with default StreamOptions. Nothing is read until the first Next (or Peek).
+func Open(ctx context.Context, src Source, q store.Query, tables []*schema.Table) (*Stream, error) {
+	return OpenWith(ctx, src, q, tables, StreamOptions{})
+}
+
+// OpenWith is Open with options.
+func OpenWith(ctx context.Context, src Source, q store.Query, tables []*schema.Table, o StreamOptions) (*Stream, error) {
+	if o.Workers <= 0 {
+		o.Workers = min(runtime.GOMAXPROCS(0), 4)
+	}
+	if o.ReadAhead <= 0 {
+		o.ReadAhead = o.Workers
+	}
+	s := &Stream{o: o, counts: map[string]*uint64{}, firstTs: maxTs, lastTs: minTs, sem: make(chan struct{}, o.ReadAhead)}
+	from, to := q.Bounds()
+	for _, t := range tables {
+		parts, err := src.Parts(ctx, t, q)
+		if err != nil {
+			return nil, fmt.Errorf("replay: listing %s: %w", t.Name, err)
+		}
+		parts = slices.DeleteFunc(parts, func(p Part) bool { return !p.overlaps(from, to) })
+		if len(parts) == 0 {
+			continue
+		}
+		d := &dataset{t: t, carry: map[streamID]carry{}, m: newMatcher(q, t)}
+		low := int64(maxTs)
+		var js []*job
+		for i := len(parts) - 1; i >= 0; i-- {
+			low = min(low, parts[i].MinTs)
+			js = append(js, &job{d: d, part: &parts[i], trigger: low, done: make(chan struct{})})
+			s.firstTs = min(s.firstTs, max(parts[i].MinTs, from))
+			s.lastTs = max(s.lastTs, min(parts[i].MaxTs, to-1))
+		}
+		slices.Reverse(js)
+		s.jobs = append(s.jobs, js...)
+	}
+	// Load order: by trigger; a dataset's triggers never decrease, and the stable sort keeps its parts in
+	// read order. Installing jobs strictly in this order is what the merge needs, so workers run ahead in it.
+	slices.SortStableFunc(s.jobs, func(a, b *job) int { return cmp.Compare(a.trigger, b.trigger) })
+	s.ctx, s.cancel = context.WithCancel(ctx)
+	s.nextLoad = maxTs
+	if len(s.jobs) > 0 {
+		s.nextLoad = s.jobs[0].trigger
+	}
+	return s, nil
+}
+
+// Close stops the read-ahead workers and waits for them. It is safe to call more than once.
+func (s *Stream) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Next returns the next event in replay order, or nil at the end or on error (see Err).
+func (s *Stream) Next() schema.Stored {
+	if len(s.retired) > 0 {
+		for _, l := range s.retired {
+			l.ds.put(l)
+		}
+		clear(s.retired)
+		s.retired = s.retired[:0]
+	}
+	if len(s.h) == 0 || s.h[0].ts >= s.nextLoad {
+		if !s.fill() {
+			return nil
+		}
+	}
+	top := &s.h[0]
+	c := top.c
+	ev := c.ents[c.pos].ev
+	*c.count++
+	c.pos++
+	if c.pos < len(c.ents) {
+		e := &c.ents[c.pos]
+		top.ts, top.seq = e.ts, e.seq
+		s.down(0)
+	} else {
+		s.pop()
+		if c.part.live--; c.part.live == 0 {
+			s.retired = append(s.retired, c.part) // reusable after the caller is done with ev
+		}
+	}
+	s.events++
+	return ev
+}
+
+// Peek returns the merge key ts of the next event without consuming it; ok is false at the end.
+func (s *Stream) Peek() (ts int64, ok bool) {
+	if len(s.h) == 0 || s.h[0].ts >= s.nextLoad {
+		if !s.fill() {
+			return 0, false
+		}
+	}
+	return s.h[0].ts, true
+}
+
+// Err returns the first error met while reading.
+func (s *Stream) Err() error { return s.err }
+
+// Events returns how many events Next has returned.
+func (s *Stream) Events() uint64 { return s.events }
+
+// Bounds returns the time range the stream can cover in Unix ms (from part bounds clipped to the selection);
+// ok is false when nothing is selected or the bounds are unknown.
+func (s *Stream) Bounds() (first, last int64, ok bool) {
+	return s.firstTs, s.lastTs, s.firstTs != maxTs && s.lastTs != minTs && s.firstTs != minTs && s.lastTs != maxTs
+}
+
+// PerChannel returns the number of events returned so far per channel (Header.Channel; "" for connection-wide
+// gaps).
+func (s *Stream) PerChannel() map[string]uint64 {
+	out := make(map[string]uint64, len(s.counts))
+	for ch, n := range s.counts {
+		if *n > 0 {
+			out[ch] = *n
+		}
+	}
+	return out
+}
+
+// fill merges every part whose trigger has been reached (the next part when the heap is empty). It returns
+// false when the stream is exhausted or failed.
+func (s *Stream) fill() bool {
+	if !s.running && len(s.jobs) > 0 {
+		s.running = true
+		for range min(s.o.Workers, len(s.jobs)) {
+			s.wg.Add(1)
+			go s.worker()
+		}
+	}
+	for s.err == nil {
+		if len(s.h) > 0 && s.h[0].ts < s.nextLoad {
+			return true
+		}
+		if s.nextJob >= len(s.jobs) {
+			return len(s.h) > 0
+		}
+		j := s.jobs[s.nextJob]
+		s.nextJob++
+		s.nextLoad = maxTs
+		if s.nextJob < len(s.jobs) {
+			s.nextLoad = s.jobs[s.nextJob].trigger
+		}
+		select {
+		case <-j.done:
+		case <-s.ctx.Done():
+			s.err = s.ctx.Err()
+			return false
+		}
+		<-s.sem
+		if j.err != nil {
+			s.err = j.err
+			break
+		}
+		if j.l != nil {
+			s.install(j.l)
+			j.l = nil
+		}
+	}
+	return false
+}
+
+// worker reads jobs in load order, at most ReadAhead of them ahead of the merge.
+func (s *Stream) worker() {
+	defer s.wg.Done()
+	for {
+		select {
+		case s.sem <- struct{}{}:
+		case <-s.ctx.Done():
+			return
+		}
+		k := int(s.started.Add(1) - 1)
+		if k >= len(s.jobs) {
+			<-s.sem
+			return
+		}
+		j := s.jobs[k]
+		j.l, j.err = s.read(j)
+		close(j.done)
+	}
+}
+
+// read loads a part: selected rows into the slab, grouped by stream in arrival order, each with its stream's
+// running maximum ts within the part (install applies the maximum carried from earlier parts).
+func (s *Stream) read(j *job) (*loaded, error) {
+	d := j.d
+	l := d.get()
+	l.slab.reset()
+	if j.part.Rows > 0 {
+		l.slab.grow(int(min(j.part.Rows, 1<<22)))
+	}
+	for i := range l.groups[:l.ng] {
+		g := &l.groups[i]
+		clear(g.ents)
+		g.ents, g.idx = g.ents[:0], g.idx[:0]
+	}
+	l.ng = 0
+	clear(l.gidx)
+	var g *group
+	var lastCh, lastInst string
+	first, ok := true, false
+	err := j.part.Read(s.ctx, func(e schema.Stored) error {
+		h := e.Hdr()
+		if !d.m.ts(h.Ts) {
+			return nil
+		}
+		if first || h.Channel != lastCh || h.InstID != lastInst {
+			first, lastCh, lastInst = false, h.Channel, h.InstID
+			if ok = d.m.stream(lastCh, lastInst); ok {
+				g = l.group(streamID{lastCh, lastInst})
+			}
+		}
+		if !ok {
+			return nil
+		}
+		if own := j.part.OwnTo; own != 0 && h.Ts >= own {
+			g.idx = append(g.idx, -1) // context: counts for the keys only
+			g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq})
+			return nil
+		}
+		g.idx = append(g.idx, int32(l.slab.len()))
+		g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq})
+		l.slab.add(e)
+		return nil
+	})
+	if err != nil {
+		d.put(l)
+		return nil, fmt.Errorf("replay: reading %s: %w", j.part.Name, err)
+	}
+	if l.slab.len() == 0 {
+		d.put(l)
+		return nil, nil
+	}
+	for i := range l.groups[:l.ng] {
+		g := &l.groups[i]
+		sorted, context := true, false
+		for k, ix := range g.idx {
+			if ix >= 0 {
+				g.ents[k].ev = l.slab.at(int(ix))
+			} else {
+				context = true
+			}
+			if k > 0 && g.ents[k].seq < g.ents[k-1].seq {
+				sorted = false
+			}
+		}
+		if !sorted { // the stream's ts went backwards: the file order (by ts) is not its arrival order
+			slices.SortFunc(g.ents, func(a, b entry) int { return cmp.Compare(a.seq, b.seq) })
+		}
+		run := int64(minTs)
+		for k := range g.ents {
+			if g.ents[k].ts < run {
+				g.ents[k].ts = run
+			} else {
+				run = g.ents[k].ts
+			}
+		}
+		if context {
+			g.ents = slices.DeleteFunc(g.ents, func(e entry) bool { return e.ev == nil })
+		}
+	}
+	return l, nil
+}
+
+func (l *loaded) group(id streamID) *group {
+	i, ok := l.gidx[id]
+	if !ok {
+		if l.ng == len(l.groups) {
+			l.groups = append(l.groups, group{})
+		}
+		i = l.ng
+		l.ng++
+		l.groups[i].id = id
+		l.gidx[id] = i
+	}
+	return &l.groups[i]
+}
+
+// install applies the running maximum carried from the dataset's earlier parts and pushes one cursor per
+// stream onto the heap (merge goroutine).
+func (s *Stream) install(l *loaded) {
+	d := l.ds
+	l.curs = slices.Grow(l.curs[:0], l.ng)[:0]
+	for i := range l.groups[:l.ng] {
+		g := &l.groups[i]
+		ents := g.ents
+		if len(ents) == 0 { // only context rows
+			continue
+		}
+		if c, ok := d.carry[g.id]; ok {
+			// Rows that arrived after the carried row take its key as a floor. Keys are non-decreasing, so
+			// the loop stops at the first key >= the floor. (Rows that arrived before it, possible only where
+			// parts overlap in seq, keep their own keys.)
+			for k := 0; k < len(ents) && ents[k].ts < c.ts; k++ {
+				if ents[k].seq > c.seq {
+					ents[k].ts = c.ts
+				}
+			}
+			if last := ents[len(ents)-1]; last.seq > c.seq {
+				d.carry[g.id] = carry{last.ts, last.seq}
+			}
+		} else {
+			last := ents[len(ents)-1]
+			d.carry[g.id] = carry{last.ts, last.seq}
+		}
+		cnt := s.counts[g.id.channel]
+		if cnt == nil {
+			cnt = new(uint64)
+			s.counts[g.id.channel] = cnt
+		}
+		l.curs = append(l.curs, cursor{ents: ents, count: cnt, part: l})
+	}
+	for i := range l.curs {
+		e := &l.curs[i].ents[0]
+		s.push(item{ts: e.ts, seq: e.seq, kind: d.t.Kind, c: &l.curs[i]})
+	}
+	l.live = len(l.curs)
+	if l.live == 0 {
+		s.retired = append(s.retired, l)
+	}
+}
+
+func (s *Stream) push(it item) {
+	s.h = append(s.h, it)
+	i := len(s.h) - 1
+	for i > 0 {
+		p := (i - 1) / 2
+		if !less(&s.h[i], &s.h[p]) {
+			break
+		}
+		s.h[i], s.h[p] = s.h[p], s.h[i]
+		i = p
+	}
+}
+
+func (s *Stream) pop() {
+	n := len(s.h) - 1
+	s.h[0] = s.h[n]
+	s.h[n] = item{}
+	s.h = s.h[:n]
+	if n > 0 {
+		s.down(0)
+	}
+}
+
+func (s *Stream) down(i int) {
+	h := s.h
+	n := len(h)
+	for {
+		l := 2*i + 1
+		if l >= n {
+			return
+		}
+		j := l
+		if r := l + 1; r < n && less(&h[r], &h[l]) {
+			j = r
+		}
+		if !less(&h[j], &h[i]) {
+			return
+		}
+		h[i], h[j] = h[j], h[i]
+		i = j
+	}
+}
