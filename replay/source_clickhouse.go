@@ -98,7 +98,7 @@ func (c *ClickHouseSource) Parts(ctx context.Context, t *schema.Table, q store.Q
 		// Connection-wide gaps have "" channel and instrument: the merge's matcher selects them.
 		q.Insts, q.Channels = nil, nil
 	}
-	where, args := chWhere(q)
+	where, args := store.ClickHouseWhere(q)
 	var n uint64
 	var lo, hi int64
 	sql := fmt.Sprintf("SELECT count(), min(ts), max(ts) FROM `%s`.`%s`%s", c.db, t.Name, where)
@@ -136,32 +136,4 @@ func (c *ClickHouseSource) Parts(ctx context.Context, t *schema.Table, q store.Q
 		}
 	}
 	return parts, nil
-}
-
-// chWhere renders the selection as a WHERE clause with positional arguments.
-func chWhere(q store.Query) (string, []any) {
-	var where []string
-	var args []any
-	if !q.From.IsZero() {
-		where = append(where, "ts >= ?")
-		args = append(args, q.From.UnixMilli())
-	}
-	if !q.To.IsZero() {
-		where = append(where, "ts < ?")
-		args = append(args, q.To.UnixMilli())
-	}
-	in := func(col string, vals []string) {
-		if len(vals) > 0 {
-			where = append(where, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ")+")")
-			for _, v := range vals {
-				args = append(args, v)
-			}
-		}
-	}
-	in("inst_id", q.Insts)
-	in("channel", q.Channels)
-	if len(where) == 0 {
-		return "", nil
-	}
-	return " WHERE " + strings.Join(where, " AND "), args
 }

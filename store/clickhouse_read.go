@@ -57,6 +57,14 @@ func ClickHouseSelect(db string, t *schema.Table, q Query) (string, []any) {
 	for i, c := range t.Columns {
 		cols[i] = quoteIdent(c.Name)
 	}
+	where, args := ClickHouseWhere(q)
+	sql := fmt.Sprintf("SELECT %s FROM %s.%s FINAL%s", strings.Join(cols, ", "), quoteIdent(db), quoteIdent(t.Name), where)
+	return sql + " ORDER BY ts, seq", args
+}
+
+// ClickHouseWhere renders a selection as " WHERE ..." (or "") with positional arguments: ts in
+// [From, To) as epoch ms, inst_id and channel in the given lists.
+func ClickHouseWhere(q Query) (string, []any) {
 	var where []string
 	var args []any
 	if !q.From.IsZero() {
@@ -78,11 +86,10 @@ func ClickHouseSelect(db string, t *schema.Table, q Query) (string, []any) {
 	}
 	in("inst_id", q.Insts)
 	in("channel", q.Channels)
-	sql := fmt.Sprintf("SELECT %s FROM %s.%s FINAL", strings.Join(cols, ", "), quoteIdent(db), quoteIdent(t.Name))
-	if len(where) > 0 {
-		sql += " WHERE " + strings.Join(where, " AND ")
+	if len(where) == 0 {
+		return "", nil
 	}
-	return sql + " ORDER BY ts, seq", args
+	return " WHERE " + strings.Join(where, " AND "), args
 }
 
 func readClickHouse(ctx context.Context, conn driver.Conn, db string, t *schema.Table, q Query,
