@@ -143,7 +143,7 @@ func run(c *cli.Context) error {
 	if err := cliutil.PrintJSONLine(os.Stdout, summary); err != nil {
 		log.Error("printing summary", "err", err)
 	}
-	if runErr != nil && !errors.Is(runErr, context.Canceled) && !errors.Is(runErr, context.DeadlineExceeded) {
+	if runErr != nil { // the client returns nil on a clean stop (signal or --duration)
 		return cli.Exit("record: "+runErr.Error(), 1)
 	}
 	return nil
