@@ -123,8 +123,10 @@ func (e *Engine) Emit(ev schema.Event) {
 		} else if h.Seq > e.seq {
 			e.seq = h.Seq
 		}
-	} else {
-		e.advanceLocked(h.Ts * int64(time.Millisecond))
+	} else if ns := h.Ts * int64(time.Millisecond); ns >= e.timers.nextDue.Load() {
+		e.advanceLocked(ns)
+	} else if ns > e.nowNs.Load() {
+		e.nowNs.Store(ns) // no timer due: the common replay path takes no timer lock
 	}
 	k := ev.Kind()
 	if list := e.tab.Load().byKind[k]; len(list) > 0 {

@@ -158,3 +158,17 @@ func BenchmarkBaselineFuncSlice(b *testing.B) {
 	}
 	_ = sum
 }
+
+// BenchmarkEmitReplay is one event through one handler in replay mode (clock advance included).
+func BenchmarkEmitReplay(b *testing.B) {
+	e := New(Options{Mode: Replay})
+	var n int
+	On(e, "h", func(*schema.Ticker) { n++ })
+	e.Every(time.Hour, "hourly", func() {})
+	tk := &schema.Ticker{}
+	b.ReportAllocs()
+	for i := 0; i < b.N; i++ {
+		tk.Ts = int64(i)
+		e.Emit(tk)
+	}
+}

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"container/heap"
+	"math"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -112,15 +113,26 @@ func (e *Engine) advanceLocked(ns int64) {
 // timerQueue is a min-heap of replay timers by due time, with its own lock so handlers may schedule while
 // the dispatch lock is held.
 type timerQueue struct {
-	mu sync.Mutex
-	h  timerHeap
+	mu      sync.Mutex
+	h       timerHeap
+	nextDue atomic.Int64 // due time of the earliest timer, MaxInt64 when none: Emit's lock-free fast path
 }
 
-func (q *timerQueue) init(*Engine) {}
+func (q *timerQueue) init(*Engine) { q.nextDue.Store(math.MaxInt64) }
+
+// setNext publishes the earliest due time; q.mu is held.
+func (q *timerQueue) setNext() {
+	if len(q.h) == 0 {
+		q.nextDue.Store(math.MaxInt64)
+	} else {
+		q.nextDue.Store(q.h[0].at)
+	}
+}
 
 func (q *timerQueue) push(t *Timer) {
 	q.mu.Lock()
 	heap.Push(&q.h, t)
+	q.setNext()
 	q.mu.Unlock()
 }
 
@@ -130,7 +142,9 @@ func (q *timerQueue) popDue(ns int64) *Timer {
 	if len(q.h) == 0 || q.h[0].at > ns {
 		return nil
 	}
-	return heap.Pop(&q.h).(*Timer)
+	t := heap.Pop(&q.h).(*Timer)
+	q.setNext()
+	return t
 }
 
 type timerHeap []*Timer
