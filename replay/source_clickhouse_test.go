@@ -19,7 +19,7 @@ import (
 // when the test ends. Without a server the test is skipped, unless OKXTAPE_REQUIRE_CLICKHOUSE=1.
 func clickHouseDB(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("OKXTAPE_CLICKHOUSE")
+	base := os.Getenv("OKXTAPE_TEST_CLICKHOUSE")
 	if base == "" {
 		base = "clickhouse://127.0.0.1:9000/default"
 	}

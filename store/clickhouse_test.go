@@ -22,18 +22,18 @@ import (
 	"github.com/okxtape/okxtape/schema"
 )
 
-// chTestServer returns a DSN naming a fresh database on the test server (env OKXTAPE_CLICKHOUSE, default
+// chTestServer returns a DSN naming a fresh database on the test server (env OKXTAPE_TEST_CLICKHOUSE, default
 // clickhouse://127.0.0.1:9000/) and an admin connection; the database is dropped when the test ends. Without a
 // reachable server the test is skipped, or fails when OKXTAPE_REQUIRE_CLICKHOUSE=1 (CI).
 func chTestServer(tb testing.TB) (dsn string, admin driver.Conn) {
 	tb.Helper()
-	base := os.Getenv("OKXTAPE_CLICKHOUSE")
+	base := os.Getenv("OKXTAPE_TEST_CLICKHOUSE")
 	if base == "" {
 		base = "clickhouse://127.0.0.1:9000/okxtape_test"
 	}
 	u, err := url.Parse(base)
 	if err != nil {
-		tb.Fatalf("OKXTAPE_CLICKHOUSE: %v", err)
+		tb.Fatalf("OKXTAPE_TEST_CLICKHOUSE: %v", err)
 	}
 	prefix := strings.Trim(u.Path, "/")
 	if prefix == "" {
