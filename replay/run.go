@@ -13,7 +13,8 @@ import (
 type RunOptions struct {
 	// Speed is the pacing factor of real time; 0 replays as fast as possible.
 	Speed float64
-	// Progress, when set, is updated every few thousand events and finished at the end.
+	// Progress, when set, is updated every few thousand events (every event when paced; it throttles
+	// drawing itself) and finished at the end.
 	Progress Progress
 	// End, when set, is where the clock is advanced after the last event so that trailing timers fire as
 	// they would have live (normally the selection's --to). Zero: the last event's time.
@@ -94,6 +95,8 @@ func Run(ctx context.Context, e *engine.Engine, s *Stream, o RunOptions) (RunSta
 			if o.Progress != nil {
 				o.Progress.Update(n, last)
 			}
+		} else if o.Progress != nil && o.Speed > 0 {
+			o.Progress.Update(n, last) // paced: events are few per second; the bar throttles itself
 		}
 	}
 	if err == nil {
