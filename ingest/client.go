@@ -126,9 +126,13 @@ func (c *Client) fail(err error) {
 	}
 }
 
-// Stats returns a snapshot of the client's counters.
+// Stats returns a snapshot of the client's counters, with the book managers' counters summed in Books.
 func (c *Client) Stats() Stats {
-	return Stats{
+	var books book.Stats
+	for _, s := range c.slots {
+		books.Add(s.books.Stats())
+	}
+	return Stats{Books: books,
 		Frames: c.frames.snapshot(), Events: c.events.snapshot(), DecodeErrors: c.decodeErrs.snapshot(),
 		ExchangeErrors: c.exchErrors.snapshot(), Reconnects: c.reconnects.Load(),
 		Handovers: c.handovers.Load(), Pings: c.pings.Load(), Connections: int(c.upConns.Load()),

@@ -4,6 +4,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/okxtape/okxtape/ingest/book"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -79,4 +80,5 @@ type Stats struct {
 	Pings          uint64            `json:"pings"`           // keepalive pings sent
 	Connections    int               `json:"connections"`     // connections currently up
 	Shards         int               `json:"shards"`          // connection slots configured
+	Books          book.Stats        `json:"books"`           // the order-book managers of all connections, summed
 }

@@ -11,17 +11,55 @@ import (
 var ErrCorruptRow = errors.New("schema: corrupt row")
 
 // AppendRow appends the compact binary encoding of e's row to buf: varints for integers, 8 bytes for floats,
-// length-prefixed strings and lists. It is the spool's record body and the basis of Clone.
+// length-prefixed strings and lists. It is the spool's record body and the basis of Clone. Hot paths use a
+// long-lived Encoder instead, which does not allocate.
 func AppendRow(buf []byte, e Stored) []byte {
-	w := binWriter{buf: buf}
-	e.WriteRow(&w)
-	return w.buf
+	var enc Encoder
+	return enc.Append(buf, e)
 }
 
 // DecodeRow decodes a row produced by AppendRow into e. Strings are copied out of buf.
 func DecodeRow(buf []byte, e Stored) error {
-	r := binReader{buf: buf}
-	e.ReadRow(&r)
+	var d Decoder
+	return d.Decode(buf, e)
+}
+
+// Encoder appends rows in the AppendRow format. A long-lived Encoder encodes without allocating.
+// It is not safe for concurrent use.
+type Encoder struct{ w binWriter }
+
+// Append appends e's row to buf and returns the extended buffer.
+func (c *Encoder) Append(buf []byte, e Stored) []byte {
+	c.w.buf = buf
+	e.WriteRow(&c.w)
+	b := c.w.buf
+	c.w.buf = nil
+	return b
+}
+
+// Decoder decodes rows in the AppendRow format. With Intern set it returns one shared string per distinct
+// value of a dictionary column (instrument ids, channels, sides), so that decoding many rows allocates
+// nothing for them in steady state. It is not safe for concurrent use.
+type Decoder struct {
+	Intern bool
+	r      binReader
+	table  map[string]string
+}
+
+// maxInterned bounds a Decoder's intern table; it is cleared when full.
+const maxInterned = 1 << 16
+
+// Decode decodes one row into e.
+func (d *Decoder) Decode(row []byte, e Stored) error {
+	d.r = binReader{buf: row}
+	if d.Intern {
+		if d.table == nil {
+			d.table = make(map[string]string)
+		}
+		d.r.cols, d.r.intern = TableOf(e.Kind()).Columns, d.table
+	}
+	e.ReadRow(&d.r)
+	r := &d.r
 	if r.err != nil {
 		return fmt.Errorf("decode %s row: %w", e.Kind(), r.err)
 	}
@@ -74,8 +112,11 @@ func (w *binWriter) Int64s(v []int64) {
 }
 
 type binReader struct {
-	buf []byte
-	err error
+	buf    []byte
+	err    error
+	cols   []Column          // set when interning: which values are dictionary columns
+	col    int               // index of the next column
+	intern map[string]string // nil: no interning
 }
 
 func (r *binReader) fail() {
@@ -86,6 +127,11 @@ func (r *binReader) fail() {
 }
 
 func (r *binReader) Int64() int64 {
+	r.col++
+	return r.varint()
+}
+
+func (r *binReader) varint() int64 {
 	v, n := binary.Varint(r.buf)
 	if n <= 0 {
 		r.fail()
@@ -106,6 +152,11 @@ func (r *binReader) uvarint() uint64 {
 }
 
 func (r *binReader) Float64() float64 {
+	r.col++
+	return r.float()
+}
+
+func (r *binReader) float() float64 {
 	if len(r.buf) < 8 {
 		r.fail()
 		return 0
@@ -116,17 +167,31 @@ func (r *binReader) Float64() float64 {
 }
 
 func (r *binReader) String() string {
+	dict := r.intern != nil && r.col < len(r.cols) && r.cols[r.col].Dict
+	r.col++
 	n := r.uvarint()
 	if n > uint64(len(r.buf)) {
 		r.fail()
 		return ""
 	}
-	s := string(r.buf[:n])
+	b := r.buf[:n]
 	r.buf = r.buf[n:]
+	if !dict {
+		return string(b)
+	}
+	if s, ok := r.intern[string(b)]; ok {
+		return s
+	}
+	if len(r.intern) >= maxInterned {
+		clear(r.intern)
+	}
+	s := string(b)
+	r.intern[s] = s
 	return s
 }
 
 func (r *binReader) Bool() bool {
+	r.col++
 	if len(r.buf) < 1 {
 		r.fail()
 		return false
@@ -137,6 +202,7 @@ func (r *binReader) Bool() bool {
 }
 
 func (r *binReader) Float64s(dst []float64) []float64 {
+	r.col++
 	n := r.uvarint()
 	if n > uint64(len(r.buf))/8 {
 		r.fail()
@@ -144,12 +210,13 @@ func (r *binReader) Float64s(dst []float64) []float64 {
 	}
 	dst = dst[:0]
 	for i := uint64(0); i < n; i++ {
-		dst = append(dst, r.Float64())
+		dst = append(dst, r.float())
 	}
 	return dst
 }
 
 func (r *binReader) Int64s(dst []int64) []int64 {
+	r.col++
 	n := r.uvarint()
 	if n > uint64(len(r.buf)) {
 		r.fail()
@@ -157,7 +224,7 @@ func (r *binReader) Int64s(dst []int64) []int64 {
 	}
 	dst = dst[:0]
 	for i := uint64(0); i < n; i++ {
-		dst = append(dst, r.Int64())
+		dst = append(dst, r.varint())
 	}
 	return dst
 }

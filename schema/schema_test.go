@@ -90,3 +90,39 @@ func FuzzDecodeRow(f *testing.F) {
 		}
 	})
 }
+
+func TestInterningDecoderMatchesDecodeRow(t *testing.T) {
+	var enc Encoder
+	d := Decoder{Intern: true}
+	for _, tab := range Tables() {
+		e := tab.New()
+		if b, ok := e.(*Book); ok {
+			b.Bids = []Level{{1, 2, 3}}
+			b.Action = ActionSnapshot
+		}
+		e.Hdr().InstID, e.Hdr().Channel = "BTC-USDT", "x"
+		row := enc.Append(nil, e)
+		if !reflect.DeepEqual(row, AppendRow(nil, e)) {
+			t.Fatalf("%s: Encoder and AppendRow differ", tab.Name)
+		}
+		a, b := tab.New(), tab.New()
+		if err := d.Decode(row, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := DecodeRow(row, b); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(AppendRow(nil, a), AppendRow(nil, b)) {
+			t.Fatalf("%s: interning decoder differs", tab.Name)
+		}
+	}
+	tk := &Ticker{Header: Header{InstID: "ETH-USDT", Channel: "tickers"}, InstType: "SPOT"}
+	row := enc.Append(nil, tk)
+	out := new(Ticker)
+	if n := testing.AllocsPerRun(100, func() { d.Decode(row, out) }); n != 0 {
+		t.Fatalf("interning decode of a ticker allocates %v times", n)
+	}
+	if n := testing.AllocsPerRun(100, func() { row = enc.Append(row[:0], tk) }); n != 0 {
+		t.Fatalf("Encoder.Append allocates %v times", n)
+	}
+}

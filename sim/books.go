@@ -68,21 +68,22 @@ func (s *side) before(a, b int64) bool {
 // book's sequence id and the trade tape. Every depth channel of the instrument steps the same book, so all
 // channels and connections share one seqId space, and REST snapshots line up with the streams.
 type market struct {
-	mu    sync.Mutex
-	inst  *instrument
-	rng   *rand.Rand
-	depth int
-	bids  side
-	asks  side
-	seq   int64
-	cross int64 // price of an injected crossing bid, removed by the next step
-	views map[*bookView]struct{}
-	tape  tape
+	mu     sync.Mutex
+	inst   *instrument
+	rng    *rand.Rand
+	depth  int
+	bids   side
+	asks   side
+	seq    int64
+	cross  int64          // price of an injected crossing bid, removed by the next step
+	faultN map[string]int // updates per incremental book channel, for Faults (survives resubscribes)
+	views  map[*bookView]struct{}
+	tape   tape
 }
 
 func newMarket(in *instrument, seed int64, idx, depth int) *market {
 	m := &market{inst: in, rng: rand.New(rand.NewPCG(uint64(seed), uint64(idx)+1)), depth: depth,
-		bids: side{desc: true}, asks: side{}, views: map[*bookView]struct{}{}}
+		bids: side{desc: true}, asks: side{}, views: map[*bookView]struct{}{}, faultN: map[string]int{}}
 	bid, ask := in.Mid0-1, in.Mid0+1
 	for i := 0; i < depth && bid >= 1; i++ {
 		m.bids.lv = append(m.bids.lv, level{bid, m.randSz(), m.randN()})

@@ -352,3 +352,47 @@ func TestBooksL2TbtEvictsBooks(t *testing.T) {
 		t.Fatalf("want 64004, got %s", e.raw)
 	}
 }
+
+// TestBookFaultsSurviveResubscribe: faults count a stream's updates since the simulator started, so a client
+// that unsubscribes and resubscribes (as a resyncing book manager does after each fault) keeps meeting them
+// at the same cadence instead of restarting the count with each new feed.
+func TestBookFaultsSurviveResubscribe(t *testing.T) {
+	srv, addr := startSim(t, Config{Rate: 200, BookDepth: 30, Faults: Faults{BookGapEvery: 5}})
+	c := dial(t, addr, "public")
+	const arg = `{"channel":"books","instId":"BTC-USDT"}`
+	updates, gaps := 0, 0
+	for round := 0; round < 4; round++ {
+		c.send(`{"op":"subscribe","args":[` + arg + `]}`)
+		book := newLocalBook(parseBook(t, c.next(time.Second, isPush("books"))))
+		for i := 0; i < 3+round; i++ { // a different number of updates per round
+			d := parseBook(t, c.next(2*time.Second, isPush("books")))
+			updates++
+			if gap := d.PrevSeqID != book.last; gap != (updates%5 == 0) {
+				t.Fatalf("round %d, update %d overall: gap %v (prevSeqId %d, last %d)", round, updates, gap,
+					d.PrevSeqID, book.last)
+			} else if gap {
+				gaps++
+			}
+			book.last = d.SeqID
+		}
+		// Updates already queued before the unsubscribe took effect still count; none follows its ack.
+		c.send(`{"op":"unsubscribe","args":[` + arg + `]}`)
+		for {
+			m := c.next(2*time.Second, func(m msg) bool { return m.Event == "unsubscribe" || isPush("books")(m) })
+			if m.Event == "unsubscribe" {
+				break
+			}
+			d := parseBook(t, m)
+			updates++
+			if gap := d.PrevSeqID != book.last; gap != (updates%5 == 0) {
+				t.Fatalf("round %d, update %d overall (draining): gap %v", round, updates, gap)
+			} else if gap {
+				gaps++
+			}
+			book.last = d.SeqID
+		}
+	}
+	if st := srv.Stats(); gaps < updates/5 || gaps == 0 || st.Faults["book_gap"] != uint64(gaps) || len(st.Faults) != 1 {
+		t.Fatalf("%d gaps in %d updates; sim faults %v", gaps, updates, st.Faults)
+	}
+}

@@ -143,6 +143,7 @@ type capturePlayer struct {
 	speed   float64
 	mu      sync.Mutex
 	cursors map[string]*capCursor
+	held    int // requests being processed: their streams start together, in capture order
 	origin  time.Time
 	wake    chan struct{}
 	quit    chan struct{}
@@ -184,6 +185,21 @@ func (p *capturePlayer) remove(sb *sub) {
 	p.poke()
 }
 
+// hold pauses sending while a request's args are added (release resumes): otherwise the first arg's stream
+// could start before the next arg's, out of capture order.
+func (p *capturePlayer) hold() {
+	p.mu.Lock()
+	p.held++
+	p.mu.Unlock()
+}
+
+func (p *capturePlayer) release() {
+	p.mu.Lock()
+	p.held--
+	p.mu.Unlock()
+	p.poke()
+}
+
 func (p *capturePlayer) poke() {
 	select {
 	case p.wake <- struct{}{}:
@@ -196,6 +212,9 @@ func (p *capturePlayer) stop() { p.once.Do(func() { close(p.quit) }) }
 func (p *capturePlayer) next() (*capCursor, capFrame, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.held > 0 {
+		return nil, capFrame{}, false
+	}
 	var best *capCursor
 	for _, cur := range p.cursors {
 		if cur.pos < len(cur.frames) && (best == nil || cur.frames[cur.pos].idx < best.frames[best.pos].idx) {
@@ -241,6 +260,10 @@ func (p *capturePlayer) run() {
 			}
 		}
 		p.mu.Lock()
+		if p.held > 0 { // a request is adding streams: re-pick once it is done
+			p.mu.Unlock()
+			continue
+		}
 		still := false
 		for _, c := range p.cursors {
 			if c == cur {

@@ -133,6 +133,11 @@ func (c *conn) handle(msg []byte) {
 		c.login(id, args)
 		return
 	}
+	if c.srv.capture != nil {
+		p := c.capturePlayer()
+		p.hold()
+		defer p.release()
+	}
 	for _, a := range args {
 		c.handleArg(id, op, a, msg)
 	}

@@ -45,7 +45,8 @@ type Faults struct {
 	UnknownEvery   int           // every Nth data frame of a connection is preceded by a push of an unknown channel
 	SlowRead       time.Duration // sleep this long before reading each client frame
 
-	// Book faults, per incremental book stream (books, books-l2-tbt, books50-l2-tbt) and counted in updates:
+	// Book faults, per incremental book stream (books, books-l2-tbt, books50-l2-tbt) and counted in the
+	// stream's updates since the server started (a resubscribe does not restart the count); see Stats.Faults:
 	BookGapEvery         int // the update is lost (the next one's prevSeqId skips a seqId)
 	BookDupEvery         int // the update is sent twice
 	BookResetEvery       int // sequence reset: seqId < prevSeqId (valid, as after maintenance)

@@ -12,6 +12,9 @@ type Stats struct {
 	Items       map[string]uint64 `json:"items"`       // data items (elements of "data") sent per channel
 	Connections uint64            `json:"connections"` // accepted so far
 	Logins      map[string]uint64 `json:"logins"`      // "ok", "60007", ... per result code
+	// Faults counts injected book faults by kind (book_gap, book_dup, book_reset, book_bad_checksum,
+	// book_crossed), so tests can bound what a client should detect.
+	Faults map[string]uint64 `json:"faults"`
 }
 
 type statsCounter struct {
@@ -20,10 +23,12 @@ type statsCounter struct {
 	items  map[string]uint64
 	conns  uint64
 	logins map[string]uint64
+	faults map[string]uint64
 }
 
 func newStatsCounter() *statsCounter {
-	return &statsCounter{frames: map[string]uint64{}, items: map[string]uint64{}, logins: map[string]uint64{}}
+	return &statsCounter{frames: map[string]uint64{}, items: map[string]uint64{}, logins: map[string]uint64{},
+		faults: map[string]uint64{}}
 }
 
 func (s *statsCounter) data(channel string, items int) {
@@ -45,9 +50,15 @@ func (s *statsCounter) login(code string) {
 	s.mu.Unlock()
 }
 
+func (s *statsCounter) fault(kind string) {
+	s.mu.Lock()
+	s.faults[kind]++
+	s.mu.Unlock()
+}
+
 func (s *statsCounter) snapshot() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Stats{Frames: maps.Clone(s.frames), Items: maps.Clone(s.items), Connections: s.conns,
-		Logins: maps.Clone(s.logins)}
+		Logins: maps.Clone(s.logins), Faults: maps.Clone(s.faults)}
 }

@@ -43,6 +43,10 @@ func (f *feed) run() {
 			return
 		case now := <-tc:
 			f.mu.Lock()
+			if len(f.subs) == 0 { // the last subscriber just left (quit is closing): the stream does not advance
+				f.mu.Unlock()
+				continue
+			}
 			for _, fr := range f.gen.tick(now) {
 				for c := range f.subs {
 					c.sendData(f.channel, fr.data, fr.items)
@@ -136,7 +140,7 @@ func (s *Server) newGenerator(sb *sub) generator {
 	base.in, base.m = in, in.mkt
 	switch sb.channel {
 	case "books", "books-l2-tbt", "books50-l2-tbt":
-		g := &booksGen{genBase: base, f: &s.cfg.Faults, checksum: s.cfg.Checksum}
+		g := &booksGen{genBase: base, channel: sb.channel, f: &s.cfg.Faults, checksum: s.cfg.Checksum}
 		in.mkt.mu.Lock()
 		g.v = in.mkt.attach(sb.spec.depth)
 		in.mkt.mu.Unlock()
@@ -188,10 +192,10 @@ func (g *genBase) sz(l int64) string { return fmtFixed(l, g.in.LotDec) }
 
 type booksGen struct {
 	genBase
+	channel  string
 	f        *Faults
 	checksum bool
 	v        *bookView
-	n        int
 }
 
 func (g *booksGen) stop() {
@@ -220,12 +224,28 @@ func (g *booksGen) cs(bad bool) int64 {
 	return int64(c)
 }
 
+// tick sends the next update. Faults count the stream's updates since the simulator started, not since this
+// feed did: a client that resubscribes after each fault (as a resyncing book manager does) still meets every
+// kind of fault, at the same cadence.
 func (g *booksGen) tick(now time.Time) []frameOut {
-	g.n++
-	every := func(k int) bool { return k > 0 && g.n%k == 0 }
+	g.m.mu.Lock()
+	g.m.faultN[g.channel]++
+	n := g.m.faultN[g.channel]
+	g.m.mu.Unlock()
+	every := func(k int) bool { return k > 0 && n%k == 0 }
 	gap, dup, reset := every(g.f.BookGapEvery), every(g.f.BookDupEvery), every(g.f.BookResetEvery)
 	bad, cross := every(g.f.BookBadChecksumEvery), every(g.f.BookCrossedEvery)
 	force := gap || dup || reset || bad || cross
+	if force {
+		for _, f := range [...]struct {
+			on   bool
+			kind string
+		}{{gap, "book_gap"}, {dup, "book_dup"}, {reset, "book_reset"}, {bad, "book_bad_checksum"}, {cross, "book_crossed"}} {
+			if f.on {
+				g.s.stats.fault(f.kind)
+			}
+		}
+	}
 	if gap {
 		g.next(now, true, false, false, false) // generated, never sent
 	}

@@ -59,7 +59,7 @@ type dispatcher struct {
 	sink     Sink
 	name     string
 	rd       *spoolReader
-	dec      rowDecoder
+	dec      schema.Decoder // interning: spooled rows of a few instruments decode without allocating
 	batches  [schema.NumKinds]*tableBatch
 	marks    []mark
 	startEnd uint64 // spool end at Start: records before it are recovered
@@ -156,7 +156,8 @@ func (d *dispatcher) pump() int {
 		}
 		b := d.batches[t.Kind]
 		ev := b.slot()
-		if err := d.dec.decode(rec.row, t, ev); err != nil {
+		d.dec.Intern = true
+		if err := d.dec.Decode(rec.row, ev); err != nil {
 			d.corruptRecord(rec, err)
 			continue
 		}

@@ -69,7 +69,7 @@ type spool struct {
 	ringBytes int
 	diskBytes int64
 	wakers    []chan struct{}
-	enc       rowEncoder
+	enc       schema.Encoder
 
 	// owned by the sync goroutine
 	f     *os.File
@@ -204,10 +204,7 @@ func (s *spool) append(e schema.Stored) bool {
 		s.pending = make([]byte, 0, spoolBlock)
 	}
 	start := len(s.pending)
-	s.enc.buf = append(s.pending, 0, 0, 0, 0, 0, 0, 0, 0, byte(e.Kind()))
-	e.WriteRow(&s.enc)
-	b := s.enc.buf
-	s.enc.buf = nil
+	b := s.enc.Append(append(s.pending, 0, 0, 0, 0, 0, 0, 0, 0, byte(e.Kind())), e)
 	body := b[start+frameHeader:]
 	binary.LittleEndian.PutUint32(b[start:], uint32(len(body)))
 	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(body, crcTable))

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"log/slog"
 	"math/rand/v2"
 	"os"
@@ -10,37 +9,6 @@ import (
 
 	"github.com/okxtape/okxtape/schema"
 )
-
-func TestRowDecoderMatchesSchema(t *testing.T) {
-	r := rand.New(rand.NewPCG(11, 12))
-	var d rowDecoder
-	for _, tb := range schema.Tables() {
-		for i := 0; i < 200; i++ {
-			e := recRandEvent(r, tb, uint64(i+1), recDay0)
-			row := schema.AppendRow(nil, e)
-			enc := rowEncoder{}
-			e.WriteRow(&enc)
-			if !bytes.Equal(enc.buf, row) {
-				t.Fatalf("%s: rowEncoder differs from schema.AppendRow", tb.Name)
-			}
-			a, b := tb.New(), tb.New()
-			errA := d.decode(row, tb, a)
-			errB := schema.DecodeRow(row, b)
-			if errA != nil || errB != nil {
-				t.Fatalf("%s: %v / %v", tb.Name, errA, errB)
-			}
-			if !recEqualRows(a, b) || !bytes.Equal(recRowBytes(a), row) {
-				t.Fatalf("%s: decoders differ", tb.Name)
-			}
-			// Truncated rows fail cleanly.
-			if len(row) > 1 {
-				if err := d.decode(row[:r.IntN(len(row))], tb, a); err == nil {
-					t.Fatalf("%s: truncated row decoded", tb.Name)
-				}
-			}
-		}
-	}
-}
 
 func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 

@@ -152,6 +152,7 @@ type bookState struct {
 	book            Book
 	phase           phase
 	last            int64 // seqId of the last applied message
+	lastPrev        int64 // its prevSeqId (-1 for a snapshot): recognises a repeat of a sequence reset
 	lastTs          int64 // ts of the last good message
 
 	incident bool   // a detection gap was emitted and its resync gap is due
@@ -237,7 +238,8 @@ func (m *Manager) update(st *bookState, b *schema.Book, raw *decode.BookRaw, e *
 	case phaseLive:
 		switch {
 		case b.PrevSeqID == st.last: // normal, heartbeat, reset after maintenance
-		case b.SeqID <= st.last && b.PrevSeqID < st.last:
+		case b.SeqID <= st.last && b.PrevSeqID < st.last,
+			b.SeqID == st.last && b.PrevSeqID == st.lastPrev: // a repeat, also of a reset (seqId < prevSeqId)
 			m.c.duplicates.Add(1)
 			return
 		default:
@@ -249,7 +251,8 @@ func (m *Manager) update(st *bookState, b *schema.Book, raw *decode.BookRaw, e *
 		}
 	case phaseJoining:
 		switch {
-		case (b.PrevSeqID <= st.last && st.last < b.SeqID) || (heartbeat && b.SeqID == st.last):
+		// prevSeqId == snapshot seqId links exactly: a heartbeat, or a sequence reset (seqId < prevSeqId)
+		case b.PrevSeqID == st.last || (b.PrevSeqID <= st.last && st.last < b.SeqID):
 			m.joined(st)
 		case b.SeqID <= st.last:
 			m.c.duplicates.Add(1) // already in the REST snapshot
@@ -307,7 +310,7 @@ func (m *Manager) good(st *bookState, b *schema.Book, via string) {
 	if st.incident {
 		m.resynced(st, b.Ts, fmt.Sprintf("%s seqId %d", via, b.SeqID))
 	}
-	st.phase, st.last, st.lastTs, st.tries = phaseLive, b.SeqID, b.Ts, 0
+	st.phase, st.last, st.lastPrev, st.lastTs, st.tries = phaseLive, b.SeqID, b.PrevSeqID, b.Ts, 0
 	m.c.applied.Add(1)
 	m.out = append(m.out, b, m.quote(st, b))
 }
@@ -319,7 +322,7 @@ func (m *Manager) joined(st *bookState) {
 	if st.incident {
 		m.resynced(st, snap.Ts, fmt.Sprintf("rest snapshot seqId %d", snap.SeqID))
 	}
-	st.phase, st.lastTs, st.tries = phaseLive, snap.Ts, 0
+	st.phase, st.lastPrev, st.lastTs, st.tries = phaseLive, -1, snap.Ts, 0
 	q := m.newQuote()
 	*q = st.snapQ
 	m.out = append(m.out, snap, q)

@@ -465,3 +465,63 @@ func TestEmitMayCallBack(t *testing.T) {
 		t.Fatalf("%d events", calls)
 	}
 }
+
+// TestSequenceResetEdges: a sequence reset (seqId < prevSeqId) sent twice is a duplicate, not a gap; it
+// links a REST snapshot taken just before it; and a REST snapshot taken after a buffered reset joins the
+// updates that follow the reset instead of failing as too old forever.
+func TestSequenceResetEdges(t *testing.T) {
+	t.Run("repeated reset", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.snap(10, 1000)
+		h.upd(10, 15, 1100)
+		h.upd(15, 3, 1200)
+		h.upd(15, 3, 1200) // the same frame again
+		h.upd(3, 4, 1300)
+		wantKinds(t, h.out.take(), "B:10", "Q", "B:15", "Q", "B:3", "Q", "B:4", "Q")
+		if st := h.m.Stats(); st.Duplicates != 1 || st.Gaps != 0 || st.SequenceGaps != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+	t.Run("reset links a snapshot", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.snap(10, 1000)
+		h.upd(12, 13, 1300) // hole
+		h.upd(13, 14, 1400)
+		h.upd(14, 3, 1500) // reset
+		h.upd(3, 4, 1600)
+		h.out.take()
+		s, sraw := msg("", "", 0, 14, 1450, bid1, ask1)
+		h.rs.queue(s, sraw)
+		h.clk.runNext()
+		wantKinds(t, h.out.take(), "G:resync", "B:14", "Q", "B:3", "Q", "B:4", "Q")
+	})
+	t.Run("snapshot after a buffered reset", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.snap(10, 1000)
+		h.upd(12, 13, 1300) // hole
+		h.upd(13, 14, 1400)
+		h.upd(14, 3, 1500) // reset: the buffer now spans two seqId spaces
+		h.upd(3, 4, 1600)
+		h.upd(4, 5, 1700)
+		h.out.take()
+		s, sraw := msg("", "", 0, 4, 1650, bid1, ask1)
+		h.rs.queue(s, sraw)
+		h.clk.runNext()
+		wantKinds(t, h.out.take(), "G:resync", "B:4", "Q", "B:5", "Q")
+		if st := h.m.Stats(); st.SnapshotFailures != 0 || st.SnapshotFetches != 1 || st.Gaps != 2 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
+	t.Run("snapshot before a buffered reset", func(t *testing.T) {
+		h := newHarness(t, nil)
+		h.snap(10, 1000)
+		h.upd(12, 13, 1300) // hole
+		h.upd(13, 14, 1400)
+		h.upd(14, 3, 1500)
+		h.out.take()
+		s, sraw := msg("", "", 0, 13, 1350, bid1, ask1) // older than the reset (ts): joins before it
+		h.rs.queue(s, sraw)
+		h.clk.runNext()
+		wantKinds(t, h.out.take(), "G:resync", "B:13", "Q", "B:14", "Q", "B:3", "Q")
+	})
+}

@@ -19,25 +19,46 @@ var (
 	errTooOld     = errors.New("book: REST snapshot older than the buffered updates")
 )
 
-// Stats are a Manager's counters since it was created.
+// Stats are a Manager's counters since it was created. The JSON names are the exit summary's.
 type Stats struct {
-	Books               uint64 // (channel, instId) books known
-	Applied             uint64 // valid messages emitted (not counting REST snapshots)
-	Resyncs             uint64 // books rebuilt after an incident
-	Gaps                uint64 // gap rows emitted (detection + resync)
-	ChecksumFailures    uint64
-	SequenceGaps        uint64
-	Crossed             uint64 // crossed books seen (incidents unless AllowCrossed)
-	Duplicates          uint64 // duplicate or stale updates dropped
-	Heartbeats          uint64 // empty updates with prevSeqId == seqId
-	ChecksumsVerified   uint64
-	Buffered            uint64 // updates kept for a REST join
-	Dropped             uint64 // updates discarded while no valid book (overflow, superseded, no Resyncer)
-	Resubscribes        uint64 // Resubscribe calls
-	ResubscribesRefused uint64 // incidents for which the request budget had no tokens
-	ResubscribeErrors   uint64
-	SnapshotFetches     uint64 // REST snapshot requests
-	SnapshotFailures    uint64 // REST snapshots that failed, had no seqId, or were older than the stream
+	Books               uint64 `json:"books"`                // (channel, instId) books known
+	Applied             uint64 `json:"applied"`              // valid messages emitted (not counting REST snapshots)
+	Resyncs             uint64 `json:"resyncs"`              // books rebuilt after an incident
+	Gaps                uint64 `json:"gaps"`                 // gap rows emitted (detection + resync)
+	ChecksumFailures    uint64 `json:"checksum_failures"`    // checksum mismatches, recovery attempts included
+	SequenceGaps        uint64 `json:"sequence_gaps"`        // breaks of the seqId chain of a live book
+	Crossed             uint64 `json:"crossed"`              // crossed books seen (incidents unless AllowCrossed)
+	Duplicates          uint64 `json:"duplicates"`           // duplicate or stale updates dropped
+	Heartbeats          uint64 `json:"heartbeats"`           // empty updates with prevSeqId == seqId
+	ChecksumsVerified   uint64 `json:"checksums_verified"`   // non-zero checksums that matched
+	Buffered            uint64 `json:"buffered"`             // updates kept for a REST join
+	Dropped             uint64 `json:"dropped"`              // updates discarded while no valid book (overflow, superseded, no Resyncer)
+	Resubscribes        uint64 `json:"resubscribes"`         // Resubscribe calls
+	ResubscribesRefused uint64 `json:"resubscribes_refused"` // incidents for which the request budget had no tokens
+	ResubscribeErrors   uint64 `json:"resubscribe_errors"`
+	SnapshotFetches     uint64 `json:"snapshot_fetches"`  // REST snapshot requests
+	SnapshotFailures    uint64 `json:"snapshot_failures"` // REST snapshots that failed, had no seqId, or were older than the stream
+}
+
+// Add adds o's counters to s (to aggregate the Managers of several connections).
+func (s *Stats) Add(o Stats) {
+	s.Books += o.Books
+	s.Applied += o.Applied
+	s.Resyncs += o.Resyncs
+	s.Gaps += o.Gaps
+	s.ChecksumFailures += o.ChecksumFailures
+	s.SequenceGaps += o.SequenceGaps
+	s.Crossed += o.Crossed
+	s.Duplicates += o.Duplicates
+	s.Heartbeats += o.Heartbeats
+	s.ChecksumsVerified += o.ChecksumsVerified
+	s.Buffered += o.Buffered
+	s.Dropped += o.Dropped
+	s.Resubscribes += o.Resubscribes
+	s.ResubscribesRefused += o.ResubscribesRefused
+	s.ResubscribeErrors += o.ResubscribeErrors
+	s.SnapshotFetches += o.SnapshotFetches
+	s.SnapshotFailures += o.SnapshotFailures
 }
 
 type counters struct {
@@ -217,6 +238,9 @@ func (m *Manager) fire(st *bookState, ep uint64) {
 // bootstrap): updates with seqId <= snapshot seqId are dropped, the first kept one must satisfy
 // prevSeqId <= snapshot seqId < seqId; a snapshot older than the first buffered update is refetched.
 func (m *Manager) join(st *bookState, snap *schema.Book, raw *decode.BookRaw, err error) {
+	if err == nil && snap != nil && snap.SeqID > 0 {
+		m.skipBeforeReset(st, snap)
+	}
 	switch {
 	case err != nil:
 	case snap == nil:
@@ -249,6 +273,26 @@ func (m *Manager) join(st *bookState, snap *schema.Book, raw *decode.BookRaw, er
 	for i, e := range buf {
 		buf[i] = nil
 		m.update(st, e.b, &e.raw, e)
+	}
+}
+
+// skipBeforeReset drops the buffered updates up to the last sequence reset (seqId < prevSeqId, as after
+// maintenance) when the snapshot was taken after it: its seqId lies in the new, lower seqId space (at or above
+// the reset's seqId, below its prevSeqId) and its ts is not older. Those updates are in the snapshot and could
+// never link to it; without this the join would fail as "older than the buffered updates" forever.
+func (m *Manager) skipBeforeReset(st *bookState, snap *schema.Book) {
+	for i := len(st.buf) - 1; i >= 0; i-- {
+		r := st.buf[i].b
+		if r.SeqID >= r.PrevSeqID {
+			continue
+		}
+		if snap.SeqID >= r.SeqID && snap.SeqID < r.PrevSeqID && snap.Ts >= r.Ts {
+			n := i + 1
+			m.c.duplicates.Add(uint64(n))
+			clear(st.buf[:n])
+			st.buf = st.buf[n:]
+		}
+		return
 	}
 }
 

@@ -1,0 +1,276 @@
+package e2e
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
+)
+
+// captureFixture is a real OKX capture (bmoscon/cryptofeed sample_data; see its README): 290 books messages
+// with checksums, 74 trades, 28 tickers, for BTC-USDT, BTC-USD-220527 and UNI-USD-SWAP.
+const captureFixture = "../../shared/fixtures/okx/OKX.ws.1.0"
+
+// simFaultStats is the part of okxsim's exit line these tests read.
+type simFaultStats struct {
+	Frames map[string]uint64 `json:"frames"`
+	Items  map[string]uint64 `json:"items"`
+	Faults map[string]uint64 `json:"faults"`
+}
+
+// bookCounters reads the exit summary's ingest.books counters (the book managers of all connections).
+func bookCounters(t *testing.T, s summary) map[string]uint64 {
+	t.Helper()
+	m, ok := s.path("ingest", "books").(map[string]any)
+	if !ok {
+		t.Fatalf("summary has no ingest.books: %v", s.path("ingest"))
+	}
+	out := map[string]uint64{}
+	for k, v := range m {
+		f, ok := v.(float64)
+		if !ok {
+			t.Fatalf("ingest.books.%s = %v", k, v)
+		}
+		out[k] = uint64(f)
+	}
+	return out
+}
+
+// readGaps returns the gap ledger in dispatch order.
+func readGaps(t *testing.T, dir string) []schema.Gap {
+	t.Helper()
+	var out []schema.Gap
+	err := store.ReadDataset(dir, "gaps", time.Time{}, time.Time{}, func(e schema.Stored) error {
+		g, ok := e.(*schema.Gap)
+		if !ok {
+			return errors.New("gaps dataset holds a " + e.Kind().String())
+		}
+		out = append(out, *g)
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("reading the gap ledger: %v", err)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Seq < out[j].Seq })
+	return out
+}
+
+// scrape reads a Prometheus text exposition into series -> value (histogram and summary lines included).
+func scrape(t *testing.T, url string) map[string]float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]float64{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		if v, err := strconv.ParseFloat(line[i+1:], 64); err == nil {
+			out[line[:i]] = v
+		}
+	}
+	return out
+}
+
+func isDetection(reason string) bool {
+	return reason == schema.GapSequence || reason == schema.GapChecksum || reason == schema.GapCrossed
+}
+
+// TestBookFaultsDetectedResyncedLedgered: the simulator loses, repeats and resets book updates and sends
+// wrong checksums and crossed books. Every loss, bad checksum and crossed book is detected and ledgered once
+// (detection gap) and the book is rebuilt (one resync gap per detection); repeats and sequence resets are not
+// incidents. The exit summary's book counters agree with the ledger, and replaying the recording gives the
+// live digest (same books and top of book).
+func TestBookFaultsDetectedResyncedLedgered(t *testing.T) {
+	out := t.TempDir()
+	// Per books stream at 20 updates/s for ~8 s (~160 updates): each fault recurs several times. Distinct
+	// primes keep two faults off the same update for the first 143 updates of a stream.
+	s := startSim(t, "--instruments", "2", "--rate", "20", "--checksum", "--book-depth", "100",
+		"--book-dup-every", "11", "--book-gap-every", "13", "--book-reset-every", "17",
+		"--book-bad-checksum-every", "19", "--book-crossed-every", "29")
+	metricsPort := freePort(t)
+	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(),
+		"--channels", "books,books5", "--inst", "BTC-USDT,ETH-USDT", "--strategy", "digest",
+		"--out", out, "--flush-interval", "200ms", "--log-level", "warn", "--metrics-addr", "127.0.0.1:"+itoa(metricsPort))
+	time.Sleep(8 * time.Second)
+	metrics := scrape(t, "http://127.0.0.1:"+itoa(metricsPort)+"/metrics")
+	for _, name := range []string{"okxtape_book_resyncs_total", "okxtape_book_checksum_failures_total",
+		"okxtape_book_checksums_verified_total", `okxtape_book_gaps_total{reason="sequence"}`,
+		`okxtape_book_gaps_total{reason="checksum"}`, `okxtape_book_gaps_total{reason="crossed"}`,
+		`okxtape_book_gaps_total{reason="resync"}`} {
+		if metrics[name] <= 0 {
+			t.Errorf("/metrics: %s = %v, want > 0", name, metrics[name])
+		}
+	}
+	var sent simFaultStats
+	s.stop(syscall.SIGINT, 10*time.Second)
+	s.lastJSON(&sent)
+	time.Sleep(1500 * time.Millisecond)
+	rec.stop(syscall.SIGTERM, 60*time.Second)
+	if rec.exitCode() != 0 {
+		t.Fatalf("record exit %d", rec.exitCode())
+	}
+	var live summary
+	rec.lastJSON(&live)
+	bc := bookCounters(t, live)
+	t.Logf("sim faults %v, books items %d; ingest.books %v", sent.Faults, sent.Items["books"], bc)
+	for _, k := range []string{"book_gap", "book_dup", "book_reset", "book_bad_checksum", "book_crossed"} {
+		if sent.Faults[k] < 2 {
+			t.Fatalf("simulator injected %s %d times, want several (faults %v)", k, sent.Faults[k], sent.Faults)
+		}
+	}
+
+	gaps := readGaps(t, out)
+	perReason := map[string]uint64{}
+	type key struct{ channel, inst string }
+	seq := map[key][]string{}
+	for _, g := range gaps {
+		perReason[g.Reason]++
+		if g.Reason == schema.GapDisconnect {
+			continue // the simulator stopped before the recorder
+		}
+		if g.ToMs < g.FromMs || g.Conn == "" || g.Detail == "" {
+			t.Errorf("gap row %+v", g)
+		}
+		k := key{g.Channel, g.InstID}
+		seq[k] = append(seq[k], g.Reason)
+	}
+	for _, r := range []string{schema.GapSequence, schema.GapChecksum, schema.GapCrossed} {
+		if perReason[r] == 0 {
+			t.Errorf("no %s gap in the ledger (%v)", r, perReason)
+		}
+	}
+	// A repeat or a sequence reset is no incident: every sequence gap is an injected loss, every checksum gap an
+	// injected bad checksum (a wrongly rebuilt book would add more), every crossed gap an injected crossed book.
+	if perReason[schema.GapSequence] > sent.Faults["book_gap"] ||
+		perReason[schema.GapChecksum] > sent.Faults["book_bad_checksum"] ||
+		perReason[schema.GapCrossed] > sent.Faults["book_crossed"] {
+		t.Errorf("more incidents than injected faults: ledger %v, faults %v", perReason, sent.Faults)
+	}
+	if bc["duplicates"] == 0 || bc["checksums_verified"] == 0 {
+		t.Errorf("repeats not dropped as duplicates or no checksum verified: %v", bc)
+	}
+	// Each detection is followed by exactly one resync before the next detection of the same book; one
+	// incident per book may still be open when the simulator stops.
+	open := 0
+	for k, rs := range seq {
+		if k.channel != "books" {
+			t.Errorf("incident on %s %s: %v", k.channel, k.inst, rs)
+		}
+		det, res := 0, 0
+		for i, r := range rs {
+			want := isDetection(r)
+			if i%2 == 1 {
+				want = r == schema.GapResync
+			}
+			if !want {
+				t.Errorf("%s %s: ledger out of order at row %d: %v", k.channel, k.inst, i, rs)
+				break
+			}
+			if r == schema.GapResync {
+				res++
+			} else {
+				det++
+			}
+		}
+		if det != res && det != res+1 {
+			t.Errorf("%s %s: %d detections, %d resyncs", k.channel, k.inst, det, res)
+		}
+		open += det - res
+	}
+	// The summary's counters are the ledger's.
+	detections := perReason[schema.GapSequence] + perReason[schema.GapChecksum] + perReason[schema.GapCrossed]
+	if bc["gaps"] != detections+perReason[schema.GapResync] || bc["resyncs"] != perReason[schema.GapResync] ||
+		bc["sequence_gaps"] != perReason[schema.GapSequence] || bc["checksum_failures"] < perReason[schema.GapChecksum] ||
+		bc["crossed"] < perReason[schema.GapCrossed] || bc["resyncs"]+uint64(open) != detections {
+		t.Errorf("summary ingest.books %v disagrees with the ledger %v (%d still open)", bc, perReason, open)
+	}
+	if st := live.path("strategies", "digest", "gaps"); st == nil {
+		t.Errorf("digest summary has no gap count")
+	}
+
+	rep := start(t, nil, "replay", "run", "--data", out, "--speed", "max", "--strategy", "digest", "--log-level", "warn")
+	rep.wait(2 * time.Minute)
+	if rep.exitCode() != 0 {
+		t.Fatalf("replay exit %d", rep.exitCode())
+	}
+	var replayed summary
+	rep.lastJSON(&replayed)
+	ld, rd := live.str("strategies", "digest", "digest"), replayed.str("strategies", "digest", "digest")
+	if ld == "" || ld != rd {
+		t.Fatalf("digest parity failed: live %q replay %q\nlive events %v\nreplay events %v", ld, rd,
+			live.path("strategies", "digest", "events"), replayed.path("strategies", "digest", "events"))
+	}
+	if q, _ := live.path("strategies", "digest", "events", "quote").(float64); q == 0 {
+		t.Errorf("no quotes in the live digest: %v", live.path("strategies", "digest", "events"))
+	}
+}
+
+// TestCaptureChecksumsVerify: a real OKX capture served by the simulator verifies every book checksum through
+// record, with no gap, and every books message is stored.
+func TestCaptureChecksumsVerify(t *testing.T) {
+	if _, err := os.Stat(captureFixture); err != nil {
+		if os.Getenv("OKXTAPE_REQUIRE_FIXTURES") == "1" {
+			t.Fatalf("capture fixture missing: %v", err)
+		}
+		t.Skipf("capture fixture missing: %v", err)
+	}
+	const books = 290
+	out := t.TempDir()
+	s := startSim(t, "--capture", captureFixture)
+	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(),
+		"--channels", "books,trades,tickers", "--inst", "BTC-USDT,BTC-USD-220527,UNI-USD-SWAP",
+		"--out", out, "--flush-interval", "200ms", "--log-level", "warn")
+	time.Sleep(4 * time.Second)
+	var sent simFaultStats
+	s.stop(syscall.SIGINT, 10*time.Second)
+	s.lastJSON(&sent)
+	time.Sleep(time.Second)
+	rec.stop(syscall.SIGTERM, 60*time.Second)
+	if rec.exitCode() != 0 {
+		t.Fatalf("record exit %d", rec.exitCode())
+	}
+	if sent.Items["books"] != books {
+		t.Fatalf("simulator sent %d books messages, want the capture's %d", sent.Items["books"], books)
+	}
+	var live summary
+	rec.lastJSON(&live)
+	bc := bookCounters(t, live)
+	if bc["checksums_verified"] != books || bc["checksum_failures"] != 0 || bc["gaps"] != 0 ||
+		bc["sequence_gaps"] != 0 || bc["books"] != 3 {
+		t.Fatalf("ingest.books %v, want %d checksums verified, no failure, no gap, 3 books", bc, books)
+	}
+	if n := storedRows(t, out, "books", "")["books"]; n != books {
+		t.Fatalf("%d books rows stored, want %d", n, books)
+	}
+	for _, g := range readGaps(t, out) {
+		if g.Reason != schema.GapDisconnect {
+			t.Errorf("gap %+v", g)
+		}
+	}
+	for ch, want := range map[string]uint64{"trades": sent.Items["trades"], "tickers": sent.Items["tickers"]} {
+		if got := storedRows(t, out, ch, "")[ch]; got != want || got == 0 {
+			t.Errorf("%s: %d rows stored, simulator sent %s", ch, got, strconv.FormatUint(want, 10))
+		}
+	}
+}
