@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,6 +55,7 @@ type conn struct {
 	player   *capturePlayer
 
 	dataN uint64 // writer goroutine only
+	stamp []byte // writer goroutine only: copy of a trades frame stamped with its send time
 	slow  atomic.Bool
 }
 
@@ -184,7 +186,12 @@ func (c *conn) writeLoop() {
 					continue
 				}
 			}
-			if !c.write(fr.data) {
+			data := fr.data
+			if c.srv.cfg.EmbedSendTime && (fr.channel == "trades" || fr.channel == "trades-all") {
+				c.stamp = stampSendTime(append(c.stamp[:0], data...))
+				data = c.stamp
+			}
+			if !c.write(data) {
 				return
 			}
 			if fr.channel != "" {
@@ -201,6 +208,29 @@ func (c *conn) writeLoop() {
 			return
 		}
 	}
+}
+
+var tradeIDKey = []byte(`"tradeId":"`)
+
+// stampSendTime overwrites the tradeId digits of a trades push (generated as the generation time in Unix ns,
+// EmbedSendTime) with the time now, just before the frame is written: latency benchmarks then measure from
+// the send, not from the generation (which would count the frame's wait in the connection's queue).
+func stampSendTime(b []byte) []byte {
+	i := bytes.Index(b, tradeIDKey)
+	if i < 0 {
+		return b
+	}
+	i += len(tradeIDKey)
+	j := i
+	for j < len(b) && b[j] >= '0' && b[j] <= '9' {
+		j++
+	}
+	var d [20]byte
+	ts := strconv.AppendInt(d[:0], time.Now().UnixNano(), 10)
+	if len(ts) == j-i {
+		copy(b[i:j], ts)
+	}
+	return b
 }
 
 var unknownFrame = []byte(`{"arg":{"channel":"sim-unknown-channel","instId":"BTC-USDT"},"data":[{"foo":"1","ts":"1597026383085"}]}`)

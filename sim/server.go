@@ -31,7 +31,7 @@ type Config struct {
 	Checksum      bool // books: real CRC32 checksums (pre-2026 behaviour) instead of 0 (today's OKX)
 	BookDepth     int  // levels per side in books snapshots (default 400)
 	Faults        Faults
-	EmbedSendTime bool // trades carry their generation time (Unix ns) as tradeId, for latency benchmarks
+	EmbedSendTime bool // trades carry their send time (Unix ns, set as the frame is written) as tradeId, for latency benchmarks
 	Logger        *slog.Logger
 }
 
@@ -73,6 +73,7 @@ type Server struct {
 
 	feedMu sync.Mutex
 	feeds  map[string]*feed
+	feedN  uint64 // feeds started so far (their phase)
 	priv   *privHub
 
 	rateMu    sync.Mutex

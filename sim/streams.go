@@ -20,31 +20,55 @@ type generator interface {
 
 // feed runs one generator for all connections subscribed to the same stream, so every subscriber sees
 // identical frames (same seqIds, tradeIds), as on OKX. It runs while it has subscribers.
+//
+// Pacing: a feed ticks on its own schedule start+phase+k*interval, where phase spreads the feeds of a
+// server evenly over one interval (golden-ratio sequence), so N streams at rate R make N*R frames/s spread
+// over time instead of N-frame bursts at every tick. A tick that comes late (timer granularity, a busy
+// CPU) is caught up at once rather than dropped, so the stream really delivers Rate frames/s; after a
+// stall of more than maxLag the schedule restarts from now instead of bursting the backlog.
 type feed struct {
 	channel  string
 	gen      generator
 	interval time.Duration
+	phase    time.Duration
 	mu       sync.Mutex
 	subs     map[*conn]struct{}
 	quit     chan struct{}
 }
 
+// maxLag bounds how far a feed catches up after a stall.
+const maxLag = 100 * time.Millisecond
+
+// feedPhase returns the start offset of the n-th feed within one interval.
+func feedPhase(n uint64, interval time.Duration) time.Duration {
+	const golden = 0.6180339887498949
+	x := float64(n) * golden
+	return time.Duration((x - float64(uint64(x))) * float64(interval))
+}
+
 func (f *feed) run() {
 	defer f.gen.stop()
-	var tc <-chan time.Time
-	if f.interval > 0 {
-		t := time.NewTicker(f.interval)
-		defer t.Stop()
-		tc = t.C
+	if f.interval <= 0 {
+		<-f.quit
+		return
 	}
+	next := time.Now().Add(f.phase)
+	t := time.NewTimer(f.phase)
+	defer t.Stop()
 	for {
 		select {
 		case <-f.quit:
 			return
-		case now := <-tc:
-			f.mu.Lock()
+		case <-t.C:
+		}
+		now := time.Now()
+		if now.Sub(next) > maxLag {
+			next = now
+		}
+		f.mu.Lock()
+		for !next.After(now) {
+			next = next.Add(f.interval)
 			if len(f.subs) == 0 { // the last subscriber just left (quit is closing): the stream does not advance
-				f.mu.Unlock()
 				continue
 			}
 			for _, fr := range f.gen.tick(now) {
@@ -52,8 +76,9 @@ func (f *feed) run() {
 					c.sendData(f.channel, fr.data, fr.items)
 				}
 			}
-			f.mu.Unlock()
 		}
+		f.mu.Unlock()
+		t.Reset(next.Sub(now))
 	}
 }
 
@@ -75,8 +100,9 @@ func (s *Server) subscribe(c *conn, sb *sub) {
 		if sb.channel == "instruments" {
 			interval = 0
 		}
-		f = &feed{channel: sb.channel, gen: s.newGenerator(sb), interval: interval, subs: map[*conn]struct{}{},
-			quit: make(chan struct{})}
+		s.feedN++
+		f = &feed{channel: sb.channel, gen: s.newGenerator(sb), interval: interval,
+			phase: feedPhase(s.feedN, interval), subs: map[*conn]struct{}{}, quit: make(chan struct{})}
 		s.feeds[sb.key] = f
 		s.wg.Add(1)
 		go func() {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -15,36 +16,109 @@ import (
 	"github.com/okxtape/okxtape/schema"
 )
 
-// colBuf is one column of an open Parquet file, kept as typed Go slices. Offsets are end offsets (row i
-// spans offs[i-1]..offs[i], with offs[-1] = 0).
+// chunkShift sets the chunk size of column storage: 1<<chunkShift elements per chunk.
+const chunkShift = 15
+
+// chunked is an append-only sequence kept in fixed-size chunks. Appending never copies what is stored: a
+// doubling slice would copy tens of MiB at once in the dispatcher, and such a memmove cannot be preempted,
+// so a GC stop-the-world waits for it while every other goroutine (ingest included) is already stopped.
+// Chunks are kept across reset and reused by the next file.
+type chunked[T any] struct {
+	chunks [][]T // each of length 1<<chunkShift
+	n      int
+}
+
+func (c *chunked[T]) len() int { return c.n }
+
+func (c *chunked[T]) at(i int) T { return c.chunks[i>>chunkShift][i&(1<<chunkShift-1)] }
+
+func (c *chunked[T]) push(v T) {
+	ci := c.n >> chunkShift
+	if ci == len(c.chunks) {
+		c.chunks = append(c.chunks, make([]T, 1<<chunkShift))
+	}
+	c.chunks[ci][c.n&(1<<chunkShift-1)] = v
+	c.n++
+}
+
+func (c *chunked[T]) pushAll(v []T) {
+	for len(v) > 0 {
+		ci, off := c.n>>chunkShift, c.n&(1<<chunkShift-1)
+		if ci == len(c.chunks) {
+			c.chunks = append(c.chunks, make([]T, 1<<chunkShift))
+		}
+		k := copy(c.chunks[ci][off:], v)
+		c.n += k
+		v = v[k:]
+	}
+}
+
+// appendRange appends elements lo..hi-1 to dst.
+func (c *chunked[T]) appendRange(dst []T, lo, hi int) []T {
+	for lo < hi {
+		ci, off := lo>>chunkShift, lo&(1<<chunkShift-1)
+		k := min(hi-lo, 1<<chunkShift-off)
+		dst = append(dst, c.chunks[ci][off:off+k]...)
+		lo += k
+	}
+	return dst
+}
+
+func (c *chunked[T]) truncate(n int) { c.n = min(n, c.n) }
+
+// reset empties the sequence; it keeps at most keep chunks for reuse.
+func (c *chunked[T]) reset(keep int) {
+	c.n = 0
+	if len(c.chunks) > keep {
+		clear(c.chunks[keep:])
+		c.chunks = c.chunks[:keep]
+	}
+}
+
+// capBytes returns the memory held by the chunks.
+func (c *chunked[T]) capBytes(elem int) int { return len(c.chunks) << chunkShift * elem }
+
+// colBuf is one column of an open Parquet file, kept as typed, chunked Go values. Offsets are end offsets
+// (row i spans offs[i-1]..offs[i], with offs[-1] = 0).
 type colBuf struct {
 	typ  schema.Type
 	dict bool
 
-	ints   []int64   // Int64, TimeMs, TimeNs; Int64List values
-	floats []float64 // Float64; Float64List values
-	bools  []bool
-	offs   []int32 // plain strings (into data) and lists (into ints/floats)
-	data   []byte
+	ints   chunked[int64]   // Int64, TimeMs, TimeNs; Int64List values
+	floats chunked[float64] // Float64; Float64List values
+	bools  chunked[bool]
+	offs   chunked[int32] // plain strings (into data) and lists (into ints/floats)
+	data   chunked[byte]
 
 	dictIdx  map[string]int32 // dictionary strings: value -> index into dictVals
 	dictVals []string
-	idx      []int32
+	idx      chunked[int32]
 
-	// scratch for gathering a row group in sorted order, reused between row groups and files
+	// scratch for gathering a row group in sorted order, reused between the row groups of a file
 	sInts   []int64
 	sFloats []float64
 	sOffs   []int32
 	sBytes  []byte
 }
 
-// reset empties the column, keeping its capacity for the next file.
-func (c *colBuf) reset() {
-	c.ints, c.floats, c.bools, c.offs, c.data = c.ints[:0], c.floats[:0], c.bools[:0], c.offs[:0], c.data[:0]
-	c.idx, c.dictVals = c.idx[:0], c.dictVals[:0]
+// reset empties the column, keeping up to keep chunks of each sequence for the next file.
+func (c *colBuf) reset(keep int) {
+	c.ints.reset(keep)
+	c.floats.reset(keep)
+	c.bools.reset(keep)
+	c.offs.reset(keep)
+	c.data.reset(keep)
+	c.idx.reset(keep)
+	c.dictVals = c.dictVals[:0]
 	if c.dictIdx != nil {
 		clear(c.dictIdx)
 	}
+}
+
+// capBytes returns the memory the column holds (chunks and scratch).
+func (c *colBuf) capBytes() int {
+	return c.ints.capBytes(8) + c.floats.capBytes(8) + c.bools.capBytes(1) + c.offs.capBytes(4) +
+		c.data.capBytes(1) + c.idx.capBytes(4) + 8*cap(c.sInts) + 8*cap(c.sFloats) + 4*cap(c.sOffs) + cap(c.sBytes)
 }
 
 func grow[T any](s []T, n int) []T {
@@ -63,7 +137,6 @@ type fileBuf struct {
 	cols  []colBuf
 	col   int
 	rows  int
-	cap   int // rows the per-row slices can hold without growing
 	bytes int // approximate in-memory size
 	err   error
 
@@ -82,41 +155,33 @@ func newFileBuf(t *schema.Table) *fileBuf {
 	return f
 }
 
-// grow gives every per-row slice room for n rows: doubling, where append would grow big slices by 1.25x and
-// copy them several times over the life of a file.
-func (f *fileBuf) grow(n int) {
+// reset empties the buffer for the next file of the same table, dropping the sorting scratch (as large as a
+// row group, needed only while a file is written). It keeps the chunks for reuse unless release is set.
+func (f *fileBuf) reset(release bool) {
+	keep := 1 << 30
+	if release {
+		keep = 0
+	}
 	for i := range f.cols {
 		c := &f.cols[i]
-		switch {
-		case c.typ == schema.Int64 || c.typ == schema.TimeMs || c.typ == schema.TimeNs:
-			c.ints = slices.Grow(c.ints, n-len(c.ints))
-		case c.typ == schema.Float64:
-			c.floats = slices.Grow(c.floats, n-len(c.floats))
-		case c.typ == schema.Bool:
-			c.bools = slices.Grow(c.bools, n-len(c.bools))
-		case c.dict:
-			c.idx = slices.Grow(c.idx, n-len(c.idx))
-		default:
-			c.offs = slices.Grow(c.offs, n-len(c.offs))
-		}
-	}
-	f.cap = n
-}
-
-// reset empties the buffer for the next file of the same table.
-func (f *fileBuf) reset() {
-	for i := range f.cols {
-		f.cols[i].reset()
+		c.reset(keep)
+		c.sInts, c.sFloats, c.sOffs, c.sBytes = nil, nil, nil, nil
 	}
 	f.rows, f.bytes, f.col, f.err = 0, 0, 0, nil
+}
+
+// capBytes returns the memory the buffer holds.
+func (f *fileBuf) capBytes() int {
+	n := 0
+	for i := range f.cols {
+		n += f.cols[i].capBytes()
+	}
+	return n
 }
 
 // add appends one event's row; a row that does not match the column types is rolled back.
 func (f *fileBuf) add(e schema.Stored) error {
 	f.col, f.err = 0, nil
-	if f.rows == f.cap {
-		f.grow(max(1024, 2*f.cap))
-	}
 	e.WriteRow(f)
 	if f.err == nil && f.col != len(f.cols) {
 		f.err = errColumnType
@@ -143,21 +208,21 @@ func (f *fileBuf) Int64(v int64) {
 	c := f.next(f.col < len(f.cols) && (f.cols[f.col].typ == schema.Int64 || f.cols[f.col].typ == schema.TimeMs ||
 		f.cols[f.col].typ == schema.TimeNs))
 	if c != nil {
-		c.ints = append(c.ints, v)
+		c.ints.push(v)
 		f.bytes += 8
 	}
 }
 
 func (f *fileBuf) Float64(v float64) {
 	if c := f.next(f.col < len(f.cols) && f.cols[f.col].typ == schema.Float64); c != nil {
-		c.floats = append(c.floats, v)
+		c.floats.push(v)
 		f.bytes += 8
 	}
 }
 
 func (f *fileBuf) Bool(v bool) {
 	if c := f.next(f.col < len(f.cols) && f.cols[f.col].typ == schema.Bool); c != nil {
-		c.bools = append(c.bools, v)
+		c.bools.push(v)
 		f.bytes++
 	}
 }
@@ -168,8 +233,8 @@ func (f *fileBuf) String(v string) {
 		return
 	}
 	if !c.dict {
-		c.data = append(c.data, v...)
-		c.offs = append(c.offs, int32(len(c.data)))
+		c.data.pushAll(unsafe.Slice(unsafe.StringData(v), len(v)))
+		c.offs.push(int32(c.data.len()))
 		f.bytes += len(v) + 4
 		return
 	}
@@ -181,22 +246,22 @@ func (f *fileBuf) String(v string) {
 		c.dictVals = append(c.dictVals, v)
 		f.bytes += len(v) + 16
 	}
-	c.idx = append(c.idx, i)
+	c.idx.push(i)
 	f.bytes += 4
 }
 
 func (f *fileBuf) Float64s(v []float64) {
 	if c := f.next(f.col < len(f.cols) && f.cols[f.col].typ == schema.Float64List); c != nil {
-		c.floats = append(c.floats, v...)
-		c.offs = append(c.offs, int32(len(c.floats)))
+		c.floats.pushAll(v)
+		c.offs.push(int32(c.floats.len()))
 		f.bytes += 8*len(v) + 4
 	}
 }
 
 func (f *fileBuf) Int64s(v []int64) {
 	if c := f.next(f.col < len(f.cols) && f.cols[f.col].typ == schema.Int64List); c != nil {
-		c.ints = append(c.ints, v...)
-		c.offs = append(c.offs, int32(len(c.ints)))
+		c.ints.pushAll(v)
+		c.offs.push(int32(c.ints.len()))
 		f.bytes += 8*len(v) + 4
 	}
 }
@@ -207,42 +272,46 @@ func (f *fileBuf) truncate(n int) {
 		c := &f.cols[i]
 		switch c.typ {
 		case schema.Int64, schema.TimeMs, schema.TimeNs:
-			c.ints = c.ints[:min(n, len(c.ints))]
+			c.ints.truncate(n)
 		case schema.Float64:
-			c.floats = c.floats[:min(n, len(c.floats))]
+			c.floats.truncate(n)
 		case schema.Bool:
-			c.bools = c.bools[:min(n, len(c.bools))]
+			c.bools.truncate(n)
 		case schema.String:
 			if c.dict {
-				c.idx = c.idx[:min(n, len(c.idx))]
+				c.idx.truncate(n)
 			} else {
-				c.offs = c.offs[:min(n, len(c.offs))]
-				c.data = c.data[:c.end(n-1)]
+				c.offs.truncate(n)
+				c.data.truncate(c.end(n - 1))
 			}
 		case schema.Float64List:
-			c.offs = c.offs[:min(n, len(c.offs))]
-			c.floats = c.floats[:c.end(n-1)]
+			c.offs.truncate(n)
+			c.floats.truncate(c.end(n - 1))
 		case schema.Int64List:
-			c.offs = c.offs[:min(n, len(c.offs))]
-			c.ints = c.ints[:c.end(n-1)]
+			c.offs.truncate(n)
+			c.ints.truncate(c.end(n - 1))
 		}
 	}
 }
 
 // end returns the end offset of row i (0 before the first row).
 func (c *colBuf) end(i int) int {
-	if i < 0 || len(c.offs) == 0 {
+	if i < 0 || c.offs.len() == 0 {
 		return 0
 	}
-	return int(c.offs[min(i, len(c.offs)-1)])
+	return int(c.offs.at(min(i, c.offs.len()-1)))
+}
+
+// sortKey is one row's sort key; sorting these contiguous keys is faster than comparing through the chunks.
+type sortKey struct {
+	ts   int64
+	seq  uint64
+	rank int32
+	row  int32
 }
 
 // sortPerm returns the row order (inst_id, ts, seq).
 func (f *fileBuf) sortPerm() []int32 {
-	perm := make([]int32, f.rows)
-	for i := range perm {
-		perm[i] = int32(i)
-	}
 	inst := &f.cols[f.instCol]
 	rank := make([]int32, len(inst.dictVals))
 	order := make([]int32, len(inst.dictVals))
@@ -253,16 +322,24 @@ func (f *fileBuf) sortPerm() []int32 {
 	for r, i := range order {
 		rank[i] = int32(r)
 	}
-	ts, seq := f.cols[f.tsCol].ints, f.cols[f.seqCol].ints
-	slices.SortFunc(perm, func(a, b int32) int {
-		if c := cmp.Compare(rank[inst.idx[a]], rank[inst.idx[b]]); c != 0 {
+	ts, seq := &f.cols[f.tsCol].ints, &f.cols[f.seqCol].ints
+	keys := make([]sortKey, f.rows)
+	for i := range keys {
+		keys[i] = sortKey{ts: ts.at(i), seq: uint64(seq.at(i)), rank: rank[inst.idx.at(i)], row: int32(i)}
+	}
+	slices.SortFunc(keys, func(a, b sortKey) int {
+		if c := cmp.Compare(a.rank, b.rank); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(ts[a], ts[b]); c != 0 {
+		if c := cmp.Compare(a.ts, b.ts); c != 0 {
 			return c
 		}
-		return cmp.Compare(uint64(seq[a]), uint64(seq[b]))
+		return cmp.Compare(a.seq, b.seq)
 	})
+	perm := make([]int32, f.rows)
+	for i, k := range keys {
+		perm[i] = k.row
+	}
 	return perm
 }
 
@@ -291,6 +368,14 @@ func bufOf[T int64 | float64 | int32](v []T) *memory.Buffer {
 	panic("unreachable")
 }
 
+// reserve returns s emptied with room for n elements, allocating once (never growing by append-copy).
+func reserve[T any](s []T, n int) []T {
+	if cap(s) < n {
+		return make([]T, 0, n)
+	}
+	return s[:0]
+}
+
 func (c *colBuf) array(typ arrow.DataType, perm []int32) arrow.Array {
 	n := len(perm)
 	var data arrow.ArrayData
@@ -299,14 +384,14 @@ func (c *colBuf) array(typ arrow.DataType, perm []int32) arrow.Array {
 		v := grow(c.sInts, n)
 		c.sInts = v
 		for i, p := range perm {
-			v[i] = c.ints[p]
+			v[i] = c.ints.at(int(p))
 		}
 		data = array.NewData(typ, n, []*memory.Buffer{nil, bufOf(v)}, nil, 0, 0)
 	case schema.Float64:
 		v := grow(c.sFloats, n)
 		c.sFloats = v
 		for i, p := range perm {
-			v[i] = c.floats[p]
+			v[i] = c.floats.at(int(p))
 		}
 		data = array.NewData(typ, n, []*memory.Buffer{nil, bufOf(v)}, nil, 0, 0)
 	case schema.Bool:
@@ -314,7 +399,7 @@ func (c *colBuf) array(typ arrow.DataType, perm []int32) arrow.Array {
 		clear(bits)
 		c.sBytes = bits
 		for i, p := range perm {
-			if c.bools[p] {
+			if c.bools.at(int(p)) {
 				bitutil.SetBit(bits, i)
 			}
 		}
@@ -323,12 +408,20 @@ func (c *colBuf) array(typ arrow.DataType, perm []int32) arrow.Array {
 		offs := grow(c.sOffs, n+1)
 		c.sOffs = offs
 		offs[0] = 0
-		b := c.sBytes[:0]
+		total := 0
+		for _, p := range perm {
+			if c.dict {
+				total += len(c.dictVals[c.idx.at(int(p))])
+			} else {
+				total += int(c.offs.at(int(p))) - c.end(int(p)-1)
+			}
+		}
+		b := reserve(c.sBytes, total)
 		for i, p := range perm {
 			if c.dict {
-				b = append(b, c.dictVals[c.idx[p]]...)
+				b = append(b, c.dictVals[c.idx.at(int(p))]...)
 			} else {
-				b = append(b, c.data[c.end(int(p)-1):c.offs[p]]...)
+				b = c.data.appendRange(b, c.end(int(p)-1), int(c.offs.at(int(p))))
 			}
 			offs[i+1] = int32(len(b))
 		}
@@ -338,18 +431,32 @@ func (c *colBuf) array(typ arrow.DataType, perm []int32) arrow.Array {
 		offs := grow(c.sOffs, n+1)
 		c.sOffs = offs
 		offs[0] = 0
-		fv, iv := c.sFloats[:0], c.sInts[:0]
+		total := 0
+		for _, p := range perm {
+			total += int(c.offs.at(int(p))) - c.end(int(p)-1)
+		}
+		var fv []float64
+		var iv []int64
+		if c.typ == schema.Float64List {
+			fv = reserve(c.sFloats, total)
+		} else {
+			iv = reserve(c.sInts, total)
+		}
 		for i, p := range perm {
-			lo, hi := c.end(int(p)-1), int(c.offs[p])
+			lo, hi := c.end(int(p)-1), int(c.offs.at(int(p)))
 			if c.typ == schema.Float64List {
-				fv = append(fv, c.floats[lo:hi]...)
+				fv = c.floats.appendRange(fv, lo, hi)
 				offs[i+1] = int32(len(fv))
 			} else {
-				iv = append(iv, c.ints[lo:hi]...)
+				iv = c.ints.appendRange(iv, lo, hi)
 				offs[i+1] = int32(len(iv))
 			}
 		}
-		c.sFloats, c.sInts = fv, iv
+		if c.typ == schema.Float64List {
+			c.sFloats = fv
+		} else {
+			c.sInts = iv
+		}
 		lt := typ.(*arrow.ListType)
 		var child arrow.ArrayData
 		if c.typ == schema.Float64List {

@@ -23,6 +23,11 @@ type ParquetOptions struct {
 	CompressionLevel int              // zstd level [library default, 3]
 	Now              func() time.Time // wall clock for rotation and file names [time.Now]
 	Logger           *slog.Logger     // [slog.Default()]
+	// MaxBufferedBytes caps the rows buffered across all datasets [64 MiB]: when the open files hold more,
+	// the largest is written early. Buffers kept for reuse between files count against it too, so the
+	// sink's memory plateaus at about this plus the file being written (one row group sorted, and the
+	// encoder's buffers).
+	MaxBufferedBytes int
 }
 
 func (o *ParquetOptions) defaults() {
@@ -34,6 +39,9 @@ func (o *ParquetOptions) defaults() {
 	}
 	if o.MaxFileBytes <= 0 {
 		o.MaxFileBytes = 32 << 20
+	}
+	if o.MaxBufferedBytes <= 0 {
+		o.MaxBufferedBytes = 64 << 20
 	}
 	if o.Rotation <= 0 {
 		o.Rotation = time.Hour
@@ -50,8 +58,8 @@ func (o *ParquetOptions) defaults() {
 // DIR/<dataset>/date=YYYY-MM-DD/part-<HHMMSS>-<firstSeq>-<lastSeq>.parquet.
 //
 // Rows are buffered per dataset in one open file (typed column buffers). A file is written when the UTC day
-// of the rows' ts changes, at MaxFileRows/MaxFileBytes, at each Rotation boundary of the wall clock, and at
-// Flush/Close: sorted by (inst_id, ts, seq), zstd, dictionary encoding only for dictionary columns
+// of the rows' ts changes, at MaxFileRows/MaxFileBytes, when all open files together exceed MaxBufferedBytes
+// (the largest one), at each Rotation boundary of the wall clock, and at Flush/Close: sorted by (inst_id, ts, seq), zstd, dictionary encoding only for dictionary columns
 // (instrument ids, channels...), DELTA_BINARY_PACKED for integers and timestamps, row groups of
 // RowGroupRows, statistics on. It is written as "<final>.tmp", fsynced and renamed, so a reader never sees a
 // partial file. Pending reports the smallest seq of any open file: the recorder keeps the spool from there.
@@ -69,6 +77,8 @@ type ParquetSink struct {
 	open  [schema.NumKinds]*openFile
 	done  [schema.NumKinds][]seqRange // completed part files, sorted by first
 	free  [schema.NumKinds]*fileBuf   // the buffer of the last written file, reused
+	// buffered is the bytes of rows in open files; retained the memory of the buffers in free.
+	buffered, retained int
 
 	mu       sync.Mutex
 	rows     map[string]uint64
@@ -177,16 +187,25 @@ func (s *ParquetSink) Write(ctx context.Context, b Batch) error {
 			s.free[k] = nil
 			if buf == nil {
 				buf = newFileBuf(b.Table)
+			} else {
+				s.retained -= buf.capBytes()
 			}
 			of = &openFile{buf: buf, opened: s.o.Now(), day: day, minSeq: h.Seq, maxSeq: h.Seq}
 			s.open[k] = of
 		}
+		before := of.buf.bytes
 		if err := of.buf.add(e); err != nil {
 			rejected++
 			s.o.Logger.Error("parquet: row rejected (a schema bug)", "err", err)
 			continue
 		}
+		s.buffered += of.buf.bytes - before
 		of.minSeq, of.maxSeq = min(of.minSeq, h.Seq), max(of.maxSeq, h.Seq)
+		if s.buffered > s.o.MaxBufferedBytes {
+			if err := s.closeLargest(); err != nil {
+				return err
+			}
+		}
 	}
 	if skipped > 0 || rejected > 0 {
 		metricParquetSkipped.Add(float64(skipped))
@@ -196,6 +215,21 @@ func (s *ParquetSink) Write(ctx context.Context, b Batch) error {
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// closeLargest writes the open file holding the most bytes (the sink is over MaxBufferedBytes).
+func (s *ParquetSink) closeLargest() error {
+	big := -1
+	for k, of := range s.open {
+		if of != nil && (big < 0 || of.buf.bytes > s.open[big].buf.bytes) {
+			big = k
+		}
+	}
+	if big < 0 {
+		return nil
+	}
+	metricParquetEarlyClose.Inc()
+	return s.closeFile(schema.Kind(big))
 }
 
 // Pending implements Sink: the smallest seq in any open file.
@@ -259,7 +293,15 @@ func (s *ParquetSink) closeFile(k schema.Kind) error {
 	}
 	s.open[k] = nil
 	rows := of.buf.rows
-	of.buf.reset()
+	s.buffered -= of.buf.bytes
+	// Keep the buffer's memory for the dataset's next file unless open and kept buffers together would
+	// exceed the budget; the sorting scratch is never kept (it is as large as a row group).
+	of.buf.reset(false)
+	if c := of.buf.capBytes(); s.buffered+s.retained+c <= s.o.MaxBufferedBytes {
+		s.retained += c
+	} else {
+		of.buf.reset(true)
+	}
 	s.free[k] = of.buf
 	rs := s.done[k]
 	i := sort.Search(len(rs), func(i int) bool { return rs[i].first > of.minSeq })

@@ -347,3 +347,64 @@ func TestReadParquetIncompatible(t *testing.T) {
 		t.Fatal("missing file read")
 	}
 }
+
+// TestParquetBufferBudget checks the global buffer cap: the largest open file is written early, the rows in
+// open files never exceed MaxBufferedBytes by more than one row, kept buffers stay within it, and every row
+// (strings and lists spanning storage chunks included) reads back unchanged.
+func TestParquetBufferBudget(t *testing.T) {
+	dir := t.TempDir()
+	ctx := context.Background()
+	const budget = 256 << 10
+	s := NewParquetSink(dir, ParquetOptions{MaxBufferedBytes: budget, Logger: quietLog()})
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	want := map[string][]schema.Stored{}
+	seq := uint64(1)
+	for i := 0; i < 60; i++ {
+		var raws, quotes []schema.Stored
+		for j := 0; j < 5; j++ {
+			n := 1 + r.IntN(3<<chunkShift/2) // up to 1.5 chunks: rows straddle chunk boundaries
+			frame := make([]byte, n)
+			for k := range frame {
+				frame[k] = byte('a' + r.IntN(26))
+			}
+			raws = append(raws, &schema.Raw{Header: schema.Header{Seq: seq, Ts: recDay0 + int64(seq), Channel: "trades",
+				InstID: "BTC-USDT"}, Endpoint: "public", Frame: string(frame)})
+			seq++
+			quotes = append(quotes, recRandEvent(r, schema.QuoteTable, seq, recDay0+int64(seq)))
+			seq++
+		}
+		for _, b := range []Batch{{Table: schema.RawTable, Events: raws}, {Table: schema.QuoteTable, Events: quotes}} {
+			if err := s.Write(ctx, b); err != nil {
+				t.Fatal(err)
+			}
+			want[b.Table.Name] = append(want[b.Table.Name], b.Events...)
+		}
+		if s.buffered > budget+3<<chunkShift {
+			t.Fatalf("buffered %d bytes, budget %d", s.buffered, budget)
+		}
+		if s.retained > budget {
+			t.Fatalf("kept %d bytes of buffers, budget %d", s.retained, budget)
+		}
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := s.Stats(); st.Files < 5 {
+		t.Errorf("%d files written, want the budget to close files early", st.Files)
+	}
+	got := pqReadAll(t, dir)
+	for name, evs := range want {
+		g := recBySeq(got[name])
+		if len(g) != len(evs) {
+			t.Fatalf("%s: read %d rows, want %d", name, len(g), len(evs))
+		}
+		for i := range evs {
+			if !recEqualRows(g[i], evs[i]) {
+				t.Fatalf("%s row %d differs", name, i)
+			}
+		}
+	}
+}

@@ -69,6 +69,7 @@ type spool struct {
 	ringBytes int
 	diskBytes int64
 	wakers    []chan struct{}
+	blockSize int // capacity of the next block
 	enc       schema.Encoder
 
 	// owned by the sync goroutine
@@ -76,9 +77,15 @@ type spool struct {
 	retry [][]byte
 }
 
-// spoolBlock is the size of the in-memory blocks frames are encoded into. Blocks are never grown by copying:
-// a full block is sealed and a new one started, and each block is later published to readers as it is.
-const spoolBlock = 1 << 20
+// spoolBlock is the largest size of the in-memory blocks frames are encoded into. Blocks are never grown by
+// copying: a full block is sealed and a new one started, and each block is later published to readers as it
+// is. A block is handed to the sync goroutine every SyncInterval however full, so blocks are sized to about
+// twice what one interval brought (between minSpoolBlock and spoolBlock): the ring, which keeps them as
+// they are, then holds little unused capacity.
+const (
+	spoolBlock    = 1 << 20
+	minSpoolBlock = 128 << 10
+)
 
 // openSpool opens or creates the spool in dir, cutting off a torn tail of the last segment.
 func openSpool(dir string, segMax int64, bufferMax int, log *slog.Logger) (*spool, error) {
@@ -201,7 +208,7 @@ func (s *spool) append(e schema.Stored) bool {
 		if len(s.pending) > 0 {
 			s.sealed = append(s.sealed, s.pending)
 		}
-		s.pending = make([]byte, 0, spoolBlock)
+		s.pending = make([]byte, 0, max(s.blockSize, minSpoolBlock))
 	}
 	start := len(s.pending)
 	b := s.enc.Append(append(s.pending, 0, 0, 0, 0, 0, 0, 0, 0, byte(e.Kind())), e)
@@ -262,9 +269,12 @@ func (s *spool) sync() error {
 		s.ring = append(s.ring, chunk{start: pos, data: b})
 		pos += uint64(len(b))
 	}
-	s.ringBytes += n
+	for _, b := range blocks {
+		s.ringBytes += cap(b) // the memory held, not just the bytes used
+	}
+	s.blockSize = min(spoolBlock, 2*n)
 	for len(s.ring) > 1 && s.ringBytes > s.ringMax {
-		s.ringBytes -= len(s.ring[0].data)
+		s.ringBytes -= cap(s.ring[0].data)
 		s.ring[0] = chunk{}
 		s.ring = s.ring[1:]
 	}

@@ -59,6 +59,8 @@ func flags() []cli.Flag {
 		&cli.DurationFlag{Name: "stats-interval", Value: defaultStatsInterval, EnvVars: env("STATS_INTERVAL"), Usage: "log a one-line stats summary this often (0: never)"},
 		&cli.DurationFlag{Name: "connect-timeout", Value: defaultConnectTimeout, EnvVars: env("CONNECT_TIMEOUT"), Usage: "give up (exit 1) if no connection succeeds within this long"},
 		&cli.StringFlag{Name: "credentials-file", EnvVars: env("CREDENTIALS_FILE"), Usage: "file with OKX_API_KEY=, OKX_API_SECRET=, OKX_API_PASSPHRASE= lines (chmod 600); the same environment variables win"},
+		&cli.IntFlag{Name: "memory-limit-mb", Value: defaultMemoryLimitMB, EnvVars: env("MEMORY_LIMIT_MB"), Usage: "soft heap limit for the Go GC in MiB (0: none; GOMEMLIMIT in the environment wins); keeps RSS flat under a high event rate"},
+		&cli.IntFlag{Name: "gc-percent", Value: 100, EnvVars: env("GC_PERCENT"), Usage: "Go GC target percentage (GOGC; GOGC in the environment wins)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn, error"},
 	}
 }
