@@ -12,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gorilla/websocket"
 	"github.com/okxtape/okxtape/ingest/decode"
@@ -263,9 +264,12 @@ func (cn *conn) emitRaw(frame []byte, recvNs int64, channel, instID string) {
 	if !c.cfg.RawFrames || c.scrub.containsSecret(frame) {
 		return
 	}
+	// Frame aliases the read buffer (no copy per frame): valid only during Emit, as the engine's ownership
+	// contract says of every event; the recorder copies it into the spool, a handler that keeps it clones it.
 	cn.raw = schema.Raw{Header: schema.Header{RecvNs: recvNs, Channel: channel, InstID: instID,
-		Ts: recvNs / int64(time.Millisecond)}, Endpoint: cn.endpoint, Frame: string(frame)}
+		Ts: recvNs / int64(time.Millisecond)}, Endpoint: cn.endpoint, Frame: unsafe.String(unsafe.SliceData(frame), len(frame))}
 	c.cfg.Emit(&cn.raw)
+	cn.raw.Frame = ""
 }
 
 // event receives each decoded event of the frame being handled.

@@ -109,6 +109,9 @@ const (
 // replay serve can send frames byte for byte and normalised datasets can be rebuilt after a decoder fix.
 // Ts is the receive time in ms (raw frames have no single exchange time). Private-channel frames are stored
 // like public ones; login requests and responses never are.
+//
+// Live, Frame aliases the connection's read buffer and is reused for the next frame: like every event it is
+// valid only during dispatch, and a handler that keeps it must copy it (strings.Clone or schema.Clone).
 type Raw struct {
 	Header
 	Endpoint string
