@@ -85,6 +85,7 @@ func main() {
 	outPath := flag.String("out", "bench/latest.json", "where to write the JSON figures")
 	soak := flag.Duration("soak", 0, "instead of the suite, record from the simulator this long and report RSS growth")
 	quick := flag.Bool("quick", false, "shorter runs (for a smoke test of the harness)")
+	liveOnly := flag.Bool("live-only", false, "only the live-latency figures")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("benchreport: ")
@@ -95,9 +96,12 @@ func main() {
 		"timestamp": time.Now().UTC().Format(time.RFC3339),
 	}
 	var err error
-	if *soak > 0 {
+	switch {
+	case *soak > 0:
 		err = runSoak(*soak, figures)
-	} else {
+	case *liveOnly:
+		err = runLive(figures, *quick)
+	default:
 		err = runSuite(figures, *quick)
 	}
 	if err != nil {
