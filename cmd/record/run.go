@@ -125,6 +125,9 @@ func run(c *cli.Context) error {
 	}
 	log.Info("recording", "ws_url", wsURL, "channels", channels, "instruments", len(insts), "subscriptions", len(subs))
 	runErr := client.Run(ctx)
+	// From here on a second SIGINT/SIGTERM kills the process at once: nothing is lost by it, because every
+	// accepted event is already in the fsync'd spool that the next start recovers.
+	stop()
 
 	// Shutdown in order: ingest has stopped; close the session, drain and close the recorder, summarise.
 	session.EndMs = time.Now().UnixMilli()
