@@ -209,18 +209,8 @@ func TestBookFaultsDetectedResyncedLedgered(t *testing.T) {
 		t.Errorf("digest summary has no gap count")
 	}
 
-	rep := start(t, nil, "replay", "run", "--data", out, "--speed", "max", "--strategy", "digest", "--log-level", "warn")
-	rep.wait(2 * time.Minute)
-	if rep.exitCode() != 0 {
-		t.Fatalf("replay exit %d", rep.exitCode())
-	}
-	var replayed summary
-	rep.lastJSON(&replayed)
-	ld, rd := live.str("strategies", "digest", "digest"), replayed.str("strategies", "digest", "digest")
-	if ld == "" || ld != rd {
-		t.Fatalf("digest parity failed: live %q replay %q\nlive events %v\nreplay events %v", ld, rd,
-			live.path("strategies", "digest", "events"), replayed.path("strategies", "digest", "events"))
-	}
+	replayed, _ := replayDigest(t, out)
+	requireParity(t, "books with faults", live, replayed)
 	if q, _ := live.path("strategies", "digest", "events", "quote").(float64); q == 0 {
 		t.Errorf("no quotes in the live digest: %v", live.path("strategies", "digest", "events"))
 	}

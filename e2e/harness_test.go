@@ -211,3 +211,26 @@ func ctxTimeout(t *testing.T, d time.Duration) context.Context {
 	t.Cleanup(cancel)
 	return ctx
 }
+
+// replayDigest replays everything stored in dir with the digest strategy and returns its summary.
+func replayDigest(t *testing.T, dir string) (summary, *proc) {
+	t.Helper()
+	rep := start(t, nil, "replay", "run", "--data", dir, "--speed", "max", "--strategy", "digest", "--log-level", "warn")
+	rep.wait(2 * time.Minute)
+	if rep.exitCode() != 0 {
+		t.Fatalf("replay exit %d", rep.exitCode())
+	}
+	var s summary
+	rep.lastJSON(&s)
+	return s, rep
+}
+
+// requireParity fails unless the live and replayed digests are equal and not empty.
+func requireParity(t *testing.T, what string, live, replayed summary) {
+	t.Helper()
+	ld, rd := live.str("strategies", "digest", "digest"), replayed.str("strategies", "digest", "digest")
+	if ld == "" || ld != rd {
+		t.Fatalf("%s: digest parity failed: live %q replay %q\nlive events %v\nreplay events %v", what, ld, rd,
+			live.path("strategies", "digest", "events"), replayed.path("strategies", "digest", "events"))
+	}
+}

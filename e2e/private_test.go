@@ -72,13 +72,8 @@ func TestPrivateChannelsAndSecrets(t *testing.T) {
 		}
 	}
 
-	rep := start(t, nil, "replay", "run", "--data", out, "--strategy", "digest", "--log-level", "warn")
-	rep.wait(time.Minute)
-	var replayed summary
-	rep.lastJSON(&replayed)
-	if d := live.str("strategies", "digest", "digest"); d == "" || d != replayed.str("strategies", "digest", "digest") {
-		t.Errorf("private data digest parity failed: live %v replay %v", live.path("strategies", "digest"), replayed.path("strategies", "digest"))
-	}
+	replayed, rep := replayDigest(t, out)
+	requireParity(t, "private channels", live, replayed)
 
 	traces := map[string][]byte{
 		"record stdout": rec.stdout.Bytes(), "record stderr": rec.stderr.Bytes(), "metrics": metrics,

@@ -75,26 +75,11 @@ func TestRecordReplayParity(t *testing.T) {
 		return nil
 	})
 
-	rep := start(t, nil, "replay", "run", "--data", out, "--speed", "max", "--strategy", "digest", "--log-level", "warn")
-	rep.wait(2 * time.Minute)
-	if rep.exitCode() != 0 {
-		t.Fatalf("replay exit %d", rep.exitCode())
-	}
-	var replayed summary
-	rep.lastJSON(&replayed)
-	ld, rd := live.str("strategies", "digest", "digest"), replayed.str("strategies", "digest", "digest")
-	if ld == "" || ld != rd {
-		t.Fatalf("digest parity failed: live %q replay %q\nlive events %v\nreplay events %v", ld, rd,
-			live.path("strategies", "digest", "events"), replayed.path("strategies", "digest", "events"))
-	}
+	replayed, _ := replayDigest(t, out)
+	requireParity(t, "record → replay", live, replayed)
 	// A second replay of the same range is identical.
-	rep2 := start(t, nil, "replay", "run", "--data", out, "--strategy", "digest", "--log-level", "warn")
-	rep2.wait(2 * time.Minute)
-	var again summary
-	rep2.lastJSON(&again)
-	if again.str("strategies", "digest", "digest") != rd {
-		t.Fatal("two replays of the same range differ")
-	}
+	again, _ := replayDigest(t, out)
+	requireParity(t, "second replay", replayed, again)
 }
 
 // TestKill9LosesNothingSpooled: events spooled before a SIGKILL are in Parquet after the next start.
