@@ -72,16 +72,22 @@ func setup(c *cli.Context) (*slog.Logger, store.Query, replay.Source, string, er
 	return log, q, src, name, nil
 }
 
+// pacedSetup validates --speed before setup opens the source, for the commands that pace (run, serve).
+func pacedSetup(c *cli.Context) (float64, *slog.Logger, store.Query, replay.Source, string, error) {
+	speed, err := replay.ParseSpeed(c.String("speed"))
+	if err != nil {
+		return 0, nil, store.Query{}, nil, "", cli.Exit("replay: --speed: "+err.Error(), 2)
+	}
+	log, q, src, name, err := setup(c)
+	return speed, log, q, src, name, err
+}
+
 func runCmd(c *cli.Context) error {
-	log, q, src, srcName, err := setup(c)
+	speed, log, q, src, srcName, err := pacedSetup(c)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	speed, err := replay.ParseSpeed(c.String("speed"))
-	if err != nil {
-		return cli.Exit("replay: --speed: "+err.Error(), 2)
-	}
 	ctx, stop := cliutil.RunContext(c.Context, 0)
 	defer stop()
 	started := time.Now()
@@ -128,15 +134,11 @@ func runCmd(c *cli.Context) error {
 }
 
 func serveCmd(c *cli.Context) error {
-	log, q, src, srcName, err := setup(c)
+	speed, log, q, src, srcName, err := pacedSetup(c)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	speed, err := replay.ParseSpeed(c.String("speed"))
-	if err != nil {
-		return cli.Exit("replay: --speed: "+err.Error(), 2)
-	}
 	ctx, stop := cliutil.RunContext(c.Context, 0)
 	defer stop()
 	srv, err := replay.NewServer(ctx, replay.ServeOptions{Source: src, Query: q, Speed: speed, Render: c.Bool("render"), Logger: log})
