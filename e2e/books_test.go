@@ -12,8 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/schema"
-	"github.com/okxtape/okxtape/store"
 )
 
 // captureFixture is a real OKX capture (bmoscon/cryptofeed sample_data; see its README): 290 books messages
@@ -49,7 +50,7 @@ func bookCounters(t *testing.T, s summary) map[string]uint64 {
 func readGaps(t *testing.T, dir string) []schema.Gap {
 	t.Helper()
 	var out []schema.Gap
-	err := store.ReadDataset(dir, "gaps", time.Time{}, time.Time{}, func(e schema.Stored) error {
+	err := parquet.ReadDataset(dir, "gaps", time.Time{}, time.Time{}, func(e schema.Stored) error {
 		g, ok := e.(*schema.Gap)
 		if !ok {
 			return errors.New("gaps dataset holds a " + e.Kind().String())

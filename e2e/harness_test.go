@@ -17,8 +17,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/schema"
-	"github.com/okxtape/okxtape/store"
 )
 
 var binDir string
@@ -194,7 +195,7 @@ func (s *sim) rest() string { return "http://" + s.addr }
 func storedRows(t *testing.T, dir, dataset, inst string) map[string]uint64 {
 	t.Helper()
 	out := map[string]uint64{}
-	err := store.ReadDataset(dir, dataset, time.Time{}, time.Time{}, func(e schema.Stored) error {
+	err := parquet.ReadDataset(dir, dataset, time.Time{}, time.Time{}, func(e schema.Stored) error {
 		if inst == "" || e.Hdr().InstID == inst {
 			out[e.Hdr().Channel]++
 		}

@@ -11,8 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/schema"
-	"github.com/okxtape/okxtape/store"
 )
 
 const (
@@ -57,7 +58,7 @@ func TestPrivateChannelsAndSecrets(t *testing.T) {
 	counts := map[string]int{}
 	var values bytes.Buffer
 	for _, tab := range schema.Tables() {
-		err := store.ReadDataset(out, tab.Name, time.Time{}, time.Time{}, func(e schema.Stored) error {
+		err := parquet.ReadDataset(out, tab.Name, time.Time{}, time.Time{}, func(e schema.Stored) error {
 			counts[tab.Name]++
 			values.WriteString(strings.Join(stringsOf(e), "|"))
 			return nil

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
@@ -42,7 +44,7 @@ func benchStore(b *testing.B) string {
 		for i := 0; i < benchTickers; i++ {
 			evs = append(evs, ticker(uint64(1000+i), day0+int64(i/4), insts[i%4], 100+float64(i%1000)/10))
 		}
-		writeStore(b, dir, store.ParquetOptions{}, evs)
+		writeStore(b, dir, parquet.Options{}, evs)
 	})
 	return benchDir
 }
@@ -90,11 +92,11 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 }
 
-// BenchmarkReadParquetBaseline is the same files through store.ReadParquet alone (no copy, merge or engine):
+// BenchmarkReadParquetBaseline is the same files through parquet.ReadFile alone (no copy, merge or engine):
 // the ceiling for BenchmarkReplay, measured in the same run.
 func BenchmarkReadParquetBaseline(b *testing.B) {
 	dir := benchStore(b)
-	parts, err := store.ListParts(dir, "tickers", zeroTime, zeroTime)
+	parts, err := parquet.ListParts(dir, "tickers", zeroTime, zeroTime)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -103,7 +105,7 @@ func BenchmarkReadParquetBaseline(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		n := 0
 		for _, p := range parts {
-			if err := store.ReadParquet(p.Path, func(schema.Stored) error { n++; return nil }); err != nil {
+			if err := parquet.ReadFile(p.Path, func(schema.Stored) error { n++; return nil }); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -8,15 +8,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
 
 // writeStore writes events (in any order) through the real Parquet sink: per table, in seq order.
-func writeStore(t testing.TB, dir string, o store.ParquetOptions, events []schema.Stored) {
+func writeStore(t testing.TB, dir string, o parquet.Options, events []schema.Stored) {
 	t.Helper()
 	ctx := context.Background()
-	sink := store.NewParquetSink(dir, o)
+	sink := parquet.NewSink(dir, o)
 	if err := sink.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

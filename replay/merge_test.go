@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
@@ -21,7 +23,7 @@ func TestOrderAcrossDatasetsAndInstrumentsWithTies(t *testing.T) {
 		ticker(15, day0+5, "BTC-USDT", 3),
 		trade(9, day0+5, "SOL-USDT", 3, 3),
 	}
-	writeStore(t, dir, store.ParquetOptions{}, evs)
+	writeStore(t, dir, parquet.Options{}, evs)
 	out := collect(t, NewParquetSource(dir), store.Query{}, ReplayTables())
 	var seqs []uint64
 	for _, g := range out {
@@ -45,7 +47,7 @@ func TestStreamTsBackwardsKeepsArrivalOrder(t *testing.T) {
 		ticker(4, day0+92, "ETH-USDT", 4),
 		ticker(5, day0+101, "BTC-USDT", 5),
 	}
-	writeStore(t, dir, store.ParquetOptions{}, evs)
+	writeStore(t, dir, parquet.Options{}, evs)
 	out := collect(t, NewParquetSource(dir), store.Query{}, ReplayTables())
 	var seqs []uint64
 	for _, g := range out {
@@ -61,8 +63,8 @@ func TestManyOverlappingFilesMatchReferenceAndRepeat(t *testing.T) {
 	insts := []string{"BTC-USDT", "ETH-USDT", "SOL-USDT"}
 	evs := randomEvents(1, 2500, insts)
 	// Small files: many parts per dataset whose time ranges overlap.
-	writeStore(t, dir, store.ParquetOptions{MaxFileRows: 200, RowGroupRows: 64}, evs)
-	parts, _ := store.ListParts(dir, "tickers", time.Time{}, time.Time{})
+	writeStore(t, dir, parquet.Options{MaxFileRows: 200, RowGroupRows: 64}, evs)
+	parts, _ := parquet.ListParts(dir, "tickers", time.Time{}, time.Time{})
 	if len(parts) < 5 {
 		t.Fatalf("want many part files, got %d", len(parts))
 	}
@@ -103,7 +105,7 @@ func TestSelection(t *testing.T) {
 	evs := randomEvents(2, 3000, insts)
 	evs = append(evs, &schema.Gap{Header: schema.Header{Seq: 99, Ts: day0 + 3000}, FromMs: day0 + 3000,
 		ToMs: day0 + 4000, Reason: schema.GapDisconnect, Conn: "public#0"})
-	writeStore(t, dir, store.ParquetOptions{MaxFileRows: 500}, evs)
+	writeStore(t, dir, parquet.Options{MaxFileRows: 500}, evs)
 	q := store.Query{From: time.UnixMilli(day0 + 1000), To: time.UnixMilli(day0 + 6000),
 		Insts: []string{"ETH-USDT"}, Channels: []string{"trades"}}
 	var sel []schema.Stored

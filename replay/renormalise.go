@@ -12,6 +12,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/ingest/book"
 	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
@@ -70,7 +72,7 @@ func Renormalise(ctx context.Context, o RenormaliseOptions) (RenormaliseStats, e
 	if !to.IsZero() {
 		to = to.Add(-time.Millisecond)
 	}
-	rawParts, err := store.ListParts(o.Dir, schema.RawTable.Name, o.From, to)
+	rawParts, err := parquet.ListParts(o.Dir, schema.RawTable.Name, o.From, to)
 	if err != nil {
 		return st, fmt.Errorf("renormalise: %w", err)
 	}
@@ -84,7 +86,7 @@ func Renormalise(ctx context.Context, o RenormaliseOptions) (RenormaliseStats, e
 	next++
 	st.FirstSeq = next
 
-	sink := store.NewParquetSink(o.Out, store.ParquetOptions{Logger: log})
+	sink := parquet.NewSink(o.Out, parquet.Options{Logger: log})
 	if err := sink.Open(ctx); err != nil {
 		return st, err
 	}
@@ -122,7 +124,7 @@ func Renormalise(ctx context.Context, o RenormaliseOptions) (RenormaliseStats, e
 	m := newMatcher(q, schema.RawTable)
 	for _, p := range rawParts {
 		frames = frames[:0]
-		err := store.ReadParquet(p.Path, func(e schema.Stored) error {
+		err := parquet.ReadFile(p.Path, func(e schema.Stored) error {
 			if r := e.(*schema.Raw); m.ts(r.Ts) {
 				frames = append(frames, *r)
 			}
@@ -249,7 +251,7 @@ func copyLedger(ctx context.Context, dir string, t *schema.Table, q store.Query,
 func maxStoredSeq(dir string) (uint64, error) {
 	var hi uint64
 	for _, t := range schema.Tables() {
-		parts, err := store.ListParts(dir, t.Name, time.Time{}, time.Time{})
+		parts, err := parquet.ListParts(dir, t.Name, time.Time{}, time.Time{})
 		if err != nil {
 			return 0, fmt.Errorf("renormalise: %w", err)
 		}

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/ingest/book"
 	"github.com/okxtape/okxtape/ingest/decode"
@@ -80,7 +82,7 @@ func recordLike(t *testing.T, dir string) {
 	seq++
 	out = append(out, &schema.Gap{Header: schema.Header{Seq: seq, Ts: day0 + 500}, FromMs: day0 + 500, ToMs: day0 + 700,
 		Reason: schema.GapDisconnect, Conn: "public#0"})
-	writeStore(t, dir, store.ParquetOptions{MaxFileRows: 200}, out)
+	writeStore(t, dir, parquet.Options{MaxFileRows: 200}, out)
 }
 
 func digestOfStore(t *testing.T, dir string) strategies.DigestSummary {

@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
@@ -18,7 +20,7 @@ func TestTimersFireInEventTime(t *testing.T) {
 	for i := 0; i < 50; i++ { // one ticker every 100 ms of event time: 0 .. 4.9 s
 		evs = append(evs, ticker(uint64(10+i), day0+int64(i)*100, "BTC-USDT", 1))
 	}
-	writeStore(t, dir, store.ParquetOptions{}, evs)
+	writeStore(t, dir, parquet.Options{}, evs)
 	q := store.Query{}
 	s, err := Open(context.Background(), NewParquetSource(dir), q, ReplayTables())
 	if err != nil {
@@ -63,7 +65,7 @@ func TestPacedReplayTakesAboutRangeOverSpeed(t *testing.T) {
 	for i := 0; i <= 20; i++ { // 2 s of event time
 		evs = append(evs, ticker(uint64(10+i), day0+int64(i)*100, "BTC-USDT", 1))
 	}
-	writeStore(t, dir, store.ParquetOptions{}, evs)
+	writeStore(t, dir, parquet.Options{}, evs)
 	s, err := Open(context.Background(), NewParquetSource(dir), store.Query{}, ReplayTables())
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +87,7 @@ func TestPacedReplayTakesAboutRangeOverSpeed(t *testing.T) {
 func TestRunStopsOnCancel(t *testing.T) {
 	dir := t.TempDir()
 	evs := []schema.Stored{ticker(1, day0, "BTC-USDT", 1), ticker(2, day0+3_600_000, "BTC-USDT", 1)}
-	writeStore(t, dir, store.ParquetOptions{}, evs)
+	writeStore(t, dir, parquet.Options{}, evs)
 	s, err := Open(context.Background(), NewParquetSource(dir), store.Query{}, ReplayTables())
 	if err != nil {
 		t.Fatal(err)

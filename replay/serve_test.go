@@ -10,10 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/okxtape/okxtape/schema"
-	"github.com/okxtape/okxtape/store"
 )
 
 // rawStore writes raw frames (rendered from tickers and trades of two instruments) and a session row.
@@ -37,7 +38,7 @@ func rawStore(t *testing.T, dir string) []*schema.Raw {
 	}
 	evs = append(evs, &schema.Session{Header: schema.Header{Seq: 99, Ts: day0 - 1000}, SessionID: "s1",
 		StartMs: day0 - 1000, Channels: "tickers,trades", Instruments: "BTC-USDT,ETH-USDT"})
-	writeStore(t, dir, store.ParquetOptions{MaxFileRows: 64}, evs)
+	writeStore(t, dir, parquet.Options{MaxFileRows: 64}, evs)
 	return raws
 }
 
@@ -177,7 +178,7 @@ func TestServeErrors(t *testing.T) {
 func TestServeRendersWithoutRawFrames(t *testing.T) {
 	dir := t.TempDir()
 	evs := []schema.Stored{ticker(1, day0, "BTC-USDT", 1), trade(2, day0+1, "BTC-USDT", 5, 2), ticker(3, day0+2, "BTC-USDT", 3)}
-	writeStore(t, dir, store.ParquetOptions{}, evs)
+	writeStore(t, dir, parquet.Options{}, evs)
 	url := startServer(t, ServeOptions{Source: NewParquetSource(dir)})
 	c := dial(t, url+"/ws/v5/public")
 	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","args":[{"channel":"tickers","instId":"BTC-USDT"}]}`)); err != nil {

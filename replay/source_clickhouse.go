@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	chstore "github.com/okxtape/okxtape/store/clickhouse"
+
 	"github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
@@ -15,7 +17,7 @@ import (
 	"github.com/okxtape/okxtape/store"
 )
 
-// ClickHouseSource reads datasets from ClickHouse with store.ReadClickHouse, one time window per Part. The
+// ClickHouseSource reads datasets from ClickHouse with chstore.Read, one time window per Part. The
 // windows of a dataset are sized from its row count over the selected range so that each holds about
 // WindowRows rows (assuming an even spread; a window is at least one second): that bounds memory the way the
 // Parquet writer's file size does.
@@ -30,7 +32,7 @@ type ClickHouseSource struct {
 	db   string
 }
 
-// NewClickHouseSource returns a source over the database named by dsn (the form store.NewClickHouseSink
+// NewClickHouseSource returns a source over the database named by dsn (the form chstore.NewSink
 // takes: clickhouse://[user[:password]@]host:9000/db; database "okxtape" when the path is empty; user and
 // password else from OKXTAPE_CLICKHOUSE_USER / OKXTAPE_CLICKHOUSE_PASSWORD). It does not connect yet.
 func NewClickHouseSource(dsn string) *ClickHouseSource {
@@ -49,16 +51,16 @@ func (c *ClickHouseSource) connect() error {
 	}
 	c.db = opts.Auth.Database
 	if c.db == "" {
-		c.db = store.DefaultClickHouseDatabase
+		c.db = chstore.DefaultDatabase
 	}
 	if !chDBName.MatchString(c.db) {
 		return fmt.Errorf("clickhouse: bad database name %q", c.db)
 	}
 	if opts.Auth.Username == "" {
-		opts.Auth.Username = os.Getenv(store.EnvClickHouseUser)
+		opts.Auth.Username = os.Getenv(chstore.EnvUser)
 	}
 	if opts.Auth.Password == "" {
-		opts.Auth.Password = os.Getenv(store.EnvClickHousePassword)
+		opts.Auth.Password = os.Getenv(chstore.EnvPassword)
 	}
 	if opts.DialTimeout <= 0 {
 		opts.DialTimeout = 5 * time.Second
@@ -98,7 +100,7 @@ func (c *ClickHouseSource) Parts(ctx context.Context, t *schema.Table, q store.Q
 		// Connection-wide gaps have "" channel and instrument: the merge's matcher selects them.
 		q.Insts, q.Channels = nil, nil
 	}
-	where, args := store.ClickHouseWhere(q)
+	where, args := chstore.Where(q)
 	var n uint64
 	var lo, hi int64
 	sql := fmt.Sprintf("SELECT count(), min(ts), max(ts) FROM `%s`.`%s`%s", c.db, t.Name, where)
@@ -128,7 +130,7 @@ func (c *ClickHouseSource) Parts(ctx context.Context, t *schema.Table, q store.Q
 			Name:  fmt.Sprintf("clickhouse %s.%s ts [%d, %d)", c.db, t.Name, start, end),
 			MinTs: start, MaxTs: end - 1, OwnTo: ownTo,
 			Read: func(ctx context.Context, fn func(schema.Stored) error) error {
-				return store.ReadClickHouse(ctx, c.DSN, t.Name, wq, fn)
+				return chstore.Read(ctx, c.DSN, t.Name, wq, fn)
 			},
 		})
 		if end > hi {

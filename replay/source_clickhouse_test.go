@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	chstore "github.com/okxtape/okxtape/store/clickhouse"
+
 	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/okxtape/okxtape/schema"
@@ -61,7 +63,7 @@ func TestClickHouseSourceMatchesTheOrderingRule(t *testing.T) {
 	evs := randomEvents(3, 3000, []string{"BTC-USDT", "ETH-USDT"})
 	evs = append(evs, &schema.Gap{Header: schema.Header{Seq: 999, Ts: day0 + 1500}, FromMs: day0 + 1500,
 		ToMs: day0 + 1600, Reason: schema.GapDisconnect, Conn: "public#0"})
-	sink, err := store.NewClickHouseSink(dsn, store.ClickHouseOptions{})
+	sink, err := chstore.NewSink(dsn, chstore.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

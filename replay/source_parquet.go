@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 
@@ -12,7 +14,7 @@ import (
 	"github.com/okxtape/okxtape/store"
 )
 
-// ParquetSource reads the hive-partitioned Parquet store written by store.ParquetSink. Each part file is one
+// ParquetSource reads the hive-partitioned Parquet store written by parquet.Sink. Each part file is one
 // Part; its ts bounds come from the file's column statistics (footer only), or, for files written without
 // statistics, from one extra pass over the file.
 type ParquetSource struct {
@@ -32,7 +34,7 @@ func (p *ParquetSource) Parts(ctx context.Context, t *schema.Table, q store.Quer
 		// ListParts includes the partition of its upper bound; [from, to) ends just before to.
 		to = to.Add(-time.Millisecond)
 	}
-	files, err := store.ListParts(p.Dir, t.Name, q.From, to)
+	files, err := parquet.ListParts(p.Dir, t.Name, q.From, to)
 	if err != nil {
 		return nil, err
 	}
@@ -48,7 +50,7 @@ func (p *ParquetSource) Parts(ctx context.Context, t *schema.Table, q store.Quer
 		}
 		read := func(ctx context.Context, fn func(schema.Stored) error) error {
 			n := 0
-			return store.ReadParquet(path, func(e schema.Stored) error {
+			return parquet.ReadFile(path, func(e schema.Stored) error {
 				if n++; n&4095 == 0 {
 					if err := ctx.Err(); err != nil {
 						return err

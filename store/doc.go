@@ -1,2 +1,2 @@
-// Package store persists engine events: a crash-safe spool, batching, and Parquet and ClickHouse sinks.
+// Package store persists engine events: the crash-safe spool, batching with per-sink retry, and the Sink contract that store/parquet and store/clickhouse implement.
 package store

@@ -56,18 +56,6 @@ var (
 		Name: "okxtape_sink_backlog_bytes",
 		Help: "Spool bytes a sink has not yet made durable (behind its cursor).",
 	}, []string{"sink"})
-	metricParquetFiles = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "okxtape_parquet_files_total",
-		Help: "Parquet part files completed (renamed to their final name).",
-	})
-	metricParquetEarlyClose = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "okxtape_parquet_budget_closes_total",
-		Help: "Parquet files written early because all open files together exceeded MaxBufferedBytes.",
-	})
-	metricParquetSkipped = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "okxtape_parquet_duplicates_skipped_total",
-		Help: "Redelivered events skipped by the Parquet sink because a completed file or the open file already holds their seq.",
-	})
 )
 
 // eventCounters resolves okxtape_recorder_events_total per kind once, so Handle does one atomic add.

@@ -330,3 +330,7 @@ func (r *Recorder) Stats() RecorderStats {
 	}
 	return st
 }
+
+// Unsynced returns the bytes of accepted events not yet written and fsynced to the spool (what a crash now
+// would lose).
+func (r *Recorder) Unsynced() int { return r.sp.unsynced() }

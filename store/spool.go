@@ -311,7 +311,7 @@ func (s *spool) write(start uint64, blocks [][]byte) error {
 			err = fmt.Errorf("spool segment %s exists with %d bytes", path, fi.Size())
 		}
 		if err == nil {
-			err = syncDir(s.dir)
+			err = SyncDir(s.dir)
 		}
 		if err != nil {
 			f.Close()
@@ -385,7 +385,7 @@ func (s *spool) deleteBefore(pos uint64) (int, error) {
 	}
 	metricSpoolBytes.Set(float64(disk))
 	if len(del) > 0 {
-		if err := syncDir(s.dir); err != nil {
+		if err := SyncDir(s.dir); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -410,7 +410,8 @@ func (s *spool) addWaker(c chan struct{}) {
 	s.mu.Unlock()
 }
 
-func syncDir(dir string) error {
+// SyncDir fsyncs a directory so a rename or create inside it is durable.
+func SyncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return fmt.Errorf("open dir for fsync: %w", err)

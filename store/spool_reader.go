@@ -215,7 +215,7 @@ func saveCursor(dir, sink string, pos uint64) error {
 		err = os.Rename(tmp, path)
 	}
 	if err == nil {
-		err = syncDir(dir)
+		err = SyncDir(dir)
 	}
 	if err != nil {
 		return fmt.Errorf("write spool cursor: %w", err)

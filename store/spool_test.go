@@ -1,16 +1,13 @@
 package store
 
 import (
-	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
 
+	"github.com/okxtape/okxtape/internal/storetest"
 	"github.com/okxtape/okxtape/schema"
 )
-
-func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
 
 // spoolAll appends events and syncs.
 func spoolAll(t *testing.T, s *spool, evs []schema.Stored) {
@@ -48,60 +45,28 @@ func readSpool(t *testing.T, s *spool, pos uint64) []schema.Stored {
 	}
 }
 
-// eventStream returns a deterministic generator of random events of every table (seq 1, 2, ...).
-func eventStream(seed uint64) func() schema.Stored {
-	r := rand.New(rand.NewPCG(seed, 0))
-	tables := schema.Tables()
-	i := 0
-	return func() schema.Stored {
-		i++
-		return recRandEvent(r, tables[r.IntN(len(tables))], uint64(i), recDay0+int64(i))
-	}
-}
-
-func randEvents(seed uint64, n int) []schema.Stored {
-	next := eventStream(seed)
-	evs := make([]schema.Stored, n)
-	for i := range evs {
-		evs[i] = next()
-	}
-	return evs
-}
-
-func sameEvents(t *testing.T, got, want []schema.Stored) {
-	t.Helper()
-	if len(got) != len(want) {
-		t.Fatalf("got %d events, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if got[i].Kind() != want[i].Kind() || !recEqualRows(got[i], want[i]) {
-			t.Fatalf("event %d differs", i)
-		}
-	}
-}
-
 func TestSpoolSegmentsFilesAndMemory(t *testing.T) {
 	dir := t.TempDir()
-	s, err := openSpool(dir, 4<<10, 1<<20, quietLog())
+	s, err := openSpool(dir, 4<<10, 1<<20, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.ringMax = 8 << 10 // most records must come back from the files
-	evs := randEvents(1, 2000)
+	evs := storetest.RandEvents(1, 2000)
 	for i := 0; i < len(evs); i += 100 {
 		spoolAll(t, s, evs[i:i+100])
 	}
 	if len(s.segs) < 10 {
 		t.Fatalf("%d segments", len(s.segs))
 	}
-	sameEvents(t, readSpool(t, s, 0), evs)
+	storetest.SameEvents(t, readSpool(t, s, 0), evs)
 	// Deleting the first segments: reading from 0 starts at the first one left.
 	mid := s.segs[3].start
 	if n, err := s.deleteBefore(mid); err != nil || n != 3 {
 		t.Fatalf("deleted %d, %v", n, err)
 	}
 	got := readSpool(t, s, 0)
-	if len(got) == 0 || len(got) >= len(evs) || !recEqualRows(got[len(got)-1], evs[len(evs)-1]) {
+	if len(got) == 0 || len(got) >= len(evs) || !storetest.EqualRows(got[len(got)-1], evs[len(evs)-1]) {
 		t.Fatalf("after delete read %d", len(got))
 	}
 	if err := s.closeActive(); err != nil {
@@ -111,11 +76,11 @@ func TestSpoolSegmentsFilesAndMemory(t *testing.T) {
 
 func TestSpoolTornTail(t *testing.T) {
 	dir := t.TempDir()
-	s, err := openSpool(dir, 64<<20, 1<<20, quietLog())
+	s, err := openSpool(dir, 64<<20, 1<<20, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs := randEvents(2, 300)
+	evs := storetest.RandEvents(2, 300)
 	spoolAll(t, s, evs[:200])
 	s.closeActive()
 	seg := s.segPath(0)
@@ -127,23 +92,23 @@ func TestSpoolTornTail(t *testing.T) {
 	f.Write(torn)
 	f.Close()
 
-	s2, err := openSpool(dir, 64<<20, 1<<20, quietLog())
+	s2, err := openSpool(dir, 64<<20, 1<<20, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
 	if fi, _ := os.Stat(seg); fi.Size() != int64(len(whole)) {
 		t.Fatalf("torn tail not cut: %d vs %d", fi.Size(), len(whole))
 	}
-	sameEvents(t, readSpool(t, s2, 0), evs[:200])
+	storetest.SameEvents(t, readSpool(t, s2, 0), evs[:200])
 	spoolAll(t, s2, evs[200:])
-	sameEvents(t, readSpool(t, s2, 0), evs)
+	storetest.SameEvents(t, readSpool(t, s2, 0), evs)
 	s2.closeActive()
 
 	// A flipped bit in the body: cut from there on open.
 	b, _ := os.ReadFile(s2.segPath(s2.segs[1].start))
 	b[len(b)/2] ^= 0x40
 	os.WriteFile(s2.segPath(s2.segs[1].start), b, 0o644)
-	s3, err := openSpool(dir, 64<<20, 1<<20, quietLog())
+	s3, err := openSpool(dir, 64<<20, 1<<20, storetest.Quiet())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -154,9 +119,9 @@ func TestSpoolTornTail(t *testing.T) {
 
 func TestSpoolCorruptMiddleSegmentSkipped(t *testing.T) {
 	dir := t.TempDir()
-	s, _ := openSpool(dir, 2<<10, 1<<20, quietLog())
+	s, _ := openSpool(dir, 2<<10, 1<<20, storetest.Quiet())
 	s.ringMax = 1
-	evs := randEvents(3, 400)
+	evs := storetest.RandEvents(3, 400)
 	for i := 0; i < len(evs); i += 20 {
 		spoolAll(t, s, evs[i:i+20])
 	}
@@ -165,7 +130,7 @@ func TestSpoolCorruptMiddleSegmentSkipped(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	b[frameHeader+2] ^= 0xff
 	os.WriteFile(path, b, 0o644)
-	s2, _ := openSpool(dir, 2<<10, 1<<20, quietLog())
+	s2, _ := openSpool(dir, 2<<10, 1<<20, storetest.Quiet())
 	rd := newSpoolReader(s2, 0, nil)
 	bad := 0
 	rd.corrupt = func(error) { bad++ }

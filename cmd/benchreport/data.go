@@ -8,6 +8,8 @@ import (
 	"math/rand"
 	"net"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
@@ -15,7 +17,7 @@ import (
 // writeTickers stores n realistic synthetic tickers (random-walk prices, cumulative volumes) as Parquet.
 func writeTickers(dir string, n int) error {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	sink := store.NewParquetSink(dir, store.ParquetOptions{Logger: quiet})
+	sink := parquet.NewSink(dir, parquet.Options{Logger: quiet})
 	ctx := context.Background()
 	if err := sink.Open(ctx); err != nil {
 		return err

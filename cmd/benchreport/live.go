@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/ingest"
 	"github.com/okxtape/okxtape/ingest/decode"
@@ -73,7 +75,7 @@ func liveLatency(frames int, dur time.Duration, recorder bool, simBin string) (m
 	dir, _ := os.MkdirTemp("", "okxtape-bench-live")
 	defer os.RemoveAll(dir)
 	if recorder {
-		rec, err = store.NewRecorder(store.RecorderOptions{SpoolDir: dir + "/.spool", Logger: quiet}, store.NewParquetSink(dir, store.ParquetOptions{Logger: quiet}))
+		rec, err = store.NewRecorder(store.RecorderOptions{SpoolDir: dir + "/.spool", Logger: quiet}, parquet.NewSink(dir, parquet.Options{Logger: quiet}))
 		if err != nil {
 			return nil, err
 		}

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"time"
 
+	chstore "github.com/okxtape/okxtape/store/clickhouse"
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/okxtape/okxtape/engine"
@@ -193,10 +196,10 @@ func openRecorder(ctx context.Context, c *cli.Context, log *slog.Logger) (*store
 	var sinks []store.Sink
 	out := c.String("out")
 	if out != "" {
-		sinks = append(sinks, store.NewParquetSink(out, store.ParquetOptions{}))
+		sinks = append(sinks, parquet.NewSink(out, parquet.Options{}))
 	}
 	if dsn := c.String("clickhouse"); dsn != "" {
-		ch, err := store.NewClickHouseSink(dsn, store.ClickHouseOptions{})
+		ch, err := chstore.NewSink(dsn, chstore.Options{})
 		if err != nil {
 			return nil, fmt.Errorf("clickhouse sink: %w", err)
 		}

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/store/parquet"
+
 	"github.com/gorilla/websocket"
 	"github.com/urfave/cli/v2"
 
@@ -33,7 +35,7 @@ func init() {
 func writeStore(t *testing.T, dir string) {
 	t.Helper()
 	ctx := context.Background()
-	sink := store.NewParquetSink(dir, store.ParquetOptions{})
+	sink := parquet.NewSink(dir, parquet.Options{})
 	if err := sink.Open(ctx); err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,4 @@
-package store
+package clickhouse
 
 import (
 	"context"
@@ -6,28 +6,29 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
-// ReadClickHouse streams the rows of one dataset that match q, in (ts, seq) order, from the database named by
-// the DSN (same form as NewClickHouseSink). It reads with FINAL, so rows inserted twice (retries, spool
+// Read streams the rows of one dataset that match q, in (ts, seq) order, from the database named by
+// the DSN (same form as NewSink). It reads with FINAL, so rows inserted twice (retries, spool
 // recovery) are seen once. fn receives one reused event: it is valid only during the call (schema.Clone to
 // keep it). An error from fn stops the read and is returned as is; cancelling ctx stops it too.
-func ReadClickHouse(ctx context.Context, dsn, dataset string, q Query, fn func(schema.Stored) error) error {
+func Read(ctx context.Context, dsn, dataset string, q store.Query, fn func(schema.Stored) error) error {
 	t := schema.TableByName(dataset)
 	if t == nil {
 		return fmt.Errorf("clickhouse: unknown dataset %q", dataset)
 	}
-	opts, db, err := parseClickHouseDSN(dsn, ClickHouseOptions{})
+	opts, db, err := parseDSN(dsn, Options{})
 	if err != nil {
 		return err
 	}
 	opts.MaxIdleConns, opts.MaxOpenConns = 1, 1
 	addr := strings.Join(opts.Addr, ",")
-	conn, err := clickhouse.Open(opts)
+	conn, err := chgo.Open(opts)
 	if err != nil {
 		chErrors.WithLabelValues("read").Inc()
 		return fmt.Errorf("clickhouse %s: open: %w", addr, err)
@@ -51,20 +52,20 @@ func (e callbackError) Error() string        { return e.err.Error() }
 func (e callbackError) Unwrap() error        { return e.err }
 func (e callbackError) Is(target error) bool { return target == errCallback }
 
-// ClickHouseSelect returns the SELECT statement and its positional arguments that ReadClickHouse runs.
-func ClickHouseSelect(db string, t *schema.Table, q Query) (string, []any) {
+// Select returns the SELECT statement and its positional arguments that Read runs.
+func Select(db string, t *schema.Table, q store.Query) (string, []any) {
 	cols := make([]string, len(t.Columns))
 	for i, c := range t.Columns {
 		cols[i] = quoteIdent(c.Name)
 	}
-	where, args := ClickHouseWhere(q)
+	where, args := Where(q)
 	sql := fmt.Sprintf("SELECT %s FROM %s.%s FINAL%s", strings.Join(cols, ", "), quoteIdent(db), quoteIdent(t.Name), where)
 	return sql + " ORDER BY ts, seq", args
 }
 
-// ClickHouseWhere renders a selection as " WHERE ..." (or "") with positional arguments: ts in
+// Where renders a selection as " WHERE ..." (or "") with positional arguments: ts in
 // [From, To) as epoch ms, inst_id and channel in the given lists.
-func ClickHouseWhere(q Query) (string, []any) {
+func Where(q store.Query) (string, []any) {
 	var where []string
 	var args []any
 	if !q.From.IsZero() {
@@ -92,9 +93,9 @@ func ClickHouseWhere(q Query) (string, []any) {
 	return " WHERE " + strings.Join(where, " AND "), args
 }
 
-func readClickHouse(ctx context.Context, conn driver.Conn, db string, t *schema.Table, q Query,
+func readClickHouse(ctx context.Context, conn driver.Conn, db string, t *schema.Table, q store.Query,
 	fn func(schema.Stored) error) error {
-	sql, args := ClickHouseSelect(db, t, q)
+	sql, args := Select(db, t, q)
 	rows, err := conn.Query(ctx, sql, args...)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package store
+package parquet
 
 import (
 	"context"
@@ -12,10 +12,11 @@ import (
 	"time"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
-// ParquetOptions configure a ParquetSink. Zero values take the defaults in brackets.
-type ParquetOptions struct {
+// Options configure a Sink. Zero values take the defaults in brackets.
+type Options struct {
 	RowGroupRows     int              // rows per row group [131072]
 	MaxFileRows      int              // a file closes at this many rows [262144]
 	MaxFileBytes     int              // ... or at about this many buffered bytes [32 MiB]
@@ -30,7 +31,7 @@ type ParquetOptions struct {
 	MaxBufferedBytes int
 }
 
-func (o *ParquetOptions) defaults() {
+func (o *Options) defaults() {
 	if o.RowGroupRows <= 0 {
 		o.RowGroupRows = 128 << 10
 	}
@@ -54,7 +55,7 @@ func (o *ParquetOptions) defaults() {
 	}
 }
 
-// ParquetSink writes one hive-partitioned dataset per table under a directory (see layout.go):
+// Sink writes one hive-partitioned dataset per table under a directory (see layout.go):
 // DIR/<dataset>/date=YYYY-MM-DD/part-<HHMMSS>-<firstSeq>-<lastSeq>.parquet.
 //
 // Rows are buffered per dataset in one open file (typed column buffers). A file is written when the UTC day
@@ -69,10 +70,10 @@ func (o *ParquetOptions) defaults() {
 // guarantees live, that seqs increase in arrival order.
 //
 // Concurrency: Open, Write, Pending, Flush, Close are called from one goroutine (the recorder's dispatcher);
-// Stats may be called from any goroutine. One ParquetSink per directory.
-type ParquetSink struct {
+// Stats may be called from any goroutine. One Sink per directory.
+type Sink struct {
 	dir   string
-	o     ParquetOptions
+	o     Options
 	props [schema.NumKinds]*tableProps
 	open  [schema.NumKinds]*openFile
 	done  [schema.NumKinds][]seqRange // completed part files, sorted by first
@@ -96,18 +97,18 @@ type openFile struct {
 
 type seqRange struct{ first, last uint64 }
 
-// NewParquetSink returns a sink writing under dir. Nothing touches the disk before Open.
-func NewParquetSink(dir string, o ParquetOptions) *ParquetSink {
+// NewSink returns a sink writing under dir. Nothing touches the disk before Open.
+func NewSink(dir string, o Options) *Sink {
 	o.defaults()
-	return &ParquetSink{dir: dir, o: o, rows: map[string]uint64{}}
+	return &Sink{dir: dir, o: o, rows: map[string]uint64{}}
 }
 
 // Name implements Sink.
-func (s *ParquetSink) Name() string { return "parquet" }
+func (s *Sink) Name() string { return "parquet" }
 
 // Open creates the directory, removes temporary files left by a crash (their rows are still in the spool)
 // and loads the seq ranges of the completed part files, which makes redelivery idempotent.
-func (s *ParquetSink) Open(ctx context.Context) error {
+func (s *Sink) Open(ctx context.Context) error {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return fmt.Errorf("parquet: create %s: %w", s.dir, err)
 	}
@@ -137,7 +138,7 @@ func (s *ParquetSink) Open(ctx context.Context) error {
 }
 
 // isDup reports whether a completed file or the open file of kind k already holds seq.
-func (s *ParquetSink) isDup(k schema.Kind, seq uint64) bool {
+func (s *Sink) isDup(k schema.Kind, seq uint64) bool {
 	if of := s.open[k]; of != nil && seq >= of.minSeq && seq <= of.maxSeq {
 		return true
 	}
@@ -159,7 +160,7 @@ func dayOf(ts int64) int64 {
 // Write implements Sink: it appends the batch to the dataset's open file, writing the file first when the
 // day changes or it is full. An error (a file could not be written) leaves the rows buffered; the retried
 // batch skips the events already appended.
-func (s *ParquetSink) Write(ctx context.Context, b Batch) error {
+func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 	if b.Table == nil {
 		return errors.New("parquet: batch without table")
 	}
@@ -218,7 +219,7 @@ func (s *ParquetSink) Write(ctx context.Context, b Batch) error {
 }
 
 // closeLargest writes the open file holding the most bytes (the sink is over MaxBufferedBytes).
-func (s *ParquetSink) closeLargest() error {
+func (s *Sink) closeLargest() error {
 	big := -1
 	for k, of := range s.open {
 		if of != nil && (big < 0 || of.buf.bytes > s.open[big].buf.bytes) {
@@ -233,7 +234,7 @@ func (s *ParquetSink) closeLargest() error {
 }
 
 // Pending implements Sink: the smallest seq in any open file.
-func (s *ParquetSink) Pending() (uint64, bool) {
+func (s *Sink) Pending() (uint64, bool) {
 	var low uint64
 	ok := false
 	for _, of := range s.open {
@@ -245,7 +246,7 @@ func (s *ParquetSink) Pending() (uint64, bool) {
 }
 
 // housekeep writes the files opened before the current Rotation boundary.
-func (s *ParquetSink) housekeep(ctx context.Context) error {
+func (s *Sink) housekeep(ctx context.Context) error {
 	now := s.o.Now().Truncate(s.o.Rotation)
 	var errs []error
 	for k, of := range s.open {
@@ -259,7 +260,7 @@ func (s *ParquetSink) housekeep(ctx context.Context) error {
 }
 
 // Flush implements Sink: it writes every open file.
-func (s *ParquetSink) Flush(ctx context.Context) error {
+func (s *Sink) Flush(ctx context.Context) error {
 	var errs []error
 	for k := range s.open {
 		if err := s.closeFile(schema.Kind(k)); err != nil {
@@ -270,10 +271,10 @@ func (s *ParquetSink) Flush(ctx context.Context) error {
 }
 
 // Close implements Sink: Flush.
-func (s *ParquetSink) Close(ctx context.Context) error { return s.Flush(ctx) }
+func (s *Sink) Close(ctx context.Context) error { return s.Flush(ctx) }
 
 // closeFile writes the open file of kind k under its final name; on error the rows stay buffered.
-func (s *ParquetSink) closeFile(k schema.Kind) error {
+func (s *Sink) closeFile(k schema.Kind) error {
 	of := s.open[k]
 	if of == nil {
 		return nil
@@ -314,7 +315,7 @@ func (s *ParquetSink) closeFile(k schema.Kind) error {
 	return nil
 }
 
-func (s *ParquetSink) tableProps(t *schema.Table) (*tableProps, error) {
+func (s *Sink) tableProps(t *schema.Table) (*tableProps, error) {
 	if tp := s.props[t.Kind]; tp != nil {
 		return tp, nil
 	}
@@ -326,11 +327,11 @@ func (s *ParquetSink) tableProps(t *schema.Table) (*tableProps, error) {
 	return tp, nil
 }
 
-// Stats implements StatsReporter: rows in completed files per dataset, and files written.
-func (s *ParquetSink) Stats() SinkStats {
+// Stats implements store.StatsReporter: rows in completed files per dataset, and files written.
+func (s *Sink) Stats() store.SinkStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := SinkStats{Rows: make(map[string]uint64, len(s.rows)), Files: s.files}
+	st := store.SinkStats{Rows: make(map[string]uint64, len(s.rows)), Files: s.files}
 	for k, v := range s.rows {
 		st.Rows[k] = v
 	}
@@ -339,7 +340,7 @@ func (s *ParquetSink) Stats() SinkStats {
 
 // Skipped returns how many redelivered events were skipped as already stored, and how many rows were
 // rejected because they did not match their table (a bug; logged).
-func (s *ParquetSink) Skipped() (duplicates, rejected uint64) {
+func (s *Sink) Skipped() (duplicates, rejected uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.skipped, s.rejected

@@ -1,38 +1,42 @@
-package store
+package parquet
 
 import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/internal/storetest"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
 func segFiles(t *testing.T, dir string) []string {
 	t.Helper()
-	m, err := filepath.Glob(filepath.Join(dir, segPrefix+"*"+segSuffix))
+	m, err := filepath.Glob(filepath.Join(dir, "seg-*.wal"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return m
 }
 
-func newTestRecorder(t *testing.T, spoolDir string, o RecorderOptions, sinks ...Sink) *Recorder {
+func newTestRecorder(t *testing.T, spoolDir string, o store.RecorderOptions, sinks ...store.Sink) *store.Recorder {
 	t.Helper()
 	o.SpoolDir = spoolDir
 	if o.Logger == nil {
-		o.Logger = quietLog()
+		o.Logger = storetest.Quiet()
 	}
-	rec, err := NewRecorder(o, sinks...)
+	rec, err := store.NewRecorder(o, sinks...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,12 +56,12 @@ func checkParquet(t *testing.T, dir string, want []schema.Stored) {
 		byName[n] = append(byName[n], e)
 	}
 	for _, tb := range schema.Tables() {
-		g, w := recBySeq(got[tb.Name]), byName[tb.Name]
+		g, w := storetest.BySeq(got[tb.Name]), byName[tb.Name]
 		if len(g) != len(w) {
 			t.Fatalf("%s: %d rows stored, want %d", tb.Name, len(g), len(w))
 		}
 		for i := range w {
-			if !recEqualRows(g[i], w[i]) {
+			if !storetest.EqualRows(g[i], w[i]) {
 				t.Fatalf("%s: row %d differs", tb.Name, i)
 			}
 		}
@@ -66,10 +70,10 @@ func checkParquet(t *testing.T, dir string, want []schema.Stored) {
 
 func TestRecorderParquetEndToEnd(t *testing.T) {
 	spoolDir, dataDir := t.TempDir(), t.TempDir()
-	pq := NewParquetSink(dataDir, ParquetOptions{MaxFileRows: 300, Logger: quietLog()})
-	rec := newTestRecorder(t, spoolDir, RecorderOptions{SegmentBytes: 16 << 10, FlushInterval: 20 * time.Millisecond,
+	pq := NewSink(dataDir, Options{MaxFileRows: 300, Logger: storetest.Quiet()})
+	rec := newTestRecorder(t, spoolDir, store.RecorderOptions{SegmentBytes: 16 << 10, FlushInterval: 20 * time.Millisecond,
 		SyncInterval: 5 * time.Millisecond, BatchSize: 50}, pq)
-	evs := randEvents(21, 20000)
+	evs := storetest.RandEvents(21, 20000)
 	rec.Handle(&schema.Connected{}) // not stored: ignored
 	for i, e := range evs {
 		rec.Handle(e)
@@ -116,9 +120,9 @@ func TestRecorderParquetEndToEnd(t *testing.T) {
 func TestRecorderFailingSinkRetriesInOrder(t *testing.T) {
 	fs := newRecFakeSink("fake")
 	fs.failWrite = func(n int) bool { return n > 0 && n%3 != 0 } // two of three writes fail
-	rec := newTestRecorder(t, t.TempDir(), RecorderOptions{BatchSize: 100, FlushInterval: 10 * time.Millisecond,
+	rec := newTestRecorder(t, t.TempDir(), store.RecorderOptions{BatchSize: 100, FlushInterval: 10 * time.Millisecond,
 		SyncInterval: 5 * time.Millisecond, MaxBackoff: time.Millisecond}, fs)
-	evs := randEvents(22, 6000)
+	evs := storetest.RandEvents(22, 6000)
 	for _, e := range evs {
 		rec.Handle(e)
 	}
@@ -133,7 +137,7 @@ func TestRecorderFailingSinkRetriesInOrder(t *testing.T) {
 			}
 		}
 		got := fs.events(tb.Name)
-		sameEvents(t, got, want) // same order: no loss, no duplicate, no reordering
+		storetest.SameEvents(t, got, want) // same order: no loss, no duplicate, no reordering
 	}
 	st := rec.Stats().PerSink["fake"]
 	if st.Errors == 0 || st.Retries == 0 || st.BacklogBytes != 0 {
@@ -145,10 +149,10 @@ func TestRecorderSlowSinkDoesNotBlock(t *testing.T) {
 	dataDir := t.TempDir()
 	slow := newRecFakeSink("slow")
 	slow.block = make(chan struct{})
-	pq := NewParquetSink(dataDir, ParquetOptions{Logger: quietLog()})
-	rec := newTestRecorder(t, t.TempDir(), RecorderOptions{SyncInterval: 5 * time.Millisecond,
+	pq := NewSink(dataDir, Options{Logger: storetest.Quiet()})
+	rec := newTestRecorder(t, t.TempDir(), store.RecorderOptions{SyncInterval: 5 * time.Millisecond,
 		FlushInterval: 10 * time.Millisecond}, slow, pq)
-	evs := randEvents(23, 30000)
+	evs := storetest.RandEvents(23, 30000)
 	t0 := time.Now()
 	for _, e := range evs {
 		rec.Handle(e)
@@ -171,10 +175,10 @@ func TestRecorderSinkDownAtShutdownKeepsSpool(t *testing.T) {
 	spoolDir, dataDir := t.TempDir(), t.TempDir()
 	down := newRecFakeSink("ch")
 	down.failWrite = func(int) bool { return true }
-	rec := newTestRecorder(t, spoolDir, RecorderOptions{SyncInterval: 5 * time.Millisecond, SegmentBytes: 8 << 10,
+	rec := newTestRecorder(t, spoolDir, store.RecorderOptions{SyncInterval: 5 * time.Millisecond, SegmentBytes: 8 << 10,
 		DrainTimeout: 300 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
-		down, NewParquetSink(dataDir, ParquetOptions{Logger: quietLog()}))
-	evs := randEvents(24, 3000)
+		down, NewSink(dataDir, Options{Logger: storetest.Quiet()}))
+	evs := storetest.RandEvents(24, 3000)
 	for _, e := range evs {
 		rec.Handle(e)
 	}
@@ -189,12 +193,12 @@ func TestRecorderSinkDownAtShutdownKeepsSpool(t *testing.T) {
 
 	// Next start: the sink is back and gets everything, in order; Parquet gets nothing twice.
 	up := newRecFakeSink("ch")
-	more := randEvents(25, 10)
+	more := storetest.RandEvents(25, 10)
 	for i, e := range more {
 		e.Hdr().Seq = uint64(len(evs) + i + 1)
 	}
-	rec2 := newTestRecorder(t, spoolDir, RecorderOptions{SyncInterval: 5 * time.Millisecond},
-		up, NewParquetSink(dataDir, ParquetOptions{Logger: quietLog()}))
+	rec2 := newTestRecorder(t, spoolDir, store.RecorderOptions{SyncInterval: 5 * time.Millisecond},
+		up, NewSink(dataDir, Options{Logger: storetest.Quiet()}))
 	for _, e := range more {
 		rec2.Handle(e)
 	}
@@ -220,14 +224,14 @@ func TestRecorderCrashChild(t *testing.T) {
 	if dir == "" {
 		t.Skip("child process of TestRecorderCrashRecovery")
 	}
-	pq := NewParquetSink(filepath.Join(dir, "data"), ParquetOptions{MaxFileRows: 400, Logger: quietLog()})
-	rec := newTestRecorder(t, filepath.Join(dir, "spool"), RecorderOptions{SyncInterval: 10 * time.Millisecond,
+	pq := NewSink(filepath.Join(dir, "data"), Options{MaxFileRows: 400, Logger: storetest.Quiet()})
+	rec := newTestRecorder(t, filepath.Join(dir, "spool"), store.RecorderOptions{SyncInterval: 10 * time.Millisecond,
 		FlushInterval: 20 * time.Millisecond, BatchSize: 100, SegmentBytes: 32 << 10}, pq)
-	next := eventStream(99)
+	next := storetest.EventStream(99)
 	for n := 1; ; n++ {
 		rec.Handle(next())
 		if n%1000 == 0 {
-			for rec.sp.unsynced() > 0 {
+			for rec.Unsynced() > 0 {
 				time.Sleep(time.Millisecond)
 			}
 			fmt.Printf("SYNCED %d\n", n)
@@ -270,8 +274,8 @@ func TestRecorderCrashRecovery(t *testing.T) {
 	}
 
 	// Restart on the same spool: everything synced ends up in Parquet, nothing twice.
-	pq := NewParquetSink(filepath.Join(dir, "data"), ParquetOptions{Logger: quietLog()})
-	rec := newTestRecorder(t, filepath.Join(dir, "spool"), RecorderOptions{}, pq)
+	pq := NewSink(filepath.Join(dir, "data"), Options{Logger: storetest.Quiet()})
+	rec := newTestRecorder(t, filepath.Join(dir, "spool"), store.RecorderOptions{}, pq)
 	if err := rec.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -284,7 +288,7 @@ func TestRecorderCrashRecovery(t *testing.T) {
 		t.Fatalf("recovered %d events, %d were synced before the kill", total, synced)
 	}
 	// The stored events are exactly the first `total` events of the stream.
-	checkParquet(t, filepath.Join(dir, "data"), randEvents(99, total))
+	checkParquet(t, filepath.Join(dir, "data"), storetest.RandEvents(99, total))
 	st := rec.Stats()
 	t.Logf("synced before kill %d, stored %d (%d files before restart), recovered from spool %d, duplicates skipped %v",
 		synced, total, len(files), st.SpoolRecoveredRecords, fmt.Sprint(pq.Skipped()))
@@ -300,14 +304,14 @@ func TestDuckDBReadsParquet(t *testing.T) {
 		t.Skip("DuckDB not installed (scripts/duckdb-install.sh)")
 	}
 	dir := t.TempDir()
-	pq := NewParquetSink(dir, ParquetOptions{})
+	pq := NewSink(dir, Options{})
 	if err := pq.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	g := newRecTickerGen(1, 10)
+	g := storetest.NewTickerGen(1, 10)
 	var evs []schema.Stored
 	for i := 0; i < 1000; i++ {
-		evs = append(evs, schema.Clone(g.next()))
+		evs = append(evs, schema.Clone(g.Next()))
 	}
 	pqWriteAll(t, pq, map[*schema.Table][]schema.Stored{schema.TickerTable: evs})
 	q := fmt.Sprintf(`SELECT count(*)::VARCHAR || ',' || count(DISTINCT inst_id)::VARCHAR || ',' || sum(seq %% 1000)::VARCHAR
@@ -324,4 +328,90 @@ func TestDuckDBReadsParquet(t *testing.T) {
 	if strings.TrimSpace(string(out)) != want {
 		t.Fatalf("duckdb says %s, want %s", out, want)
 	}
+}
+
+// recFakeSink stores accepted batches in memory. failWrite decides whether attempt n (1-based, counting every
+// call) fails. Only accepted batches are stored, so "no loss, no duplicate" is exact.
+type recFakeSink struct {
+	name      string
+	mu        sync.Mutex
+	calls     int
+	failWrite func(n int) bool
+	block     chan struct{} // when set, Write waits for it to be closed
+	got       map[string][]schema.Stored
+	order     []uint64 // seqs in acceptance order, all tables
+	closed    bool
+}
+
+func newRecFakeSink(name string) *recFakeSink {
+	return &recFakeSink{name: name, got: map[string][]schema.Stored{}}
+}
+
+func (f *recFakeSink) Name() string                   { return f.name }
+func (f *recFakeSink) Open(ctx context.Context) error { return nil }
+func (f *recFakeSink) Pending() (uint64, bool)        { return 0, false }
+func (f *recFakeSink) Flush(ctx context.Context) error {
+	if f.failWrite != nil && f.failWrite(-1) {
+		return errors.New("fake: flush failed")
+	}
+	return nil
+}
+func (f *recFakeSink) Close(ctx context.Context) error {
+	f.mu.Lock()
+	f.closed = true
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *recFakeSink) Write(ctx context.Context, b store.Batch) error {
+	if f.block != nil {
+		select {
+		case <-f.block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.failWrite != nil && f.failWrite(f.calls) {
+		return fmt.Errorf("fake: write %d failed", f.calls)
+	}
+	for _, e := range b.Events {
+		f.got[b.Table.Name] = append(f.got[b.Table.Name], schema.Clone(e))
+		f.order = append(f.order, e.Hdr().Seq)
+	}
+	return nil
+}
+
+func (f *recFakeSink) events(dataset string) []schema.Stored {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]schema.Stored(nil), f.got[dataset]...)
+}
+
+func (f *recFakeSink) total() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, v := range f.got {
+		n += len(v)
+	}
+	return n
+}
+
+// pqReadAll reads every part of every dataset under dir into clones, keyed by dataset.
+func pqReadAll(t testing.TB, dir string) map[string][]schema.Stored {
+	t.Helper()
+	out := map[string][]schema.Stored{}
+	for _, tb := range schema.Tables() {
+		err := ReadDataset(dir, tb.Name, time.Time{}, time.Time{}, func(e schema.Stored) error {
+			out[tb.Name] = append(out[tb.Name], schema.Clone(e))
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("read %s: %v", tb.Name, err)
+		}
+	}
+	return out
 }

@@ -1,4 +1,4 @@
-package store
+package clickhouse
 
 import (
 	"context"
@@ -16,10 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
 // chTestServer returns a DSN naming a fresh database on the test server (env OKXTAPE_TEST_CLICKHOUSE, default
@@ -45,11 +46,11 @@ func chTestServer(tb testing.TB) (dsn string, admin driver.Conn) {
 	u.Path = "/" + db
 	dsn = u.String()
 
-	opts, _, err := parseClickHouseDSN(dsn, ClickHouseOptions{DialTimeout: 2 * time.Second})
+	opts, _, err := parseDSN(dsn, Options{DialTimeout: 2 * time.Second})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	admin, err = clickhouse.Open(opts)
+	admin, err = chgo.Open(opts)
 	if err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		err = admin.Ping(ctx)
@@ -202,12 +203,12 @@ func chSameRow(a, b chRowValues) bool {
 
 var chQuietLog = slog.New(slog.NewTextHandler(io.Discard, nil))
 
-func chOpenTestSink(t testing.TB, dsn string, o ClickHouseOptions) *ClickHouseSink {
+func chOpenTestSink(t testing.TB, dsn string, o Options) *Sink {
 	t.Helper()
 	if o.Logger == nil {
 		o.Logger = chQuietLog
 	}
-	s, err := NewClickHouseSink(dsn, o)
+	s, err := NewSink(dsn, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,10 +219,10 @@ func chOpenTestSink(t testing.TB, dsn string, o ClickHouseOptions) *ClickHouseSi
 	return s
 }
 
-func chReadAll(t *testing.T, dsn, dataset string, q Query) []chRowValues {
+func chReadAll(t *testing.T, dsn, dataset string, q store.Query) []chRowValues {
 	t.Helper()
 	var got []chRowValues
-	err := ReadClickHouse(context.Background(), dsn, dataset, q, func(e schema.Stored) error {
+	err := Read(context.Background(), dsn, dataset, q, func(e schema.Stored) error {
 		got = append(got, chValues(e))
 		return nil
 	})
@@ -233,7 +234,7 @@ func chReadAll(t *testing.T, dsn, dataset string, q Query) []chRowValues {
 
 func TestClickHouseRoundTripEveryTable(t *testing.T) {
 	dsn, admin := chTestServer(t)
-	s := chOpenTestSink(t, dsn, ClickHouseOptions{})
+	s := chOpenTestSink(t, dsn, Options{})
 	ctx := context.Background()
 	var n uint64
 	if err := admin.QueryRow(ctx, "SELECT count() FROM system.tables WHERE database = ?", s.Database()).Scan(&n); err != nil {
@@ -243,19 +244,19 @@ func TestClickHouseRoundTripEveryTable(t *testing.T) {
 		t.Fatalf("%d tables created, want %d", n, len(schema.Tables()))
 	}
 	// Open again: CREATE ... IF NOT EXISTS must be idempotent.
-	chOpenTestSink(t, dsn, ClickHouseOptions{})
+	chOpenTestSink(t, dsn, Options{})
 
 	const rows = 40
 	for _, tab := range schema.Tables() {
 		events := chGenEvents(tab, 0, rows)
 		// Two batches, the second first: the reader must still return (ts, seq) order.
-		if err := s.Write(ctx, Batch{Table: tab, Events: events[rows/2:]}); err != nil {
+		if err := s.Write(ctx, store.Batch{Table: tab, Events: events[rows/2:]}); err != nil {
 			t.Fatalf("%s: %v", tab.Name, err)
 		}
-		if err := s.Write(ctx, Batch{Table: tab, Events: events[:rows/2]}); err != nil {
+		if err := s.Write(ctx, store.Batch{Table: tab, Events: events[:rows/2]}); err != nil {
 			t.Fatalf("%s: %v", tab.Name, err)
 		}
-		got := chReadAll(t, dsn, tab.Name, Query{})
+		got := chReadAll(t, dsn, tab.Name, store.Query{})
 		if len(got) != rows {
 			t.Fatalf("%s: read %d rows, want %d", tab.Name, len(got), rows)
 		}
@@ -265,7 +266,7 @@ func TestClickHouseRoundTripEveryTable(t *testing.T) {
 			}
 		}
 		// Filters: one instrument, a time window [ts(10), ts(20)).
-		q := Query{From: time.UnixMilli(events[10].Hdr().Ts), To: time.UnixMilli(events[20].Hdr().Ts),
+		q := store.Query{From: time.UnixMilli(events[10].Hdr().Ts), To: time.UnixMilli(events[20].Hdr().Ts),
 			Insts: []string{"ETH-USDT-SWAP"}, Channels: []string{tab.Name}}
 		got = chReadAll(t, dsn, tab.Name, q)
 		var want int
@@ -277,7 +278,7 @@ func TestClickHouseRoundTripEveryTable(t *testing.T) {
 		if len(got) != want || want != 5 {
 			t.Fatalf("%s: filtered read %d rows, want %d (5)", tab.Name, len(got), want)
 		}
-		if got := chReadAll(t, dsn, tab.Name, Query{Channels: []string{"nope"}}); len(got) != 0 {
+		if got := chReadAll(t, dsn, tab.Name, store.Query{Channels: []string{"nope"}}); len(got) != 0 {
 			t.Fatalf("%s: unknown channel matched %d rows", tab.Name, len(got))
 		}
 	}
@@ -289,11 +290,11 @@ func TestClickHouseRoundTripEveryTable(t *testing.T) {
 
 func TestClickHouseRetriedBatchCountsOnce(t *testing.T) {
 	dsn, admin := chTestServer(t)
-	s := chOpenTestSink(t, dsn, ClickHouseOptions{})
+	s := chOpenTestSink(t, dsn, Options{})
 	ctx := context.Background()
 	events := chGenEvents(schema.TradeTable, 0, 100)
 	for i := 0; i < 3; i++ { // the recorder retrying after a lost acknowledgement, then a spool recovery
-		if err := s.Write(ctx, Batch{Table: schema.TradeTable, Events: events}); err != nil {
+		if err := s.Write(ctx, store.Batch{Table: schema.TradeTable, Events: events}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -307,8 +308,8 @@ func TestClickHouseRetriedBatchCountsOnce(t *testing.T) {
 	if final != 100 {
 		t.Fatalf("FINAL count %v, want 100", final)
 	}
-	if got := chReadAll(t, dsn, "trades", Query{}); len(got) != 100 {
-		t.Fatalf("ReadClickHouse returned %d rows, want 100", len(got))
+	if got := chReadAll(t, dsn, "trades", store.Query{}); len(got) != 100 {
+		t.Fatalf("Read returned %d rows, want 100", len(got))
 	}
 	if err := admin.Exec(ctx, fmt.Sprintf("OPTIMIZE TABLE %s.trades FINAL", quoteIdent(s.Database()))); err != nil {
 		t.Fatal(err)
@@ -323,13 +324,13 @@ func TestClickHouseRetriedBatchCountsOnce(t *testing.T) {
 
 func TestClickHouseReadStopsOnCallbackError(t *testing.T) {
 	dsn, _ := chTestServer(t)
-	s := chOpenTestSink(t, dsn, ClickHouseOptions{})
-	if err := s.Write(context.Background(), Batch{Table: schema.QuoteTable, Events: chGenEvents(schema.QuoteTable, 0, 10)}); err != nil {
+	s := chOpenTestSink(t, dsn, Options{})
+	if err := s.Write(context.Background(), store.Batch{Table: schema.QuoteTable, Events: chGenEvents(schema.QuoteTable, 0, 10)}); err != nil {
 		t.Fatal(err)
 	}
 	stop := fmt.Errorf("enough")
 	calls := 0
-	err := ReadClickHouse(context.Background(), dsn, "quotes", Query{}, func(schema.Stored) error {
+	err := Read(context.Background(), dsn, "quotes", store.Query{}, func(schema.Stored) error {
 		calls++
 		if calls == 3 {
 			return stop
@@ -339,7 +340,7 @@ func TestClickHouseReadStopsOnCallbackError(t *testing.T) {
 	if err != stop || calls != 3 {
 		t.Fatalf("err %v after %d calls, want the callback's error after 3", err, calls)
 	}
-	if err := ReadClickHouse(context.Background(), dsn, "nope", Query{}, nil); err == nil {
+	if err := Read(context.Background(), dsn, "nope", store.Query{}, nil); err == nil {
 		t.Fatal("unknown dataset accepted")
 	}
 }
@@ -434,12 +435,12 @@ func TestClickHouseWriteWhileServerDown(t *testing.T) {
 	u, _ := url.Parse(dsn)
 	p := newCHProxy(t, u.Host)
 	u.Host = p.addr
-	o := ClickHouseOptions{DialTimeout: time.Second, ReadTimeout: time.Second, Logger: chQuietLog}
+	o := Options{DialTimeout: time.Second, ReadTimeout: time.Second, Logger: chQuietLog}
 	ctx := context.Background()
 	p.down()
 
 	// Open against a closed port fails fast; Write retries the setup once the server is reachable.
-	s, err := NewClickHouseSink(u.String(), o)
+	s, err := NewSink(u.String(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -450,7 +451,7 @@ func TestClickHouseWriteWhileServerDown(t *testing.T) {
 	}
 	p.up(t)
 	events := chGenEvents(schema.TradeTable, 0, 30)
-	batch := func(i int) Batch { return Batch{Table: schema.TradeTable, Events: events[i*10 : i*10+10]} }
+	batch := func(i int) store.Batch { return store.Batch{Table: schema.TradeTable, Events: events[i*10 : i*10+10]} }
 	if err := s.Write(ctx, batch(0)); err != nil {
 		t.Fatalf("write after the server came up: %v", err)
 	}
@@ -490,8 +491,8 @@ func TestClickHouseModernDDLNeedsModernServer(t *testing.T) {
 	// A modern server must accept the modern DDL; an old one (18.16) must reject it, which is why the DDL
 	// depends on the version. The modern text itself is pinned by TestClickHouseDDLText.
 	dsn, admin := chTestServer(t)
-	s := chOpenTestSink(t, dsn, ClickHouseOptions{})
-	ddl := ClickHouseDDL(s.Database(), &schema.Table{Name: "modern_check", Columns: schema.BookTable.Columns},
+	s := chOpenTestSink(t, dsn, Options{})
+	ddl := DDL(s.Database(), &schema.Table{Name: "modern_check", Columns: schema.BookTable.Columns},
 		ServerVersion{Major: 24, Minor: 8})
 	err := admin.Exec(context.Background(), ddl)
 	if s.ServerVersion().Modern() && err != nil {
@@ -504,7 +505,7 @@ func TestClickHouseModernDDLNeedsModernServer(t *testing.T) {
 
 func BenchmarkClickHouseInsert(b *testing.B) {
 	dsn, _ := chTestServer(b)
-	s := chOpenTestSink(b, dsn, ClickHouseOptions{})
+	s := chOpenTestSink(b, dsn, Options{})
 	ctx := context.Background()
 	for _, bc := range []struct {
 		tab  *schema.Table
@@ -516,7 +517,7 @@ func BenchmarkClickHouseInsert(b *testing.B) {
 			var w chColumns
 			fb := &chFakeBatch{}
 			for i := 0; i < b.N; i++ {
-				if err := w.fill(fb, Batch{Table: bc.tab, Events: events}); err != nil {
+				if err := w.fill(fb, store.Batch{Table: bc.tab, Events: events}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -524,7 +525,7 @@ func BenchmarkClickHouseInsert(b *testing.B) {
 		})
 		b.Run(fmt.Sprintf("%s/insert-%d", bc.tab.Name, bc.rows), func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				if err := s.Write(ctx, Batch{Table: bc.tab, Events: events}); err != nil {
+				if err := s.Write(ctx, store.Batch{Table: bc.tab, Events: events}); err != nil {
 					b.Fatal(err)
 				}
 			}

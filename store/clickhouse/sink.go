@@ -1,4 +1,4 @@
-package store
+package clickhouse
 
 import (
 	"context"
@@ -12,26 +12,27 @@ import (
 	"sync"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
+	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
 // Environment variables with the ClickHouse credentials, used when the DSN has none (keeps them out of
 // command lines and process listings).
 const (
-	EnvClickHouseUser     = "OKXTAPE_CLICKHOUSE_USER"
-	EnvClickHousePassword = "OKXTAPE_CLICKHOUSE_PASSWORD"
+	EnvUser     = "OKXTAPE_CLICKHOUSE_USER"
+	EnvPassword = "OKXTAPE_CLICKHOUSE_PASSWORD"
 )
 
-// DefaultClickHouseDatabase is used when the DSN has no path.
-const DefaultClickHouseDatabase = "okxtape"
+// DefaultDatabase is used when the DSN has no path.
+const DefaultDatabase = "okxtape"
 
-// ClickHouseOptions tunes the ClickHouse sink and source. The zero value is ready to use.
-type ClickHouseOptions struct {
+// Options tunes the ClickHouse sink and source. The zero value is ready to use.
+type Options struct {
 	// DialTimeout bounds connecting (and waiting for a pooled connection); default 5 s.
 	DialTimeout time.Duration
 	// ReadTimeout bounds each read from the server, e.g. the wait for an insert's acknowledgement; default 60 s.
@@ -56,17 +57,17 @@ var (
 	}, []string{"op"})
 )
 
-// ClickHouseSink stores batches in ClickHouse with native batch inserts, one table per dataset (see
-// ClickHouseDDL). Inserts are synchronous: a Write that returned nil is durable, so Pending never reports
+// Sink stores batches in ClickHouse with native batch inserts, one table per dataset (see
+// DDL). Inserts are synchronous: a Write that returned nil is durable, so Pending never reports
 // anything. Idempotency by Seq comes from ReplacingMergeTree keyed on (inst_id, ts, seq): a retried batch
 // collapses on merge and FINAL queries see each event once.
 //
 // Concurrency: the Sink methods follow the Sink contract (one goroutine); Stats may be called concurrently.
-type ClickHouseSink struct {
-	opts    clickhouse.Options
+type Sink struct {
+	opts    chgo.Options
 	db      string
 	addr    string // host:port for logs and errors (never credentials)
-	o       ClickHouseOptions
+	o       Options
 	log     *slog.Logger
 	conn    driver.Conn
 	version ServerVersion
@@ -78,19 +79,19 @@ type ClickHouseSink struct {
 	rows map[string]uint64
 }
 
-var _ Sink = (*ClickHouseSink)(nil)
-var _ StatsReporter = (*ClickHouseSink)(nil)
+var _ store.Sink = (*Sink)(nil)
+var _ store.StatsReporter = (*Sink)(nil)
 
-// NewClickHouseSink parses the DSN (clickhouse://[user[:password]@]host:9000/db[?param=value...], with the
+// NewSink parses the DSN (clickhouse://[user[:password]@]host:9000/db[?param=value...], with the
 // clickhouse-go/v2 DSN parameters such as secure=true or dial_timeout=2s) without connecting. User and
 // password come from the DSN, else from OKXTAPE_CLICKHOUSE_USER / OKXTAPE_CLICKHOUSE_PASSWORD, else
 // "default" with no password. The database defaults to "okxtape" and is created by Open.
-func NewClickHouseSink(dsn string, o ClickHouseOptions) (*ClickHouseSink, error) {
-	opts, db, err := parseClickHouseDSN(dsn, o)
+func NewSink(dsn string, o Options) (*Sink, error) {
+	opts, db, err := parseDSN(dsn, o)
 	if err != nil {
 		return nil, err
 	}
-	s := &ClickHouseSink{opts: *opts, db: db, addr: strings.Join(opts.Addr, ","), o: o, log: o.Logger,
+	s := &Sink{opts: *opts, db: db, addr: strings.Join(opts.Addr, ","), o: o, log: o.Logger,
 		inserts: map[string]string{}, rows: map[string]uint64{}}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -103,9 +104,9 @@ func NewClickHouseSink(dsn string, o ClickHouseOptions) (*ClickHouseSink, error)
 
 var dbNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// parseClickHouseDSN returns driver options (connecting without a default database, so the database can be
+// parseDSN returns driver options (connecting without a default database, so the database can be
 // created) and the database name.
-func parseClickHouseDSN(dsn string, o ClickHouseOptions) (*clickhouse.Options, string, error) {
+func parseDSN(dsn string, o Options) (*chgo.Options, string, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
 		return nil, "", errors.New("clickhouse: cannot parse DSN (want clickhouse://host:9000/db)")
@@ -113,23 +114,23 @@ func parseClickHouseDSN(dsn string, o ClickHouseOptions) (*clickhouse.Options, s
 	if u.Scheme != "clickhouse" && u.Scheme != "tcp" {
 		return nil, "", fmt.Errorf("clickhouse: DSN scheme %q is not supported (want clickhouse://host:9000/db)", u.Scheme)
 	}
-	opts, err := clickhouse.ParseDSN(dsn)
+	opts, err := chgo.ParseDSN(dsn)
 	if err != nil {
 		return nil, "", fmt.Errorf("clickhouse: bad DSN for %s: %w", u.Host, err)
 	}
 	db := opts.Auth.Database
 	if db == "" {
-		db = DefaultClickHouseDatabase
+		db = DefaultDatabase
 	}
 	if !dbNameRe.MatchString(db) {
 		return nil, "", fmt.Errorf("clickhouse: database name %q must match %s", db, dbNameRe)
 	}
 	opts.Auth.Database = ""
 	if opts.Auth.Username == "" {
-		opts.Auth.Username = os.Getenv(EnvClickHouseUser)
+		opts.Auth.Username = os.Getenv(EnvUser)
 	}
 	if opts.Auth.Password == "" {
-		opts.Auth.Password = os.Getenv(EnvClickHousePassword)
+		opts.Auth.Password = os.Getenv(EnvPassword)
 	}
 	opts.DialTimeout = o.DialTimeout
 	if opts.DialTimeout <= 0 {
@@ -142,7 +143,7 @@ func parseClickHouseDSN(dsn string, o ClickHouseOptions) (*clickhouse.Options, s
 	if o.NoCompression {
 		opts.Compression = nil
 	} else if opts.Compression == nil {
-		opts.Compression = &clickhouse.Compression{Method: clickhouse.CompressionLZ4}
+		opts.Compression = &chgo.Compression{Method: chgo.CompressionLZ4}
 	}
 	opts.MaxIdleConns, opts.MaxOpenConns = 1, 2
 	return opts, db, nil
@@ -158,17 +159,17 @@ func insertSQL(db string, t *schema.Table) string {
 }
 
 // Name implements Sink.
-func (s *ClickHouseSink) Name() string { return "clickhouse" }
+func (s *Sink) Name() string { return "clickhouse" }
 
 // Database returns the database the sink writes to.
-func (s *ClickHouseSink) Database() string { return s.db }
+func (s *Sink) Database() string { return s.db }
 
 // ServerVersion returns the version of the server, known after a successful Open.
-func (s *ClickHouseSink) ServerVersion() ServerVersion { return s.version }
+func (s *Sink) ServerVersion() ServerVersion { return s.version }
 
 // Open connects, reads the server version and creates the database and every table if missing. If it fails,
 // the next Write tries again, so a recorder that keeps going with its spool recovers when the server appears.
-func (s *ClickHouseSink) Open(ctx context.Context) error {
+func (s *Sink) Open(ctx context.Context) error {
 	if err := s.setup(ctx); err != nil {
 		chErrors.WithLabelValues("open").Inc()
 		return err
@@ -176,12 +177,12 @@ func (s *ClickHouseSink) Open(ctx context.Context) error {
 	return nil
 }
 
-func (s *ClickHouseSink) setup(ctx context.Context) error {
+func (s *Sink) setup(ctx context.Context) error {
 	if s.ready {
 		return nil
 	}
 	if s.conn == nil {
-		conn, err := clickhouse.Open(&s.opts)
+		conn, err := chgo.Open(&s.opts)
 		if err != nil {
 			return fmt.Errorf("clickhouse %s: open: %w", s.addr, err)
 		}
@@ -200,7 +201,7 @@ func (s *ClickHouseSink) setup(ctx context.Context) error {
 		return fmt.Errorf("clickhouse %s: create database %s: %w", s.addr, s.db, err)
 	}
 	for _, t := range schema.Tables() {
-		if err := s.conn.Exec(ctx, ClickHouseDDL(s.db, t, ddlVersion)); err != nil {
+		if err := s.conn.Exec(ctx, DDL(s.db, t, ddlVersion)); err != nil {
 			return fmt.Errorf("clickhouse %s: create table %s.%s: %w", s.addr, s.db, t.Name, err)
 		}
 	}
@@ -220,7 +221,7 @@ func queryVersion(ctx context.Context, conn driver.Conn) (ServerVersion, error) 
 
 // Write inserts the batch as one native insert. Any error means the batch was not stored (the recorder
 // retries it whole; duplicates collapse by seq).
-func (s *ClickHouseSink) Write(ctx context.Context, b Batch) error {
+func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 	if len(b.Events) == 0 {
 		return nil
 	}
@@ -243,7 +244,7 @@ func (s *ClickHouseSink) Write(ctx context.Context, b Batch) error {
 	return nil
 }
 
-func (s *ClickHouseSink) insert(ctx context.Context, b Batch) (err error) {
+func (s *Sink) insert(ctx context.Context, b store.Batch) (err error) {
 	query, ok := s.inserts[b.Table.Name]
 	if !ok {
 		return fmt.Errorf("unknown table %q", b.Table.Name)
@@ -267,13 +268,13 @@ func (s *ClickHouseSink) insert(ctx context.Context, b Batch) (err error) {
 }
 
 // Pending implements Sink: inserts are synchronous, so nothing accepted is ever pending.
-func (s *ClickHouseSink) Pending() (uint64, bool) { return 0, false }
+func (s *Sink) Pending() (uint64, bool) { return 0, false }
 
 // Flush implements Sink; there is nothing buffered.
-func (s *ClickHouseSink) Flush(context.Context) error { return nil }
+func (s *Sink) Flush(context.Context) error { return nil }
 
 // Close releases the connections.
-func (s *ClickHouseSink) Close(context.Context) error {
+func (s *Sink) Close(context.Context) error {
 	if s.conn == nil {
 		return nil
 	}
@@ -282,15 +283,15 @@ func (s *ClickHouseSink) Close(context.Context) error {
 	return err
 }
 
-// Stats implements StatsReporter.
-func (s *ClickHouseSink) Stats() SinkStats {
+// Stats implements store.StatsReporter.
+func (s *Sink) Stats() store.SinkStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rows := make(map[string]uint64, len(s.rows))
 	for k, v := range s.rows {
 		rows[k] = v
 	}
-	return SinkStats{Rows: rows}
+	return store.SinkStats{Rows: rows}
 }
 
 // chColumns is the RowWriter that turns a batch into column slices, appended to the driver's block one column
@@ -310,7 +311,7 @@ type chColumn struct {
 	bools  []uint8
 }
 
-func (w *chColumns) fill(batch driver.Batch, b Batch) error {
+func (w *chColumns) fill(batch driver.Batch, b store.Batch) error {
 	t := b.Table
 	if cap(w.cols) < len(t.Columns) {
 		w.cols = make([]chColumn, len(t.Columns))

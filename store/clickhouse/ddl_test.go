@@ -1,4 +1,4 @@
-package store
+package clickhouse
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
 func TestParseServerVersionClickHouse(t *testing.T) {
@@ -77,10 +78,10 @@ const chWantTradesModern = "CREATE TABLE IF NOT EXISTS `db`.`trades`\n(\n" +
 	"ORDER BY (inst_id, ts, seq)"
 
 func TestClickHouseDDLText(t *testing.T) {
-	if got := ClickHouseDDL("db", schema.TradeTable, ServerVersion{18, 16, 1}); got != chWantTradesPlain {
+	if got := DDL("db", schema.TradeTable, ServerVersion{18, 16, 1}); got != chWantTradesPlain {
 		t.Errorf("plain DDL:\n%s\nwant:\n%s", got, chWantTradesPlain)
 	}
-	if got := ClickHouseDDL("db", schema.TradeTable, ServerVersion{24, 8, 4}); got != chWantTradesModern {
+	if got := DDL("db", schema.TradeTable, ServerVersion{24, 8, 4}); got != chWantTradesModern {
 		t.Errorf("modern DDL:\n%s\nwant:\n%s", got, chWantTradesModern)
 	}
 }
@@ -88,8 +89,8 @@ func TestClickHouseDDLText(t *testing.T) {
 func TestClickHouseDDLEveryTable(t *testing.T) {
 	forbiddenOld := []string{"CODEC", "LowCardinality", "DateTime64", "ALIAS", "fromUnixTimestamp64"}
 	for _, tab := range schema.Tables() {
-		plain := ClickHouseDDL("okx", tab, ServerVersion{18, 16, 1})
-		modern := ClickHouseDDL("okx", tab, ServerVersion{23, 8, 0})
+		plain := DDL("okx", tab, ServerVersion{18, 16, 1})
+		modern := DDL("okx", tab, ServerVersion{23, 8, 0})
 		for _, f := range forbiddenOld {
 			if strings.Contains(plain, f) {
 				t.Errorf("%s: plain DDL uses %s, which 18.16 lacks", tab.Name, f)
@@ -109,7 +110,7 @@ func TestClickHouseDDLEveryTable(t *testing.T) {
 			if c.Type != schema.TimeMs && c.Type != schema.TimeNs {
 				continue
 			}
-			a := ClickHouseAliasName(c.Name)
+			a := AliasName(c.Name)
 			if names[a] {
 				t.Errorf("%s: alias %s of %s collides with a column", tab.Name, a, c.Name)
 			}
@@ -126,29 +127,29 @@ func TestClickHouseDDLEveryTable(t *testing.T) {
 	}
 	for in, want := range map[string]string{"ts": "ts_time", "recv_ns": "recv_time", "from_ms": "from_time",
 		"funding_time": "funding_time_dt", "c_time": "c_time_dt"} {
-		if got := ClickHouseAliasName(in); got != want {
+		if got := AliasName(in); got != want {
 			t.Errorf("alias of %s = %s, want %s", in, got, want)
 		}
 	}
 }
 
 func TestClickHouseSelectText(t *testing.T) {
-	q := Query{From: time.UnixMilli(1000), To: time.UnixMilli(2000), Insts: []string{"BTC-USDT", "ETH-USDT"},
+	q := store.Query{From: time.UnixMilli(1000), To: time.UnixMilli(2000), Insts: []string{"BTC-USDT", "ETH-USDT"},
 		Channels: []string{"trades"}}
-	sql, args := ClickHouseSelect("db", schema.MarkPriceTable, q)
+	sql, args := Select("db", schema.MarkPriceTable, q)
 	want := "SELECT `seq`, `recv_ns`, `channel`, `inst_id`, `ts`, `inst_type`, `mark_px` FROM `db`.`mark_prices` FINAL " +
 		"WHERE ts >= ? AND ts < ? AND inst_id IN (?, ?) AND channel IN (?) ORDER BY ts, seq"
 	if sql != want || len(args) != 5 || args[0] != int64(1000) || args[3] != "ETH-USDT" {
 		t.Fatalf("got %s %v\nwant %s", sql, args, want)
 	}
-	sql, args = ClickHouseSelect("db", schema.MarkPriceTable, Query{})
+	sql, args = Select("db", schema.MarkPriceTable, store.Query{})
 	if strings.Contains(sql, "WHERE") || len(args) != 0 {
 		t.Fatalf("empty query: %s %v", sql, args)
 	}
 }
 
 func TestQueryMatch(t *testing.T) {
-	q := Query{From: time.UnixMilli(1000), To: time.UnixMilli(2000), Insts: []string{"A"}}
+	q := store.Query{From: time.UnixMilli(1000), To: time.UnixMilli(2000), Insts: []string{"A"}}
 	for _, tc := range []struct {
 		h    schema.Header
 		want bool
@@ -163,27 +164,27 @@ func TestQueryMatch(t *testing.T) {
 			t.Errorf("%+v: got %v", tc.h, got)
 		}
 	}
-	if !(Query{}).Match(&schema.Header{Ts: -5}) {
+	if !(store.Query{}).Match(&schema.Header{Ts: -5}) {
 		t.Error("open query must match everything")
 	}
 }
 
 func TestClickHouseDSN(t *testing.T) {
-	t.Setenv(EnvClickHouseUser, "envuser")
-	t.Setenv(EnvClickHousePassword, "envsecret")
+	t.Setenv(EnvUser, "envuser")
+	t.Setenv(EnvPassword, "envsecret")
 	for _, tc := range []struct {
 		dsn, db, user, pass string
 		bad                 bool
 	}{
 		{dsn: "clickhouse://127.0.0.1:9000/okx", db: "okx", user: "envuser", pass: "envsecret"},
-		{dsn: "clickhouse://u:hunter2@h:9000", db: DefaultClickHouseDatabase, user: "u", pass: "hunter2"},
+		{dsn: "clickhouse://u:hunter2@h:9000", db: DefaultDatabase, user: "u", pass: "hunter2"},
 		{dsn: "tcp://h:9000/x_1?dial_timeout=1s", db: "x_1", user: "envuser", pass: "envsecret"},
 		{dsn: "http://h:8123/x", bad: true},
 		{dsn: "clickhouse://u:hunter2@h:9000/bad-name", bad: true},
 		{dsn: "clickhouse:///db", bad: true},
 		{dsn: "clickhouse://u:hunter2@h:9000/x?dial_timeout=zz", bad: true},
 	} {
-		opts, db, err := parseClickHouseDSN(tc.dsn, ClickHouseOptions{})
+		opts, db, err := parseDSN(tc.dsn, Options{})
 		if tc.bad {
 			if err == nil {
 				t.Errorf("%s: accepted", tc.dsn)
@@ -206,7 +207,7 @@ func TestClickHouseDSN(t *testing.T) {
 }
 
 func TestClickHouseSinkWithoutServer(t *testing.T) {
-	s, err := NewClickHouseSink("clickhouse://u:hunter2@127.0.0.1:1/okx", ClickHouseOptions{DialTimeout: time.Second})
+	s, err := NewSink("clickhouse://u:hunter2@127.0.0.1:1/okx", Options{DialTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -218,7 +219,7 @@ func TestClickHouseSinkWithoutServer(t *testing.T) {
 	if err == nil || strings.Contains(err.Error(), "hunter2") || time.Since(start) > 5*time.Second {
 		t.Fatalf("open on a closed port: err %v after %v", err, time.Since(start))
 	}
-	err = s.Write(context.Background(), Batch{Table: schema.TradeTable, Events: []schema.Stored{&schema.Trade{}}})
+	err = s.Write(context.Background(), store.Batch{Table: schema.TradeTable, Events: []schema.Stored{&schema.Trade{}}})
 	if err == nil {
 		t.Fatal("write without a server succeeded")
 	}

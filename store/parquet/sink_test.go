@@ -1,4 +1,4 @@
-package store
+package parquet
 
 import (
 	"context"
@@ -18,18 +18,18 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/okxtape/okxtape/internal/storetest"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
-const recDay0 = 1_767_225_600_000 // 2026-01-01T00:00:00Z in ms
-
 // pqWriteAll feeds events to a sink table by table in batches of 100 and flushes.
-func pqWriteAll(t *testing.T, s Sink, evs map[*schema.Table][]schema.Stored) {
+func pqWriteAll(t *testing.T, s *Sink, evs map[*schema.Table][]schema.Stored) {
 	t.Helper()
 	ctx := context.Background()
 	for tb, list := range evs {
 		for lo := 0; lo < len(list); lo += 100 {
-			if err := s.Write(ctx, Batch{Table: tb, Events: list[lo:min(lo+100, len(list))]}); err != nil {
+			if err := s.Write(ctx, store.Batch{Table: tb, Events: list[lo:min(lo+100, len(list))]}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -42,7 +42,7 @@ func pqWriteAll(t *testing.T, s Sink, evs map[*schema.Table][]schema.Stored) {
 func TestParquetRoundTripAllTables(t *testing.T) {
 	dir := t.TempDir()
 	r := rand.New(rand.NewPCG(1, 2))
-	s := NewParquetSink(dir, ParquetOptions{RowGroupRows: 64})
+	s := NewSink(dir, Options{RowGroupRows: 64})
 	if err := s.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -51,18 +51,18 @@ func TestParquetRoundTripAllTables(t *testing.T) {
 	for _, tb := range schema.Tables() {
 		for i := 0; i < 300; i++ {
 			seq++
-			in[tb] = append(in[tb], recRandEvent(r, tb, seq, recDay0+int64(r.IntN(3600_000))))
+			in[tb] = append(in[tb], storetest.RandEvent(r, tb, seq, storetest.Day0+int64(r.IntN(3600_000))))
 		}
 	}
 	pqWriteAll(t, s, in)
 	got := pqReadAll(t, dir)
 	for tb, want := range in {
-		g := recBySeq(got[tb.Name])
+		g := storetest.BySeq(got[tb.Name])
 		if len(g) != len(want) {
 			t.Fatalf("%s: read %d rows, wrote %d", tb.Name, len(g), len(want))
 		}
 		for i := range want {
-			if !recEqualRows(g[i], want[i]) {
+			if !storetest.EqualRows(g[i], want[i]) {
 				t.Fatalf("%s row %d differs:\n got %+v\nwant %+v", tb.Name, i, g[i], want[i])
 			}
 		}
@@ -94,7 +94,7 @@ func pqCheckFilesSorted(t *testing.T, dir string) {
 		n++
 		var prev *schema.Header
 		lo, hi := ^uint64(0), uint64(0)
-		err = ReadParquet(path, func(e schema.Stored) error {
+		err = ReadFile(path, func(e schema.Stored) error {
 			h := *e.Hdr()
 			lo, hi = min(lo, h.Seq), max(hi, h.Seq)
 			if prev != nil && (prev.InstID > h.InstID || prev.InstID == h.InstID && (prev.Ts > h.Ts ||
@@ -122,14 +122,14 @@ func pqCheckFilesSorted(t *testing.T, dir string) {
 
 func TestParquetFileLayoutAndEncodings(t *testing.T) {
 	dir := t.TempDir()
-	s := NewParquetSink(dir, ParquetOptions{})
+	s := NewSink(dir, Options{})
 	if err := s.Open(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	g := newRecTickerGen(3, 20)
+	g := storetest.NewTickerGen(3, 20)
 	var evs []schema.Stored
 	for i := 0; i < 5000; i++ {
-		evs = append(evs, schema.Clone(g.next()))
+		evs = append(evs, schema.Clone(g.Next()))
 	}
 	pqWriteAll(t, s, map[*schema.Table][]schema.Stored{schema.TickerTable: evs})
 	parts, err := ListParts(dir, "tickers", time.Time{}, time.Time{})
@@ -186,7 +186,7 @@ func TestParquetFileLayoutAndEncodings(t *testing.T) {
 func TestParquetDatesRotationAndCaps(t *testing.T) {
 	dir := t.TempDir()
 	now := time.Date(2026, 1, 1, 10, 59, 0, 0, time.UTC)
-	s := NewParquetSink(dir, ParquetOptions{MaxFileRows: 250, Now: func() time.Time { return now }})
+	s := NewSink(dir, Options{MaxFileRows: 250, Now: func() time.Time { return now }})
 	ctx := context.Background()
 	if err := s.Open(ctx); err != nil {
 		t.Fatal(err)
@@ -194,9 +194,9 @@ func TestParquetDatesRotationAndCaps(t *testing.T) {
 	r := rand.New(rand.NewPCG(5, 6))
 	var evs []schema.Stored
 	for i := 0; i < 600; i++ { // crosses midnight after 400 events; row cap at 250
-		evs = append(evs, recRandEvent(r, schema.TradeTable, uint64(1000+i), recDay0-400_000+int64(i)*1000))
+		evs = append(evs, storetest.RandEvent(r, schema.TradeTable, uint64(1000+i), storetest.Day0-400_000+int64(i)*1000))
 	}
-	if err := s.Write(ctx, Batch{Table: schema.TradeTable, Events: evs[:500]}); err != nil {
+	if err := s.Write(ctx, store.Batch{Table: schema.TradeTable, Events: evs[:500]}); err != nil {
 		t.Fatal(err)
 	}
 	// 250 (day -1), 150 (day -1, closed by the date change): two files so far, 100 open
@@ -213,7 +213,7 @@ func TestParquetDatesRotationAndCaps(t *testing.T) {
 	if _, ok := s.Pending(); ok || s.Stats().Files != 3 {
 		t.Fatalf("rotation did not close the file: %+v", s.Stats())
 	}
-	if err := s.Write(ctx, Batch{Table: schema.TradeTable, Events: evs[500:]}); err != nil {
+	if err := s.Write(ctx, store.Batch{Table: schema.TradeTable, Events: evs[500:]}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Close(ctx); err != nil {
@@ -224,14 +224,14 @@ func TestParquetDatesRotationAndCaps(t *testing.T) {
 			t.Error(err)
 		}
 	}
-	got := recBySeq(pqReadAll(t, dir)["trades"])
+	got := storetest.BySeq(pqReadAll(t, dir)["trades"])
 	if len(got) != 600 {
 		t.Fatalf("read %d", len(got))
 	}
 	pqCheckFilesSorted(t, dir)
 	// ReadDataset filters on time.
 	n := 0
-	err := ReadDataset(dir, "trades", time.UnixMilli(recDay0), time.Time{}, func(e schema.Stored) error { n++; return nil })
+	err := ReadDataset(dir, "trades", time.UnixMilli(storetest.Day0), time.Time{}, func(e schema.Stored) error { n++; return nil })
 	if err != nil || n != 200 {
 		t.Fatalf("from midnight: %d rows, %v", n, err)
 	}
@@ -243,15 +243,15 @@ func TestParquetIdempotentRedelivery(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
 	var evs []schema.Stored
 	for i := 0; i < 400; i++ {
-		evs = append(evs, recRandEvent(r, schema.QuoteTable, uint64(10+i), recDay0+int64(i)))
+		evs = append(evs, storetest.RandEvent(r, schema.QuoteTable, uint64(10+i), storetest.Day0+int64(i)))
 	}
-	s := NewParquetSink(dir, ParquetOptions{MaxFileRows: 100})
+	s := NewSink(dir, Options{MaxFileRows: 100})
 	if err := s.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
 	// A retried batch (same events twice) and an overlapping one are not duplicated.
 	for _, b := range [][]schema.Stored{evs[:150], evs[:150], evs[100:250]} {
-		if err := s.Write(ctx, Batch{Table: schema.QuoteTable, Events: b}); err != nil {
+		if err := s.Write(ctx, store.Batch{Table: schema.QuoteTable, Events: b}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -260,7 +260,7 @@ func TestParquetIdempotentRedelivery(t *testing.T) {
 	if err := os.WriteFile(stale, []byte("junk"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	s2 := NewParquetSink(dir, ParquetOptions{MaxFileRows: 100})
+	s2 := NewSink(dir, Options{MaxFileRows: 100})
 	if err := s2.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -269,12 +269,12 @@ func TestParquetIdempotentRedelivery(t *testing.T) {
 	}
 	// The spool redelivers from before the crash.
 	pqWriteAll(t, s2, map[*schema.Table][]schema.Stored{schema.QuoteTable: evs[50:]})
-	got := recBySeq(pqReadAll(t, dir)["quotes"])
+	got := storetest.BySeq(pqReadAll(t, dir)["quotes"])
 	if len(got) != len(evs) {
 		t.Fatalf("read %d rows, want %d", len(got), len(evs))
 	}
 	for i := range evs {
-		if !recEqualRows(got[i], evs[i]) {
+		if !storetest.EqualRows(got[i], evs[i]) {
 			t.Fatalf("row %d differs", i)
 		}
 	}
@@ -287,20 +287,20 @@ func TestParquetWriteErrorKeepsRows(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := NewParquetSink(dir, ParquetOptions{Now: func() time.Time { return now }})
+	s := NewSink(dir, Options{Now: func() time.Time { return now }})
 	if err := s.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
 	r := rand.New(rand.NewPCG(9, 9))
 	var evs []schema.Stored
 	for i := 0; i < 10; i++ {
-		evs = append(evs, recRandEvent(r, schema.GapTable, uint64(1+i), recDay0+int64(i)))
+		evs = append(evs, storetest.RandEvent(r, schema.GapTable, uint64(1+i), storetest.Day0+int64(i)))
 	}
-	if err := s.Write(ctx, Batch{Table: schema.GapTable, Events: evs}); err != nil {
+	if err := s.Write(ctx, store.Batch{Table: schema.GapTable, Events: evs}); err != nil {
 		t.Fatal(err)
 	}
 	// A directory in the way of the final name makes the rename fail.
-	final := PartPath(dir, "gaps", time.UnixMilli(recDay0), now, 1, 10)
+	final := PartPath(dir, "gaps", time.UnixMilli(storetest.Day0), now, 1, 10)
 	if err := os.MkdirAll(filepath.Join(final, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -339,11 +339,11 @@ func TestReadParquetIncompatible(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.Close()
-	err = ReadParquet(path, func(schema.Stored) error { return nil })
+	err = ReadFile(path, func(schema.Stored) error { return nil })
 	if !errors.Is(err, ErrIncompatibleFile) {
 		t.Fatalf("err = %v", err)
 	}
-	if err := ReadParquet(filepath.Join(dir, "nope.parquet"), nil); err == nil {
+	if err := ReadFile(filepath.Join(dir, "nope.parquet"), nil); err == nil {
 		t.Fatal("missing file read")
 	}
 }
@@ -355,7 +355,7 @@ func TestParquetBufferBudget(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	const budget = 256 << 10
-	s := NewParquetSink(dir, ParquetOptions{MaxBufferedBytes: budget, Logger: quietLog()})
+	s := NewSink(dir, Options{MaxBufferedBytes: budget, Logger: storetest.Quiet()})
 	if err := s.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -370,13 +370,13 @@ func TestParquetBufferBudget(t *testing.T) {
 			for k := range frame {
 				frame[k] = byte('a' + r.IntN(26))
 			}
-			raws = append(raws, &schema.Raw{Header: schema.Header{Seq: seq, Ts: recDay0 + int64(seq), Channel: "trades",
+			raws = append(raws, &schema.Raw{Header: schema.Header{Seq: seq, Ts: storetest.Day0 + int64(seq), Channel: "trades",
 				InstID: "BTC-USDT"}, Endpoint: "public", Frame: string(frame)})
 			seq++
-			quotes = append(quotes, recRandEvent(r, schema.QuoteTable, seq, recDay0+int64(seq)))
+			quotes = append(quotes, storetest.RandEvent(r, schema.QuoteTable, seq, storetest.Day0+int64(seq)))
 			seq++
 		}
-		for _, b := range []Batch{{Table: schema.RawTable, Events: raws}, {Table: schema.QuoteTable, Events: quotes}} {
+		for _, b := range []store.Batch{{Table: schema.RawTable, Events: raws}, {Table: schema.QuoteTable, Events: quotes}} {
 			if err := s.Write(ctx, b); err != nil {
 				t.Fatal(err)
 			}
@@ -397,12 +397,12 @@ func TestParquetBufferBudget(t *testing.T) {
 	}
 	got := pqReadAll(t, dir)
 	for name, evs := range want {
-		g := recBySeq(got[name])
+		g := storetest.BySeq(got[name])
 		if len(g) != len(evs) {
 			t.Fatalf("%s: read %d rows, want %d", name, len(g), len(evs))
 		}
 		for i := range evs {
-			if !recEqualRows(g[i], evs[i]) {
+			if !storetest.EqualRows(g[i], evs[i]) {
 				t.Fatalf("%s row %d differs", name, i)
 			}
 		}

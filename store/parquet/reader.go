@@ -1,4 +1,4 @@
-package store
+package parquet
 
 import (
 	"context"
@@ -26,7 +26,7 @@ var ErrIncompatibleFile = errors.New("parquet file does not match its table")
 
 const readBatchRows = 8 << 10
 
-// ReadParquet streams the rows of one Parquet file to fn, in file order, one record batch (≤ 8k rows) at a
+// ReadFile streams the rows of one Parquet file to fn, in file order, one record batch (≤ 8k rows) at a
 // time. The table comes from the file's "okxtape.dataset" metadata, else from the dataset folder of the
 // path (DIR/<dataset>/date=.../x.parquet). Extra columns are ignored; a missing column or a column of
 // another type is an ErrIncompatibleFile.
@@ -34,7 +34,7 @@ const readBatchRows = 8 << 10
 // fn receives the same reused event for every row: it is valid only during the call (copy with
 // schema.Clone to keep it). Strings of dictionary columns are shared between rows. A non-nil error from fn
 // stops the read and is returned as is.
-func ReadParquet(path string, fn func(schema.Stored) error) error {
+func ReadFile(path string, fn func(schema.Stored) error) error {
 	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(readerAlloc)))
 	if err != nil {
 		return fmt.Errorf("open parquet %s: %w", path, err)
@@ -142,7 +142,7 @@ func ReadDataset(dir, dataset string, from, to time.Time, fn func(schema.Stored)
 		}
 	}
 	for _, p := range parts {
-		if err := ReadParquet(p.Path, filter); err != nil {
+		if err := ReadFile(p.Path, filter); err != nil {
 			return err
 		}
 	}

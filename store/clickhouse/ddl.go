@@ -1,4 +1,4 @@
-package store
+package clickhouse
 
 import (
 	"fmt"
@@ -47,7 +47,7 @@ func (v ServerVersion) AtLeast(major, minor int) bool {
 // columns. 20.5 is the first release with all of them (fromUnixTimestamp64Milli/Nano appeared in 20.5).
 func (v ServerVersion) Modern() bool { return v.AtLeast(20, 5) }
 
-// ClickHouseDDL returns the CREATE TABLE IF NOT EXISTS statement of table t in database db for a server of
+// DDL returns the CREATE TABLE IF NOT EXISTS statement of table t in database db for a server of
 // version v. It is a pure function of its arguments.
 //
 // Every server: times stay Unix epoch Int64 (TimeMs in ms, TimeNs in ns; the same numbers as the schema), floats
@@ -59,9 +59,9 @@ func (v ServerVersion) Modern() bool { return v.AtLeast(20, 5) }
 // Modern servers (v.Modern()) additionally get LowCardinality(String) for dictionary columns, codecs
 // (DoubleDelta for times, Delta for sequence numbers, Gorilla for slowly moving floats, ZSTD after each) and
 // one DateTime64 ALIAS column per time column (ts_time, recv_time, from_time, funding_time_dt ...; see
-// ClickHouseAliasName). Older servers (18.16 is what Debian ships) get plain types: LowCardinality is
+// AliasName). Older servers (18.16 is what Debian ships) get plain types: LowCardinality is
 // experimental there and codecs, DateTime64 and the conversion functions do not exist.
-func ClickHouseDDL(db string, t *schema.Table, v ServerVersion) string {
+func DDL(db string, t *schema.Table, v ServerVersion) string {
 	modern := v.Modern()
 	var b strings.Builder
 	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s\n(\n", quoteIdent(db), quoteIdent(t.Name))
@@ -83,10 +83,10 @@ func ClickHouseDDL(db string, t *schema.Table, v ServerVersion) string {
 			switch c.Type {
 			case schema.TimeMs:
 				defs = append(defs, fmt.Sprintf("    %s DateTime64(3, 'UTC') ALIAS fromUnixTimestamp64Milli(%s, 'UTC')",
-					quoteIdent(ClickHouseAliasName(c.Name)), quoteIdent(c.Name)))
+					quoteIdent(AliasName(c.Name)), quoteIdent(c.Name)))
 			case schema.TimeNs:
 				defs = append(defs, fmt.Sprintf("    %s DateTime64(9, 'UTC') ALIAS fromUnixTimestamp64Nano(%s, 'UTC')",
-					quoteIdent(ClickHouseAliasName(c.Name)), quoteIdent(c.Name)))
+					quoteIdent(AliasName(c.Name)), quoteIdent(c.Name)))
 			}
 		}
 	}
@@ -97,10 +97,10 @@ func ClickHouseDDL(db string, t *schema.Table, v ServerVersion) string {
 	return b.String()
 }
 
-// ClickHouseAliasName names the DateTime64 alias column of a time column on modern servers: a _ms/_ns suffix
+// AliasName names the DateTime64 alias column of a time column on modern servers: a _ms/_ns suffix
 // becomes _time (from_ms → from_time, recv_ns → recv_time), ts becomes ts_time, and a name that already ends in
 // "time" gets _dt (funding_time → funding_time_dt).
-func ClickHouseAliasName(col string) string {
+func AliasName(col string) string {
 	switch {
 	case strings.HasSuffix(col, "_ms"), strings.HasSuffix(col, "_ns"):
 		return col[:len(col)-3] + "_time"

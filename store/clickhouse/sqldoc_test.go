@@ -1,4 +1,4 @@
-package store
+package clickhouse
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
+	"github.com/okxtape/okxtape/store/parquet"
 )
 
 // docQuery is one fenced sql block of docs/sql.md tagged "-- test: ENGINE NAME".
@@ -161,11 +163,11 @@ func TestClickHouseSQLDoc(t *testing.T) {
 		t.Fatalf("docs/sql.md: %v", err)
 	}
 	dsn, admin := chTestServer(t)
-	s := chOpenTestSink(t, dsn, ClickHouseOptions{})
+	s := chOpenTestSink(t, dsn, Options{})
 	ctx := context.Background()
 	for tab, events := range docDataset() {
 		for i := 0; i < 2; i++ { // inserted twice: every query must see each event once (FINAL)
-			if err := s.Write(ctx, Batch{Table: tab, Events: events}); err != nil {
+			if err := s.Write(ctx, store.Batch{Table: tab, Events: events}); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -281,12 +283,12 @@ func TestSQLDocDuckDB(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ctx := context.Background()
-	pq := NewParquetSink(filepath.Join(dir, "data"), ParquetOptions{})
+	pq := parquet.NewSink(filepath.Join(dir, "data"), parquet.Options{})
 	if err := pq.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
 	for tab, events := range docDataset() {
-		if err := pq.Write(ctx, Batch{Table: tab, Events: events}); err != nil {
+		if err := pq.Write(ctx, store.Batch{Table: tab, Events: events}); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -1,4 +1,4 @@
-package store
+package parquet
 
 import (
 	"bufio"
@@ -13,6 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
 // metaDataset is the key-value metadata entry naming a part file's dataset.
@@ -30,7 +31,7 @@ type tableProps struct {
 // dictionary string columns (never for floats), DELTA_BINARY_PACKED for integers and timestamps (lists
 // too), PLAIN for floats (BYTE_STREAM_SPLIT measured 41 % larger on realistic tickers), zstd everywhere,
 // statistics on, and the sort order (inst_id, ts, seq) recorded as sorting_columns.
-func newTableProps(t *schema.Table, o ParquetOptions) (*tableProps, error) {
+func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 	sc := ArrowSchema(t)
 	arrowProps := pqarrow.NewArrowWriterProperties()
 	pqs, err := pqarrow.ToParquet(sc, nil, arrowProps)
@@ -130,8 +131,8 @@ func writePart(tp *tableProps, buf *fileBuf, final string, rowGroup int) (err er
 	if err := os.Rename(tmp, final); err != nil {
 		return err
 	}
-	if err := syncDir(dateDir); err != nil {
+	if err := store.SyncDir(dateDir); err != nil {
 		return err
 	}
-	return syncDir(filepath.Dir(dateDir))
+	return store.SyncDir(filepath.Dir(dateDir))
 }
