@@ -10,8 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/okxtape/okxtape/schema/channels"
-
-	_ "github.com/okxtape/okxtape/examples/simple" // registers --strategy simple
+	"github.com/okxtape/okxtape/strategies"
 )
 
 // version is set by the Makefile (-ldflags "-X main.version=...").
@@ -55,7 +54,7 @@ func flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "inst", Value: cli.NewStringSlice("BTC-USDT", "ETH-USDT"), EnvVars: env("INST"), Usage: "instrument ids"},
 		&cli.StringFlag{Name: "inst-type", Value: "SPOT", EnvVars: env("INST_TYPE"), Usage: "instrument type for --all-instruments and private channels (SPOT, SWAP, FUTURES, OPTION, MARGIN, ANY)"},
 		&cli.BoolFlag{Name: "all-instruments", EnvVars: env("ALL_INSTRUMENTS"), Usage: "subscribe every live instrument of --inst-type (from REST /api/v5/public/instruments)"},
-		&cli.StringSliceFlag{Name: "strategy", EnvVars: env("STRATEGY"), Usage: "strategies to run: print, stats, digest, simple (repeat or comma-separate)"},
+		&cli.StringSliceFlag{Name: "strategy", EnvVars: env("STRATEGY"), Usage: "strategies to run: " + strings.Join(strategies.Names(), ", ") + " (repeat or comma-separate)"},
 		&cli.DurationFlag{Name: "duration", EnvVars: env("DURATION"), Usage: "stop after this long (0: until SIGINT/SIGTERM)"},
 		&cli.StringFlag{Name: "out", Value: "./data", EnvVars: env("OUT"), Usage: "Parquet store folder (\"\" disables the Parquet sink)"},
 		&cli.StringFlag{Name: "clickhouse", EnvVars: env("CLICKHOUSE"), Usage: "ClickHouse sink DSN, e.g. clickhouse://127.0.0.1:9000/okx"},
