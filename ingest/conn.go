@@ -63,13 +63,11 @@ type conn struct {
 	lastErr  time.Time
 
 	// reader-goroutine state
-	dec     *decode.Decoder
-	env     decode.Envelope
-	raw     schema.Raw
-	cur     *chanCounters
-	chans   map[string]*chanCounters // by wire channel, registry channels only
-	other   *chanCounters            // every channel the registry does not know
-	onEvent func(schema.Event)
+	pipe  *Pipeline
+	raw   schema.Raw
+	cur   *chanCounters
+	chans map[string]*chanCounters // by wire channel, registry channels only
+	other *chanCounters            // every channel the registry does not know
 }
 
 type argState uint8
@@ -111,9 +109,9 @@ func (c *Client) dial(ctx context.Context, s *slot) (*conn, error) {
 		budget: newRequestBudget(480, time.Hour),
 		done:   make(chan struct{}), closing: make(chan struct{}), notice: make(chan struct{}, 1),
 		requests: map[string]*request{}, state: map[string]argState{}, unsubs: map[string]int{},
-		dec: decode.NewDecoder(), chans: map[string]*chanCounters{},
+		pipe: NewPipeline(s.books, c.cfg.Emit), chans: map[string]*chanCounters{},
 	}
-	cn.onEvent = cn.event
+	cn.pipe.OnEvent = cn.count
 	cn.lastRecv.Store(now)
 	c.connWG.Add(2)
 	go func() {
@@ -229,8 +227,8 @@ func (cn *conn) readLoop() {
 // handle classifies and dispatches one frame. It never fails: bad frames are counted and logged once per kind.
 func (cn *conn) handle(frame []byte, recvNs int64) {
 	c := cn.c
-	env := &cn.env
-	if err := cn.dec.Envelope(frame, env); err != nil {
+	env := &cn.pipe.Env
+	if err := cn.pipe.Envelope(frame); err != nil {
 		c.decodeError("malformed", cn.label, err)
 		cn.emitRaw(frame, recvNs, "", "")
 		return
@@ -251,7 +249,7 @@ func (cn *conn) handle(frame []byte, recvNs int64) {
 	cc.frames.Inc()
 	cc.statsFr.Add(1)
 	cn.emitRaw(frame, recvNs, ch, env.Arg.InstID)
-	if _, err := cn.dec.Push(env, frame, recvNs, cn.onEvent); err != nil {
+	if _, err := cn.pipe.Push(frame, recvNs); err != nil {
 		kind := "malformed"
 		if errors.Is(err, decode.ErrUnknownChannel) {
 			kind = "unknown_channel"
@@ -289,8 +287,8 @@ func (cn *conn) emitRaw(frame []byte, recvNs int64, channel, instID string) {
 	cn.raw.Frame = ""
 }
 
-// event receives each decoded event of the frame being handled.
-func (cn *conn) event(ev schema.Event) {
+// count sees each decoded event of the frame being handled, before the pipeline routes it.
+func (cn *conn) count(ev schema.Event) {
 	cc := cn.cur
 	cc.events.Inc()
 	cc.statsEv.Add(1)
@@ -298,11 +296,6 @@ func (cn *conn) event(ev schema.Event) {
 	if h.Ts > 0 {
 		metricLag.Observe(float64(h.RecvNs-h.Ts*int64(time.Millisecond)) / 1e9)
 	}
-	if b, ok := ev.(*schema.Book); ok {
-		cn.s.books.Apply(b, cn.dec.BookRaw())
-		return
-	}
-	cn.c.cfg.Emit(ev)
 }
 
 func (cn *conn) handleEvent(env *decode.Envelope, recvNs int64) {
