@@ -12,7 +12,9 @@ import (
 
 	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
+	registry "github.com/okxtape/okxtape/schema/channels"
 	"github.com/okxtape/okxtape/sim"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestSubscribeAcksAndErrors(t *testing.T) {
@@ -296,6 +298,30 @@ func TestBadFramesCounted(t *testing.T) {
 	})
 	if st := h.c.Stats(); st.Reconnects != 0 || h.r.count(schema.KindTicker) == 0 {
 		t.Fatalf("stats %+v", st)
+	}
+	// Unknown wire channels count under the one bounded label, never under their own name.
+	if st := h.c.Stats(); st.Frames[registry.Other] < 3 || st.Frames["sim-unknown-channel"] != 0 {
+		t.Fatalf("frames per channel %v: unknown channels not under %q", st.Frames, registry.Other)
+	}
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var other float64
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "channel" && l.GetValue() == "sim-unknown-channel" {
+					t.Fatalf("%s has a label value per unknown channel", mf.GetName())
+				}
+				if mf.GetName() == "okxtape_frames_total" && l.GetName() == "channel" && l.GetValue() == registry.Other {
+					other += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if other < 3 {
+		t.Fatalf("okxtape_frames_total{channel=%q} = %v", registry.Other, other)
 	}
 	logs := h.logs.String()
 	if strings.Count(logs, "kind=malformed") != 1 || strings.Count(logs, "kind=unknown_channel") != 1 {
