@@ -105,6 +105,11 @@ func TestEntriesAreComplete(t *testing.T) {
 		if e.Book != nil && e.Book.MaxLevels <= 0 {
 			t.Errorf("%s: book without MaxLevels", e.Name)
 		}
+		// The book manager recovers an incremental book by joining a REST snapshot's seqId to the buffered
+		// updates: that holds only for a chain shared with the instrument's other depth channels.
+		if e.IsDepth() && !e.Book.SharedChain {
+			t.Errorf("%s: incremental book without a shared seqId chain: ingest/book's REST join cannot recover it", e.Name)
+		}
 		for _, w := range e.WireNames() {
 			if prev, dup := wire[w]; dup {
 				t.Errorf("wire name %q in both %s and %s", w, prev, e.Name)
