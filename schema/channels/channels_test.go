@@ -121,3 +121,26 @@ func TestEntriesAreComplete(t *testing.T) {
 		}
 	}
 }
+
+// FuzzLookup: any wire name either finds the entry that lists it among its wire names or nothing, and its
+// label is itself or Other.
+func FuzzLookup(f *testing.F) {
+	for _, w := range []string{"tickers", "candle1m", "candle", "mark-price-candle1s", "", "\xff"} {
+		f.Add(w)
+	}
+	f.Fuzz(func(t *testing.T, wire string) {
+		e := Lookup(wire)
+		if l := Label(wire); (e == nil) != (l == Other) || (e != nil && l != wire) {
+			t.Fatalf("Label(%q) = %q with entry %v", wire, l, e)
+		}
+		if e == nil {
+			return
+		}
+		for _, w := range e.WireNames() {
+			if w == wire {
+				return
+			}
+		}
+		t.Fatalf("Lookup(%q) = %s, which does not list it", wire, e.Name)
+	})
+}
