@@ -1,22 +1,24 @@
 package replay
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/okxtape/okxtape/store/parquet"
-
-	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/metadata"
 
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
 
-// ParquetSource reads the hive-partitioned Parquet store written by parquet.Sink. Each part file is one
-// Part; its ts bounds come from the file's column statistics (footer only), or, for files written without
-// statistics, from one extra pass over the file.
+// ParquetSource reads the hive-partitioned Parquet store written by parquet.Sink. Files written with the
+// by-instrument row-group layout (store/parquet/rowgroups.go) are read one row group per Part, in ts order
+// within the file, so the merge holds about one row group per instrument and dataset whatever the length of
+// the range; older files are one Part each. Row groups whose footer statistics (ts, inst_id, channel) prove
+// they hold no selected row are not read. For files written without statistics the ts bounds come from one
+// extra pass over the file.
 type ParquetSource struct {
 	Dir string
 }
@@ -38,85 +40,90 @@ func (p *ParquetSource) Parts(ctx context.Context, t *schema.Table, q store.Quer
 	if err != nil {
 		return nil, err
 	}
-	parts := make([]Part, 0, len(files))
+	insts, chans := q.Insts, q.Channels
+	if t.Kind == schema.KindGap { // connection-wide gaps ("" inst or channel) match every selection
+		insts, chans = nil, nil
+	}
+	var parts []Part
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		path := f.Path
-		lo, hi, rows, err := parquetTsBounds(path)
+		fileParts, err := filePartsOf(ctx, f.Path, insts, chans)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			return nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
-		read := func(ctx context.Context, fn func(schema.Stored) error) error {
-			n := 0
-			return parquet.ReadFile(path, func(e schema.Stored) error {
-				if n++; n&4095 == 0 {
-					if err := ctx.Err(); err != nil {
-						return err
-					}
-				}
-				return fn(e)
-			})
-		}
-		if lo == minTs || hi == maxTs {
-			lo, hi = maxTs, minTs
-			err := read(ctx, func(e schema.Stored) error {
-				ts := e.Hdr().Ts
-				lo, hi = min(lo, ts), max(hi, ts)
-				return nil
-			})
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", path, err)
-			}
-			if lo > hi { // empty file
-				continue
-			}
-		}
-		parts = append(parts, Part{Name: path, MinTs: lo, MaxTs: hi, Rows: rows, Read: read})
+		parts = append(parts, fileParts...)
 	}
 	return parts, nil
 }
 
-// parquetTsBounds returns the min and max of the ts column from the row-group statistics of a Parquet file,
-// or (minTs, maxTs) when some row group has none, and the file's row count.
-func parquetTsBounds(path string) (lo, hi, rows int64, err error) {
-	r, err := file.OpenParquetFile(path, false)
+// filePartsOf returns the parts of one file: one per selected row group (ordered by MinTs) for the
+// by-instrument layout, else one for the whole file (its selected row groups in file order).
+func filePartsOf(ctx context.Context, path string, insts, chans []string) ([]Part, error) {
+	groups, byInst, err := parquet.FileStats(path)
 	if err != nil {
-		return 0, 0, 0, err
+		return nil, err
 	}
-	defer r.Close()
-	md := r.MetaData()
-	rows = md.NumRows
-	col := md.Schema.ColumnIndexByName("ts")
-	if col < 0 {
-		return 0, 0, 0, fmt.Errorf("no ts column")
-	}
-	lo, hi = maxTs, minTs
-	for i := 0; i < md.NumRowGroups(); i++ {
-		rg := md.RowGroup(i)
-		if rg.NumRows() == 0 {
+	var sel []parquet.GroupStats
+	statsOK := true
+	for _, g := range groups {
+		if g.Rows == 0 || !g.MayHold(insts, chans) {
 			continue
 		}
-		cc, err := rg.ColumnChunk(col)
+		statsOK = statsOK && g.MinTs != minTs && g.MaxTs != maxTs
+		sel = append(sel, g)
+	}
+	if len(sel) == 0 {
+		return nil, nil
+	}
+	if byInst && statsOK {
+		slices.SortStableFunc(sel, func(a, b parquet.GroupStats) int { return cmp.Compare(a.MinTs, b.MinTs) })
+		parts := make([]Part, len(sel))
+		for i, g := range sel {
+			parts[i] = Part{Name: fmt.Sprintf("%s (row group %d)", path, g.Index), MinTs: g.MinTs, MaxTs: g.MaxTs,
+				Rows: g.Rows, Read: readGroups(path, []int{g.Index})}
+		}
+		return parts, nil
+	}
+	idx := make([]int, len(sel))
+	lo, hi, rows := int64(maxTs), int64(minTs), int64(0)
+	for i, g := range sel {
+		idx[i] = g.Index
+		lo, hi, rows = min(lo, g.MinTs), max(hi, g.MaxTs), rows+g.Rows
+	}
+	if len(idx) == len(groups) {
+		idx = nil // the whole file
+	}
+	read := readGroups(path, idx)
+	if !statsOK {
+		lo, hi = maxTs, minTs
+		err := read(ctx, func(e schema.Stored) error {
+			ts := e.Hdr().Ts
+			lo, hi = min(lo, ts), max(hi, ts)
+			return nil
+		})
 		if err != nil {
-			return minTs, maxTs, rows, nil
+			return nil, err
 		}
-		if ok, _ := cc.StatsSet(); !ok {
-			return minTs, maxTs, rows, nil
+		if lo > hi { // empty file
+			return nil, nil
 		}
-		st, err := cc.Statistics()
-		if err != nil || st == nil || !st.HasMinMax() {
-			return minTs, maxTs, rows, nil
-		}
-		is, ok := st.(*metadata.Int64Statistics)
-		if !ok {
-			return minTs, maxTs, rows, nil
-		}
-		lo, hi = min(lo, is.Min()), max(hi, is.Max())
 	}
-	if lo > hi {
-		return minTs, maxTs, rows, nil
+	return []Part{{Name: path, MinTs: lo, MaxTs: hi, Rows: rows, Read: read}}, nil
+}
+
+// readGroups returns a Part.Read of the row groups idx of path (nil: all), checking ctx every 4096 rows.
+func readGroups(path string, idx []int) func(ctx context.Context, fn func(schema.Stored) error) error {
+	return func(ctx context.Context, fn func(schema.Stored) error) error {
+		n := 0
+		return parquet.ReadRowGroups(path, idx, func(e schema.Stored) error {
+			if n++; n&4095 == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			return fn(e)
+		})
 	}
-	return lo, hi, rows, nil
 }

@@ -35,6 +35,12 @@ const readBatchRows = 8 << 10
 // schema.Clone to keep it). Strings of dictionary columns are shared between rows. A non-nil error from fn
 // stops the read and is returned as is.
 func ReadFile(path string, fn func(schema.Stored) error) error {
+	return ReadRowGroups(path, nil, fn)
+}
+
+// ReadRowGroups is ReadFile restricted to the row groups rowGroups (indexes in the file; nil: all), read in
+// the order given.
+func ReadRowGroups(path string, rowGroups []int, fn func(schema.Stored) error) error {
 	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(readerAlloc)))
 	if err != nil {
 		return fmt.Errorf("open parquet %s: %w", path, err)
@@ -70,7 +76,7 @@ func ReadFile(path string, fn func(schema.Stored) error) error {
 	if err != nil {
 		return fmt.Errorf("parquet %s: %w", path, err)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), leaves, nil)
+	rr, err := fr.GetRecordReader(context.Background(), leaves, rowGroups)
 	if err != nil {
 		return fmt.Errorf("parquet %s: %w", path, err)
 	}

@@ -41,7 +41,7 @@ func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithDictionaryDefault(false),
-		parquet.WithMaxRowGroupLength(int64(o.RowGroupRows)),
+		parquet.WithMaxRowGroupLength(1<<40), // row groups are cut by rowGroupEnds
 		parquet.WithStats(true),
 		parquet.WithCreatedBy("okxtape"),
 	}
@@ -105,9 +105,15 @@ func writePart(tp *tableProps, buf *fileBuf, final string, rowGroup int) (err er
 		fw.Close()
 		return err
 	}
+	if err := fw.AppendKeyValueMetadata(metaRowGroups, rowGroupsByInst); err != nil {
+		fw.Close()
+		return err
+	}
 	perm := buf.sortPerm()
-	for lo := 0; lo < len(perm); lo += rowGroup {
-		rec := buf.record(tp.schema, perm[lo:min(lo+rowGroup, len(perm))])
+	lo := 0
+	for _, hi := range buf.rowGroupEnds(perm, rowGroup) {
+		rec := buf.record(tp.schema, perm[lo:hi])
+		lo = hi
 		err = fw.Write(rec)
 		rec.Release()
 		if err != nil {

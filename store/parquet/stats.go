@@ -1,0 +1,98 @@
+package parquet
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+)
+
+// GroupStats are the footer statistics of one row group that replay prunes and orders by.
+type GroupStats struct {
+	Index int   // row group index in the file
+	Rows  int64 // rows in the row group
+	// MinTs, MaxTs bound the ts column (ms); math.MinInt64/math.MaxInt64 when the file has no statistics.
+	MinTs, MaxTs int64
+	// Insts and Channels bound the inst_id and channel columns (byte-wise); ok false without statistics.
+	MinInst, MaxInst, MinChannel, MaxChannel string
+	HasInst, HasChannel                      bool
+}
+
+// MayHold reports whether the row group may hold rows of inst (when insts is non-empty, one of insts) and of
+// one of channels: false only when the statistics prove it holds none.
+func (g *GroupStats) MayHold(insts, channels []string) bool {
+	return within(insts, g.HasInst, g.MinInst, g.MaxInst) && within(channels, g.HasChannel, g.MinChannel, g.MaxChannel)
+}
+
+func within(vals []string, ok bool, lo, hi string) bool {
+	if len(vals) == 0 || !ok {
+		return true
+	}
+	for _, v := range vals {
+		if v >= lo && v <= hi {
+			return true
+		}
+	}
+	return false
+}
+
+// FileStats reads a part file's footer: its row groups' statistics and whether it uses the by-instrument
+// row-group layout (rowgroups.go), under which its row groups may be read one by one in MinTs order.
+func FileStats(path string) (groups []GroupStats, byInst bool, err error) {
+	r, err := file.OpenParquetFile(path, false)
+	if err != nil {
+		return nil, false, fmt.Errorf("open parquet %s: %w", path, err)
+	}
+	defer r.Close()
+	md := r.MetaData()
+	byInst = RowGroupsByInst(md.KeyValueMetadata().FindValue(metaRowGroups))
+	tsCol := md.Schema.ColumnIndexByName("ts")
+	if tsCol < 0 {
+		return nil, false, fmt.Errorf("parquet %s: no ts column: %w", path, ErrIncompatibleFile)
+	}
+	instCol, chCol := md.Schema.ColumnIndexByName("inst_id"), md.Schema.ColumnIndexByName("channel")
+	for i := 0; i < md.NumRowGroups(); i++ {
+		rg := md.RowGroup(i)
+		g := GroupStats{Index: i, Rows: rg.NumRows(), MinTs: math.MinInt64, MaxTs: math.MaxInt64}
+		if st := colStats(rg, tsCol); st != nil {
+			if is, ok := st.(*metadata.Int64Statistics); ok {
+				g.MinTs, g.MaxTs = is.Min(), is.Max()
+			}
+		}
+		g.MinInst, g.MaxInst, g.HasInst = byteStats(rg, instCol)
+		g.MinChannel, g.MaxChannel, g.HasChannel = byteStats(rg, chCol)
+		groups = append(groups, g)
+	}
+	return groups, byInst, nil
+}
+
+func colStats(rg *metadata.RowGroupMetaData, col int) metadata.TypedStatistics {
+	if col < 0 {
+		return nil
+	}
+	cc, err := rg.ColumnChunk(col)
+	if err != nil {
+		return nil
+	}
+	if ok, _ := cc.StatsSet(); !ok {
+		return nil
+	}
+	st, err := cc.Statistics()
+	if err != nil || st == nil || !st.HasMinMax() {
+		return nil
+	}
+	return st
+}
+
+func byteStats(rg *metadata.RowGroupMetaData, col int) (lo, hi string, ok bool) {
+	st := colStats(rg, col)
+	if st == nil || st.NullCount() > 0 {
+		return "", "", false
+	}
+	bs, isBA := st.(*metadata.ByteArrayStatistics)
+	if !isBA {
+		return "", "", false
+	}
+	return string(bs.Min()), string(bs.Max()), true
+}
