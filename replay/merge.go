@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 	"github.com/okxtape/okxtape/store"
 )
 
@@ -106,6 +107,9 @@ func OpenWith(ctx context.Context, src Source, q store.Query, tables []*schema.T
 	s := &Stream{o: o, counts: map[string]*uint64{}, firstTs: maxTs, lastTs: minTs, sem: make(chan struct{}, o.ReadAhead)}
 	from, to := q.Bounds()
 	for _, t := range tables {
+		if !tableSelected(t, q.Channels) {
+			continue
+		}
 		parts, err := src.Parts(ctx, t, q)
 		if err != nil {
 			return nil, fmt.Errorf("replay: listing %s: %w", t.Name, err)
@@ -141,6 +145,11 @@ func OpenWith(ctx context.Context, src Source, q store.Query, tables []*schema.T
 func (s *Stream) Close() {
 	s.cancel()
 	s.wg.Wait()
+	for _, j := range s.jobs {
+		if j.part.Release != nil {
+			j.part.Release()
+		}
+	}
 }
 
 // Next returns the next event in replay order, or nil at the end or on error (see Err).
@@ -337,4 +346,23 @@ func (s *Stream) down(i int) {
 		h[i], h[j] = h[j], h[i]
 		i = j
 	}
+}
+
+// tableSelected reports whether dataset t can hold rows of one of channels (all when empty), from the
+// channel registry: a dataset no selected channel writes is not opened. Gaps always can (a connection-wide
+// gap matches every channel), and so can every dataset when a name is unknown to the registry.
+func tableSelected(t *schema.Table, chans []string) bool {
+	if len(chans) == 0 || t.Kind == schema.KindGap {
+		return true
+	}
+	for _, name := range chans {
+		e := channels.Lookup(name)
+		if e == nil {
+			return true
+		}
+		if slices.Contains(e.AllKinds(), t.Kind) {
+			return true
+		}
+	}
+	return false
 }

@@ -152,13 +152,20 @@ func TestRowGroupPartsKeepTheOrderRule(t *testing.T) {
 		evs = append(evs, ticker(uint64(100000+i), day0+int64(i)*1000, "AAA-USDT", 1))
 	}
 	writeStore(t, dir, parquet.Options{RowGroupRows: 100}, evs)
+	t.Run("row groups", func(t *testing.T) { checkRowGroupParts(t, dir, evs, 4) })
+	defer func(n int) { sliceRows = n }(sliceRows)
+	sliceRows = 16 // row groups of 100 rows stream as slices of about 16
+	t.Run("slices", func(t *testing.T) { checkRowGroupParts(t, dir, evs, 16) })
+}
+
+func checkRowGroupParts(t *testing.T, dir string, evs []schema.Stored, perFile int) {
 	src := NewParquetSource(dir)
 	parts, err := src.Parts(context.Background(), schema.TickerTable, store.Query{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	files, _ := parquet.ListParts(dir, "tickers", time.Time{}, time.Time{})
-	if len(parts) < 4*len(files) {
+	if len(parts) < perFile*len(files) {
 		t.Fatalf("%d parts from %d files: row groups were not read as parts", len(parts), len(files))
 	}
 	got := collect(t, src, store.Query{}, ReplayTables())

@@ -1,11 +1,14 @@
 package replay
 
 import (
+	"context"
+	"slices"
 	"testing"
 
 	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/schema/channels"
+	"github.com/okxtape/okxtape/store"
 )
 
 // TestRenderFollowsTheRegistry walks the channel registry: a channel marked RenderRows has a push form for
@@ -51,4 +54,41 @@ func TestRenderFollowsTheRegistry(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestChannelSelectionOpensOnlyItsDatasets walks the registry: with --channels naming one channel, Open lists
+// parts only of the datasets that channel writes (decoded or derived) and of the gaps.
+func TestChannelSelectionOpensOnlyItsDatasets(t *testing.T) {
+	for _, e := range channels.All() {
+		src := &listingSource{}
+		s, err := Open(context.Background(), src, store.Query{Channels: []string{e.Example()}}, ReplayTables())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Close()
+		want := map[schema.Kind]bool{schema.KindGap: true}
+		for _, k := range e.AllKinds() {
+			want[k] = true
+		}
+		for _, k := range src.listed {
+			if !want[k] {
+				t.Errorf("--channels %s opened dataset %s", e.Example(), schema.TableOf(k).Name)
+			}
+			delete(want, k)
+		}
+		for k := range want {
+			if slices.Contains(ReplayTables(), schema.TableOf(k)) {
+				t.Errorf("--channels %s did not open dataset %s", e.Example(), schema.TableOf(k).Name)
+			}
+		}
+	}
+}
+
+// listingSource records which datasets were listed and has no parts.
+type listingSource struct{ listed []schema.Kind }
+
+func (l *listingSource) Close() error { return nil }
+func (l *listingSource) Parts(_ context.Context, t *schema.Table, _ store.Query) ([]Part, error) {
+	l.listed = append(l.listed, t.Kind)
+	return nil, nil
 }

@@ -34,13 +34,17 @@ func (s *valueSlab[T, P]) add(e schema.Stored)    { s.rows = append(s.rows, *e.(
 func (s *valueSlab[T, P]) len() int               { return len(s.rows) }
 func (s *valueSlab[T, P]) at(i int) schema.Stored { return P(&s.rows[i]) }
 
-// bookSlab stores book messages; their level slices are copied into per-row buffers that are reused.
+// bookSlab stores book messages; their levels are copied into one flat arena shared by the part's rows
+// (each row's Bids and Asks are capped sub-slices of it), so a reused slab allocates nothing per row once
+// the arena has grown to the size of a part. A full arena is replaced, not grown: rows already added keep
+// pointing at the old one, which stays valid until the slab is reset.
 type bookSlab struct {
-	rows []schema.Book
-	n    int
+	rows  []schema.Book
+	n     int
+	arena []schema.Level
 }
 
-func (s *bookSlab) reset()     { s.n = 0 }
+func (s *bookSlab) reset()     { s.n, s.arena = 0, s.arena[:0] }
 func (s *bookSlab) grow(n int) {}
 func (s *bookSlab) len() int   { return s.n }
 func (s *bookSlab) add(e schema.Stored) {
@@ -50,10 +54,15 @@ func (s *bookSlab) add(e schema.Stored) {
 	}
 	dst := &s.rows[s.n]
 	s.n++
-	bids, asks := append(dst.Bids[:0], src.Bids...), append(dst.Asks[:0], src.Asks...)
+	if need := len(src.Bids) + len(src.Asks); len(s.arena)+need > cap(s.arena) {
+		s.arena = make([]schema.Level, 0, max(2*cap(s.arena), need, 4096))
+	}
+	lo := len(s.arena)
+	s.arena = append(append(s.arena, src.Bids...), src.Asks...)
+	mid, hi := lo+len(src.Bids), len(s.arena)
 	// A literal of the exported fields: the reader's private scratch buffers are not shared.
 	*dst = schema.Book{Header: src.Header, Action: src.Action, SeqID: src.SeqID, PrevSeqID: src.PrevSeqID,
-		Checksum: src.Checksum, Bids: bids, Asks: asks}
+		Checksum: src.Checksum, Bids: s.arena[lo:mid:mid], Asks: s.arena[mid:hi:hi]}
 }
 func (s *bookSlab) at(i int) schema.Stored { return &s.rows[i] }
 

@@ -37,6 +37,9 @@ type Part struct {
 	// Read streams the part's rows to fn. The event is reused after fn returns; fn copies what it keeps. Rows
 	// that do not match the selection may be passed; the merge filters them.
 	Read func(ctx context.Context, fn func(schema.Stored) error) error
+	// Release, when set, frees what the part's reading keeps open (parts streamed from one shared reader);
+	// the Stream calls it for every part when it is closed, read or not. It may be called more than once.
+	Release func()
 }
 
 // overlaps reports whether a part with these ts bounds may hold rows in [from, to).

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"time"
 
@@ -61,7 +62,7 @@ func (p *ParquetSource) Parts(ctx context.Context, t *schema.Table, q store.Quer
 // filePartsOf returns the parts of one file: one per selected row group (ordered by MinTs) for the
 // by-instrument layout, else one for the whole file (its selected row groups in file order).
 func filePartsOf(ctx context.Context, path string, insts, chans []string) ([]Part, error) {
-	groups, byInst, err := parquet.FileStats(path)
+	groups, byInst, ft, err := parquet.FileFooter(path)
 	if err != nil {
 		return nil, err
 	}
@@ -78,12 +79,21 @@ func filePartsOf(ctx context.Context, path string, insts, chans []string) ([]Par
 		return nil, nil
 	}
 	if byInst && statsOK {
-		slices.SortStableFunc(sel, func(a, b parquet.GroupStats) int { return cmp.Compare(a.MinTs, b.MinTs) })
-		parts := make([]Part, len(sel))
-		for i, g := range sel {
-			parts[i] = Part{Name: fmt.Sprintf("%s (row group %d)", path, g.Index), MinTs: g.MinTs, MaxTs: g.MaxTs,
-				Rows: g.Rows, Read: readGroups(path, []int{g.Index})}
+		var parts []Part
+		for _, g := range sel {
+			if g.HasInst && g.MinInst == g.MaxInst && g.Rows > int64(2*sliceRows) {
+				sliced, err := slicedParts(ft, g)
+				if err != nil {
+					return nil, err
+				}
+				parts = append(parts, sliced...)
+				continue
+			}
+			parts = append(parts, Part{Name: fmt.Sprintf("%s (row group %d)", path, g.Index), MinTs: g.MinTs, MaxTs: g.MaxTs,
+				Rows: g.Rows, Read: readGroupsOf(ft, []int{g.Index})})
 		}
+		// Stable: the slices of a row group, and an instrument's row groups, keep their file order.
+		slices.SortStableFunc(parts, func(a, b Part) int { return cmp.Compare(a.MinTs, b.MinTs) })
 		return parts, nil
 	}
 	idx := make([]int, len(sel))
@@ -95,7 +105,7 @@ func filePartsOf(ctx context.Context, path string, insts, chans []string) ([]Par
 	if len(idx) == len(groups) {
 		idx = nil // the whole file
 	}
-	read := readGroups(path, idx)
+	read := readGroupsOf(ft, idx)
 	if !statsOK {
 		lo, hi = maxTs, minTs
 		err := read(ctx, func(e schema.Stored) error {
@@ -113,11 +123,16 @@ func filePartsOf(ctx context.Context, path string, insts, chans []string) ([]Par
 	return []Part{{Name: path, MinTs: lo, MaxTs: hi, Rows: rows, Read: read}}, nil
 }
 
-// readGroups returns a Part.Read of the row groups idx of path (nil: all), checking ctx every 4096 rows.
-func readGroups(path string, idx []int) func(ctx context.Context, fn func(schema.Stored) error) error {
+// readGroupsOf returns a Part.Read of the row groups idx of a file (nil: all), checking ctx every 4096 rows.
+func readGroupsOf(ft *parquet.Footer, idx []int) func(ctx context.Context, fn func(schema.Stored) error) error {
 	return func(ctx context.Context, fn func(schema.Stored) error) error {
+		r, err := parquet.OpenRowsOf(ft, idx, 8<<10)
+		if err != nil {
+			return err
+		}
+		defer r.Close()
 		n := 0
-		return parquet.ReadRowGroups(path, idx, func(e schema.Stored) error {
+		_, err = r.Read(math.MaxInt, func(e schema.Stored) error {
 			if n++; n&4095 == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -125,5 +140,6 @@ func readGroups(path string, idx []int) func(ctx context.Context, fn func(schema
 			}
 			return fn(e)
 		})
+		return err
 	}
 }

@@ -86,6 +86,9 @@ func main() {
 	soak := flag.Duration("soak", 0, "instead of the suite, record from the simulator this long and report RSS growth")
 	quick := flag.Bool("quick", false, "shorter runs (for a smoke test of the harness)")
 	liveOnly := flag.Bool("live-only", false, "only the live-latency figures")
+	writeOnly := flag.String("write-mix", "", "only write the 5-channel mix to this folder (with -mix-secs) and exit")
+	mixSecs := flag.Int("mix-secs", 200, "seconds of the mix for -write-mix")
+	mixOnly := flag.Bool("mix-only", false, "only the 5-channel-mix figures (replay, store size)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("benchreport: ")
@@ -97,10 +100,21 @@ func main() {
 	}
 	var err error
 	switch {
+	case *writeOnly != "":
+		var counts mixCounts
+		if counts, err = writeMix(*writeOnly, *mixSecs); err == nil {
+			figures["mix_rows"] = counts
+		}
 	case *soak > 0:
 		err = runSoak(*soak, figures)
 	case *liveOnly:
 		err = runLive(figures, *quick)
+	case *mixOnly:
+		var bin string
+		if bin, err = buildBinaries(); err == nil {
+			err = mixFigures(figures, *quick, bin)
+			os.RemoveAll(bin)
+		}
 	default:
 		err = runSuite(figures, *quick)
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -61,6 +62,9 @@ func setup(c *cli.Context) (*slog.Logger, store.Query, replay.Source, string, er
 		return nil, store.Query{}, nil, "", cli.Exit("replay: "+err.Error(), 2)
 	}
 	slog.SetDefault(log)
+	if mb := c.Int("memory-limit-mb"); os.Getenv("GOMEMLIMIT") == "" && mb > 0 {
+		debug.SetMemoryLimit(int64(mb) << 20)
+	}
 	q, err := query(c)
 	if err != nil {
 		return nil, q, nil, "", cli.Exit("replay: "+err.Error(), 2)

@@ -1,9 +1,14 @@
 package parquet
 
 import (
+	"context"
+	"fmt"
 	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/okxtape/okxtape/schema"
 )
@@ -49,4 +54,31 @@ func sortParts(p []PartFile) {
 		}
 		return p[i].FirstSeq < p[j].FirstSeq
 	})
+}
+
+// ArrowReadAll reads every column of a Parquet file with pqarrow, one record batch after another, and
+// returns the rows read: the plain columnar read that replay's speed is compared with (bench only).
+func ArrowReadAll(path string) (int64, error) {
+	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(readerAlloc)))
+	if err != nil {
+		return 0, fmt.Errorf("open parquet %s: %w", path, err)
+	}
+	defer pf.Close()
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, readerAlloc)
+	if err != nil {
+		return 0, fmt.Errorf("parquet %s: %w", path, err)
+	}
+	rr, err := fr.GetRecordReader(context.Background(), nil, nil)
+	if err != nil {
+		return 0, fmt.Errorf("parquet %s: %w", path, err)
+	}
+	defer rr.Release()
+	var n int64
+	for rr.Next() {
+		n += rr.RecordBatch().NumRows()
+	}
+	if err := rr.Err(); err != nil {
+		return n, fmt.Errorf("parquet %s: %w", path, err)
+	}
+	return n, nil
 }

@@ -1,7 +1,6 @@
 package parquet
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -14,9 +13,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/okxtape/okxtape/schema"
 )
@@ -41,70 +38,13 @@ func ReadFile(path string, fn func(schema.Stored) error) error {
 // ReadRowGroups is ReadFile restricted to the row groups rowGroups (indexes in the file; nil: all), read in
 // the order given.
 func ReadRowGroups(path string, rowGroups []int, fn func(schema.Stored) error) error {
-	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(readerAlloc)))
+	r, err := OpenRows(path, rowGroups, readBatchRows)
 	if err != nil {
-		return fmt.Errorf("open parquet %s: %w", path, err)
+		return err
 	}
-	defer pf.Close()
-	t := tableOfFile(path, pf)
-	if t == nil {
-		return fmt.Errorf("parquet %s: cannot tell its dataset (no %s metadata, no dataset folder): %w",
-			path, metaDataset, ErrIncompatibleFile)
-	}
-	props := pqarrow.ArrowReadProperties{BatchSize: readBatchRows}
-	var leaves []int
-	found := make([]bool, len(t.Columns))
-	sch := pf.MetaData().Schema
-	for i := 0; i < sch.NumColumns(); i++ {
-		root, _, _ := strings.Cut(sch.Column(i).Path(), ".")
-		ci := t.Index(root)
-		if ci < 0 {
-			continue
-		}
-		leaves = append(leaves, i)
-		found[ci] = true
-		if t.Columns[ci].Dict && t.Columns[ci].Type == schema.String {
-			props.SetReadDict(i, true)
-		}
-	}
-	for ci, ok := range found {
-		if !ok {
-			return fmt.Errorf("parquet %s: no column %q of table %s: %w", path, t.Columns[ci].Name, t.Name, ErrIncompatibleFile)
-		}
-	}
-	fr, err := pqarrow.NewFileReader(pf, props, readerAlloc)
-	if err != nil {
-		return fmt.Errorf("parquet %s: %w", path, err)
-	}
-	rr, err := fr.GetRecordReader(context.Background(), leaves, rowGroups)
-	if err != nil {
-		return fmt.Errorf("parquet %s: %w", path, err)
-	}
-	defer rr.Release()
-	rd, err := newArrowRowReader(t, rr.Schema())
-	if err != nil {
-		return fmt.Errorf("parquet %s: %w", path, err)
-	}
-	ev := t.New()
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		rd.bind(rec)
-		n := int(rec.NumRows())
-		for i := 0; i < n; i++ {
-			rd.row, rd.col = i, 0
-			ev.ReadRow(rd)
-			if rd.err != nil {
-				return fmt.Errorf("parquet %s row %d: %w", path, i, rd.err)
-			}
-			if err := fn(ev); err != nil {
-				return err
-			}
-		}
-	}
-	if err := rr.Err(); err != nil {
-		return fmt.Errorf("parquet %s: %w", path, err)
-	}
-	return nil
+	defer r.Close()
+	_, err = r.Read(math.MaxInt, fn)
+	return err
 }
 
 func tableOfFile(path string, pf *file.Reader) *schema.Table {

@@ -17,7 +17,7 @@ import (
 
 // Options configure a Sink. Zero values take the defaults in brackets.
 type Options struct {
-	RowGroupRows     int              // rows per row group [131072]
+	RowGroupRows     int              // rows per row group, about [8192] (rowgroups.go)
 	MaxFileRows      int              // a file closes at this many rows [262144]
 	MaxFileBytes     int              // ... or at about this many buffered bytes [32 MiB]
 	Rotation         time.Duration    // files close when the wall clock crosses a multiple of Rotation [1h]
@@ -33,7 +33,7 @@ type Options struct {
 
 func (o *Options) defaults() {
 	if o.RowGroupRows <= 0 {
-		o.RowGroupRows = 128 << 10
+		o.RowGroupRows = 8 << 10
 	}
 	if o.MaxFileRows <= 0 {
 		o.MaxFileRows = 256 << 10

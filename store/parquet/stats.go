@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
@@ -37,19 +38,32 @@ func within(vals []string, ok bool, lo, hi string) bool {
 	return false
 }
 
+// Footer is a part file's parsed footer, kept so that readers of its row groups do not parse it again.
+type Footer struct {
+	Path string
+	md   *metadata.FileMetaData
+}
+
 // FileStats reads a part file's footer: its row groups' statistics and whether it uses the by-instrument
 // row-group layout (rowgroups.go), under which its row groups may be read one by one in MinTs order.
 func FileStats(path string) (groups []GroupStats, byInst bool, err error) {
+	groups, byInst, _, err = FileFooter(path)
+	return groups, byInst, err
+}
+
+// FileFooter is FileStats that also returns the parsed footer, for OpenRowsOf and TsSeqOf.
+func FileFooter(path string) (groups []GroupStats, byInst bool, ft *Footer, err error) {
 	r, err := file.OpenParquetFile(path, false)
 	if err != nil {
-		return nil, false, fmt.Errorf("open parquet %s: %w", path, err)
+		return nil, false, nil, fmt.Errorf("open parquet %s: %w", path, err)
 	}
 	defer r.Close()
 	md := r.MetaData()
+	ft = &Footer{Path: path, md: md}
 	byInst = RowGroupsByInst(md.KeyValueMetadata().FindValue(metaRowGroups))
 	tsCol := md.Schema.ColumnIndexByName("ts")
 	if tsCol < 0 {
-		return nil, false, fmt.Errorf("parquet %s: no ts column: %w", path, ErrIncompatibleFile)
+		return nil, false, nil, fmt.Errorf("parquet %s: no ts column: %w", path, ErrIncompatibleFile)
 	}
 	instCol, chCol := md.Schema.ColumnIndexByName("inst_id"), md.Schema.ColumnIndexByName("channel")
 	for i := 0; i < md.NumRowGroups(); i++ {
@@ -64,7 +78,17 @@ func FileStats(path string) (groups []GroupStats, byInst bool, err error) {
 		g.MinChannel, g.MaxChannel, g.HasChannel = byteStats(rg, chCol)
 		groups = append(groups, g)
 	}
-	return groups, byInst, nil
+	return groups, byInst, ft, nil
+}
+
+// open opens the file with its already parsed footer.
+func (f *Footer) open() (*file.Reader, error) {
+	pf, err := file.OpenParquetFile(f.Path, false, file.WithReadProps(parquet.NewReaderProperties(readerAlloc)),
+		file.WithMetadata(f.md))
+	if err != nil {
+		return nil, fmt.Errorf("open parquet %s: %w", f.Path, err)
+	}
+	return pf, nil
 }
 
 func colStats(rg *metadata.RowGroupMetaData, col int) metadata.TypedStatistics {

@@ -41,7 +41,7 @@ func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 	opts := []parquet.WriterProperty{
 		parquet.WithCompression(compress.Codecs.Zstd),
 		parquet.WithDictionaryDefault(false),
-		parquet.WithMaxRowGroupLength(1<<40), // row groups are cut by rowGroupEnds
+		parquet.WithMaxRowGroupLength(1 << 40), // row groups are cut by rowGroupEnds
 		parquet.WithStats(true),
 		parquet.WithCreatedBy("okxtape"),
 	}

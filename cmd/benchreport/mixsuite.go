@@ -1,0 +1,147 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"log"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+)
+
+// mixFigures measures replay speed, replay memory, selective replay and store size on the 5-channel mix
+// (mix.go): a store of secs seconds (1x) and one four times as long (4x), the baselines in the same run.
+func mixFigures(f map[string]any, quick bool, bin string) error {
+	secs := 200
+	if quick {
+		secs = 40
+	}
+	root, err := os.MkdirTemp("", "okxtape-bench-mix")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(root)
+	one, four := filepath.Join(root, "1x"), filepath.Join(root, "4x")
+	counts, err := writeMix(one, secs)
+	if err != nil {
+		return fmt.Errorf("writing the mix: %w", err)
+	}
+	if _, err := writeMix(four, 4*secs); err != nil {
+		return fmt.Errorf("writing the 4x mix: %w", err)
+	}
+	f["mix"] = fmt.Sprintf("%d s of 8 instruments x (tickers 20/s, trades 60/s, books 20/s, books5 20/s, bbo-tbt 100/s) "+
+		"+ derived quotes + raw frames; 4x: %d s", secs, 4*secs)
+	f["mix_rows"] = counts
+
+	// Store size per row of each dataset.
+	for key, ds := range map[string]string{"parquet_bytes_per_ticker": "tickers", "parquet_bytes_per_trade": "trades",
+		"parquet_bytes_per_book_row": "books", "parquet_bytes_per_quote": "quotes", "raw_bytes_per_frame": "raw"} {
+		size, err := dirSize(filepath.Join(one, ds))
+		if err != nil || counts[ds] == 0 {
+			return fmt.Errorf("size of %s: %v (%d rows)", ds, err, counts[ds])
+		}
+		f[key] = round(float64(size)/float64(counts[ds]), 2)
+	}
+
+	// Replay in-process on one core vs pqarrow reading all columns of the same files, same run.
+	rp, err := runBench("./replay/", "^Benchmark(Replay|ArrowReadBaseline)$", "3x", "GOMAXPROCS=1", "OKXTAPE_BENCH_STORE="+one)
+	if err != nil {
+		return err
+	}
+	eps, arrow := rp["BenchmarkReplay"].Extra["events/s"], rp["BenchmarkArrowReadBaseline"].Extra["rows/s"]
+	if eps == 0 || arrow == 0 {
+		return fmt.Errorf("replay benchmarks missing: %v", rp)
+	}
+	f["replay_events_per_s"] = round(eps, 0)
+	f["replay_arrow_read_rows_per_s"] = round(arrow, 0)
+	f["replay_vs_arrow_read"] = round(eps/arrow, 3)
+	f["replay_peak_heap_mib"] = round(rp["BenchmarkReplay"].Extra["peak-heap-MiB"], 1)
+	if rp2, err := runBench("./replay/", "^BenchmarkReplay$", "3x", "OKXTAPE_BENCH_STORE="+one); err == nil {
+		f["replay_events_per_s_all_cores"] = round(rp2["BenchmarkReplay"].Extra["events/s"], 0)
+	}
+
+	// The replay binary: peak RSS on 1x and 4x, and selective replays vs the full one.
+	full1, rss1, err := replayProcess(bin, one)
+	if err != nil {
+		return err
+	}
+	_, rss4, err := replayProcess(bin, four)
+	if err != nil {
+		return err
+	}
+	f["replay_rss_mb_1x"], f["replay_rss_mb_4x"] = rss1, rss4
+	f["replay_rss_4x_over_1x"] = round(rss4/rss1, 3)
+	inst, _, err := replayProcess(bin, one, "--inst", "BTC-USDT")
+	if err != nil {
+		return err
+	}
+	ch, _, err := replayProcess(bin, one, "--channels", "tickers")
+	if err != nil {
+		return err
+	}
+	f["replay_selective_inst_ratio"] = round(inst/full1, 3)
+	f["replay_selective_channels_ratio"] = round(ch/full1, 3)
+	f["replay_selective_ratio"] = round(max(inst, ch)/full1, 3)
+	f["replay_process_wall_s_1x"] = round(full1, 3)
+	return nil
+}
+
+// replayProcess runs `replay run --speed max` over dir (median wall time of three runs from the summary)
+// and returns the wall time and the largest peak RSS in MB.
+func replayProcess(bin, dir string, args ...string) (wall, rssMB float64, err error) {
+	var walls []float64
+	for range 3 {
+		cmd := exec.Command(filepath.Join(bin, "replay"), append([]string{"run", "--data", dir, "--speed", "max",
+			"--log-level", "warn", "--no-progress"}, args...)...)
+		cmd.Stderr = os.Stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return 0, 0, fmt.Errorf("replay run %s: %v", strings.Join(args, " "), err)
+		}
+		var sum struct {
+			Wall   float64 `json:"wall_s"`
+			Events uint64  `json:"events"`
+		}
+		if err := json.Unmarshal([]byte(lastLine(out)), &sum); err != nil || sum.Events == 0 {
+			return 0, 0, fmt.Errorf("replay run %s: summary %q: %v", strings.Join(args, " "), lastLine(out), err)
+		}
+		walls = append(walls, sum.Wall)
+		rssMB = max(rssMB, round(float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)/1024, 1))
+		log.Printf("replay run %s: %d events, %.3f s, %.1f MB", strings.Join(args, " "), sum.Events, sum.Wall, rssMB)
+	}
+	walls = sortedCopy(walls)
+	return walls[1], rssMB, nil
+}
+
+func sortedCopy(v []float64) []float64 {
+	out := append([]float64(nil), v...)
+	for i := range out {
+		for j := i + 1; j < len(out); j++ {
+			if out[j] < out[i] {
+				out[i], out[j] = out[j], out[i]
+			}
+		}
+	}
+	return out
+}
+
+func dirSize(dir string) (int64, error) {
+	var n int64
+	err := filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() && strings.HasSuffix(d.Name(), ".parquet") {
+			info, err := d.Info()
+			if err != nil {
+				return err
+			}
+			n += info.Size()
+		}
+		return nil
+	})
+	return n, err
+}
