@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"log"
 	"os"
@@ -82,14 +83,13 @@ func runSuite(f map[string]any, quick bool) error {
 		return err
 	}
 	bpr := st["BenchmarkParquetTickerSize"].Extra["B/row"]
-	f["parquet_bytes_per_ticker"] = round(bpr, 1)
+	f["parquet_bytes_per_ticker_1m_random_walk"] = round(bpr, 1)
 	f["parquet_write_rows_per_s"] = round(st["BenchmarkParquetTickerSize"].Extra["rows/s"], 0)
 	if h, err := runBench("./store/", "RecorderHandle", bt); err == nil {
 		f["recorder_handle_ns"] = round(h["BenchmarkRecorderHandle"].NsPerOp, 0)
 		f["recorder_handle_allocs"] = h["BenchmarkRecorderHandle"].AllocsPerOp
 	}
 	target("record_parquet_events_per_s", eps >= 200000, ">= 200k/s")
-	target("parquet_bytes_per_ticker", bpr <= 16, "<= 16 B")
 
 	// ClickHouse, when a server is reachable (the benchmark skips otherwise).
 	if ch, err := runBench("./store/", "ClickHouseInsert", bt); err == nil {
@@ -103,33 +103,36 @@ func runSuite(f map[string]any, quick bool) error {
 		f["record_clickhouse_events_per_s"] = "no server reachable"
 	}
 
-	// Replay: Parquet → merge → engine → no-op strategy, 1M tickers, in-process (one core and default).
-	rp, err := runBench("./replay/", "^BenchmarkReplay$", "1x")
-	if err != nil {
-		return err
-	}
-	rps := rp["BenchmarkReplay"].Extra["events/s"]
-	f["replay_events_per_s"] = round(rps, 0)
-	f["replay_peak_heap_mib"] = round(rp["BenchmarkReplay"].Extra["peak-heap-MiB"], 1)
-	if rp1, err := runBench("./replay/", "^BenchmarkReplay$", "1x", "GOMAXPROCS=1"); err == nil {
-		f["replay_events_per_s_one_core"] = round(rp1["BenchmarkReplay"].Extra["events/s"], 0)
-	}
-	target("replay_events_per_s", rps >= 5e6, ">= 5M/s")
-
 	bin, err := buildBinaries()
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(bin)
-	// Processes: replay peak RSS on a stored 1M-ticker range, recorder RSS after a sustained run.
+	// Replay and store size, all on the same 5-channel mix (mixsuite.go).
+	if err := mixFigures(f, quick, bin); err != nil {
+		return err
+	}
+	// Processes: recorder RSS after a sustained run, recorder CPU per frame vs --no-store.
 	if err := processFigures(f, quick, bin); err != nil {
 		return err
 	}
-
 	if err := liveFigures(f, quick, bin); err != nil {
 		return err
 	}
-	target("live_latency_p99_us", f["live_latency_p99_us"].(float64) <= 250, "<= 250 µs")
+	num := func(k string) float64 { v, _ := f[k].(float64); return v }
+	target("replay_events_per_s", num("replay_events_per_s") >= 5e6, ">= 5M/s on one core")
+	target("replay_vs_arrow_read", num("replay_vs_arrow_read") >= 0.7, ">= 0.7")
+	target("replay_rss_mb_1x", num("replay_rss_mb_1x") <= 150, "<= 150 MB")
+	target("replay_rss_mb_4x", num("replay_rss_mb_4x") <= 150 && num("replay_rss_4x_over_1x") <= 1.25, "<= 150 MB and <= 1.25 x 1x")
+	target("replay_selective_ratio", num("replay_selective_ratio") <= 0.2, "<= 0.2")
+	target("live_p99_ratio", num("live_p99_ratio") <= 1.3, "<= 1.3")
+	target("live_p999_ratio", num("live_p999_ratio") <= 2, "<= 2")
+	target("recorder_rss_mb", num("recorder_rss_mb") <= 150, "<= 150 MB")
+	target("recorder_cpu_vs_nostore", num("recorder_cpu_vs_nostore") <= 1.3, "<= 1.3")
+	for k, goal := range map[string]float64{"parquet_bytes_per_ticker": 16, "parquet_bytes_per_trade": 7,
+		"parquet_bytes_per_book_row": 36, "raw_bytes_per_frame": 30} {
+		target(k, num(k) <= goal, fmt.Sprintf("<= %g B", goal))
+	}
 	f["targets_missed"] = missed
 	return nil
 }
@@ -170,6 +173,10 @@ func liveFigures(f map[string]any, quick bool, bin string) error {
 	f["live_frames_per_s"] = on["frames_per_s"]
 	f["live_latency_recorder_off_p50_us"], f["live_latency_recorder_off_p99_us"] = off["p50"], off["p99"]
 	f["live_latency_sim_in_process_p50_us"], f["live_latency_sim_in_process_p99_us"] = inproc["p50"], inproc["p99"]
+	f["live_p99_us_recorder_on"], f["live_p99_us_recorder_off"] = on["p99"], off["p99"]
+	f["live_p999_us_recorder_on"], f["live_p999_us_recorder_off"] = on["p999"], off["p999"]
+	f["live_p99_ratio"] = round(on["p99"]/off["p99"], 3)
+	f["live_p999_ratio"] = round(on["p999"]/off["p999"], 3)
 	return nil
 }
 
@@ -186,25 +193,9 @@ func buildBinaries() (string, error) {
 	return bin, nil
 }
 
-// processFigures measures the binaries as separate processes.
+// processFigures measures the record binary as a separate process: RSS over a sustained run, then CPU per
+// frame with the Parquet sink vs --no-store.
 func processFigures(f map[string]any, quick bool, bin string) error {
-	data, err := os.MkdirTemp("", "okxtape-bench-data")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(data)
-	n := 1 << 20
-	if err := writeTickers(data, n); err != nil {
-		return err
-	}
-	cmd := exec.Command(filepath.Join(bin, "replay"), "run", "--data", data, "--speed", "max", "--log-level", "warn")
-	out, err := cmd.Output()
-	if err != nil {
-		return fmt.Errorf("replay run: %v", err)
-	}
-	f["replay_peak_rss_mb"] = round(float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)/1024, 1)
-	f["replay_process_summary"] = lastLine(out)
-
 	secs := 40
 	if quick {
 		secs = 12
@@ -216,7 +207,7 @@ func processFigures(f map[string]any, quick bool, bin string) error {
 	for k, v := range rss {
 		f[k] = v
 	}
-	return nil
+	return recorderCPU(f, bin, time.Duration(secs/2)*time.Second)
 }
 
 func lastLine(b []byte) string {
@@ -240,51 +231,115 @@ func rssMB(pid int) float64 {
 	return 0
 }
 
-// recorderRSS runs okxsim at 20k frames/s and the record binary against it for d, sampling record's RSS.
+// recorderRSS runs okxsim at 20k frames/s and the record binary (default flags, Parquet) against it for d,
+// sampling record's RSS.
 func recorderRSS(bin string, d time.Duration) (map[string]any, error) {
-	port := freePort()
-	sim := exec.Command(filepath.Join(bin, "okxsim"), "--listen", port, "--instruments", "20", "--rate", "500", "--max-conn-per-sec", "-1")
-	if err := sim.Start(); err != nil {
+	run, err := recordRun(bin, d, false)
+	if err != nil {
 		return nil, err
 	}
-	defer func() { sim.Process.Signal(syscall.SIGINT); sim.Wait() }()
-	time.Sleep(500 * time.Millisecond)
-	out, _ := os.MkdirTemp("", "okxtape-bench-rec")
-	defer os.RemoveAll(out)
-	insts := []string{}
-	for _, b := range []string{"BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "TRX", "LINK", "DOT", "LTC"} {
-		insts = append(insts, b+"-USDT")
-	}
-	rec := exec.Command(filepath.Join(bin, "record"), "--ws-url", "ws://"+port, "--rest-url", "http://"+port,
-		"--channels", "tickers,trades,books5,bbo-tbt", "--inst", strings.Join(insts, ","), "--out", out,
-		"--duration", d.String(), "--log-level", "warn")
-	rec.Stdout = nil
-	if err := rec.Start(); err != nil {
-		return nil, err
-	}
-	var samples []float64
-	start := time.Now()
-	for time.Since(start) < d-time.Second {
-		time.Sleep(time.Second)
-		samples = append(samples, rssMB(rec.Process.Pid))
-	}
-	if err := rec.Wait(); err != nil {
-		log.Printf("record exited: %v", err)
-	}
-	if len(samples) < 4 {
-		return nil, fmt.Errorf("too few RSS samples")
-	}
+	samples := run.samples
 	third := len(samples) / 3
 	early, late := maxOf(samples[third:2*third]), maxOf(samples[2*third:])
 	return map[string]any{
 		"recorder_rss_mb":             late,
 		"recorder_rss_growth_pct":     round((late-early)/early*100, 1),
 		"recorder_rss_samples_mb":     samples,
-		"recorder_peak_rss_mb":        round(float64(rec.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)/1024, 1),
+		"recorder_peak_rss_mb":        run.peakMB,
 		"recorder_rss_run_s":          d.Seconds(),
-		"recorder_rss_frames_per_s":   "about 20000 (10 instruments x 4 channels x 500/s)",
+		"recorder_rss_frames_per_s":   round(float64(run.frames)/d.Seconds(), 0),
 		"recorder_rss_growth_between": "max RSS of the middle third vs the last third of the run",
+		"recorder_cpu_s_per_mframe":   round(run.cpuS/float64(run.frames)*1e6, 2),
 	}, nil
+}
+
+// recording is what one record run measured.
+type recording struct {
+	samples []float64 // RSS once a second, MB
+	peakMB  float64
+	cpuS    float64 // user + system CPU seconds of the record process
+	frames  uint64  // push frames received
+}
+
+// recordRun runs okxsim at about 20k frames/s (10 instruments x tickers, trades, books5, bbo-tbt at 500/s)
+// and the record binary against it for d, with the Parquet sink or --no-store.
+func recordRun(bin string, d time.Duration, noStore bool) (*recording, error) {
+	port := freePort()
+	sim := exec.Command(filepath.Join(bin, "okxsim"), "--listen", port, "--instruments", "20", "--rate", "500", "--max-conn-per-sec", "-1")
+	if err := sim.Start(); err != nil {
+		return nil, err
+	}
+	defer func() { sim.Process.Signal(syscall.SIGINT); sim.Wait() }()
+	if err := waitHTTP("http://" + port + "/stats"); err != nil {
+		return nil, err
+	}
+	out, _ := os.MkdirTemp("", "okxtape-bench-rec")
+	defer os.RemoveAll(out)
+	insts := []string{}
+	for _, b := range []string{"BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "TRX", "LINK", "DOT", "LTC"} {
+		insts = append(insts, b+"-USDT")
+	}
+	args := []string{"--ws-url", "ws://" + port, "--rest-url", "http://" + port,
+		"--channels", "tickers,trades,books5,bbo-tbt", "--inst", strings.Join(insts, ","),
+		"--duration", d.String(), "--log-level", "warn"}
+	if noStore {
+		args = append(args, "--no-store")
+	} else {
+		args = append(args, "--out", out)
+	}
+	rec := exec.Command(filepath.Join(bin, "record"), args...)
+	var stdout strings.Builder
+	rec.Stdout = &stdout
+	if err := rec.Start(); err != nil {
+		return nil, err
+	}
+	r := &recording{}
+	start := time.Now()
+	for time.Since(start) < d-time.Second {
+		time.Sleep(time.Second)
+		r.samples = append(r.samples, rssMB(rec.Process.Pid))
+	}
+	if err := rec.Wait(); err != nil {
+		log.Printf("record exited: %v", err)
+	}
+	if len(r.samples) < 4 {
+		return nil, fmt.Errorf("too few RSS samples")
+	}
+	ru := rec.ProcessState.SysUsage().(*syscall.Rusage)
+	r.peakMB = round(float64(ru.Maxrss)/1024, 1)
+	r.cpuS = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	var sum struct {
+		Ingest struct {
+			Frames map[string]uint64 `json:"frames"`
+		} `json:"ingest"`
+	}
+	if err := json.Unmarshal([]byte(lastLine([]byte(stdout.String()))), &sum); err != nil {
+		return nil, fmt.Errorf("record summary: %v", err)
+	}
+	for _, n := range sum.Ingest.Frames {
+		r.frames += n
+	}
+	if r.frames == 0 {
+		return nil, fmt.Errorf("record received no frames")
+	}
+	return r, nil
+}
+
+// recorderCPU measures record's CPU per frame with the Parquet sink and with --no-store, back to back.
+func recorderCPU(f map[string]any, bin string, d time.Duration) error {
+	on, err := recordRun(bin, d, false)
+	if err != nil {
+		return err
+	}
+	off, err := recordRun(bin, d, true)
+	if err != nil {
+		return err
+	}
+	per := func(r *recording) float64 { return r.cpuS / float64(r.frames) }
+	f["recorder_cpu_us_per_frame"] = round(per(on)*1e6, 2)
+	f["recorder_cpu_us_per_frame_nostore"] = round(per(off)*1e6, 2)
+	f["recorder_cpu_vs_nostore"] = round(per(on)/per(off), 3)
+	return nil
 }
 
 func maxOf(v []float64) float64 {
