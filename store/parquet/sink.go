@@ -22,6 +22,7 @@ type Options struct {
 	MaxFileBytes     int              // ... or at about this many buffered bytes [32 MiB]
 	Rotation         time.Duration    // files close when the wall clock crosses a multiple of Rotation [1h]
 	CompressionLevel int              // zstd level [library default, 3]
+	RawFrameLevel    int              // zstd level of the raw dataset's frame column [7]; -1: CompressionLevel
 	Now              func() time.Time // wall clock for rotation and file names [time.Now]
 	Logger           *slog.Logger     // [slog.Default()]
 	// MaxBufferedBytes caps the rows buffered across all datasets [64 MiB]: when the open files hold more,
@@ -40,6 +41,9 @@ func (o *Options) defaults() {
 	}
 	if o.MaxFileBytes <= 0 {
 		o.MaxFileBytes = 32 << 20
+	}
+	if o.RawFrameLevel == 0 {
+		o.RawFrameLevel = 7
 	}
 	if o.MaxBufferedBytes <= 0 {
 		o.MaxBufferedBytes = 64 << 20

@@ -48,6 +48,10 @@ func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 	if o.CompressionLevel != 0 {
 		opts = append(opts, parquet.WithCompressionLevel(o.CompressionLevel))
 	}
+	if t.Kind == schema.KindRaw && o.RawFrameLevel > 0 {
+		// Raw frames are most of a store's bytes and compress much better at a higher level.
+		opts = append(opts, parquet.WithCompressionLevelFor("frame", o.RawFrameLevel))
+	}
 	var sorting []parquet.SortingColumn
 	for _, name := range []string{"inst_id", "ts", "seq"} {
 		if i := pqs.ColumnIndexByName(name); i >= 0 {
