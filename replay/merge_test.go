@@ -2,9 +2,14 @@ package replay
 
 import (
 	"context"
+	"os"
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	pqparquet "github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/okxtape/okxtape/store/parquet"
 
@@ -188,5 +193,60 @@ func checkRowGroupParts(t *testing.T, dir string, evs []schema.Stored, perFile i
 	}
 	if got := collect(t, src, q, ReplayTables()); !reflect.DeepEqual(got, expectOrder(one)) {
 		t.Fatal("--inst replay differs from the reference")
+	}
+}
+
+// TestLegacyFilesStillReplay rewrites every part file the way older versions wrote them (row groups cut at a
+// fixed row count, no row-group layout metadata) and checks that they replay in the reference order: such
+// files are read one part per file.
+func TestLegacyFilesStillReplay(t *testing.T) {
+	dir := t.TempDir()
+	evs := randomEvents(5, 3000, []string{"BTC-USDT", "ETH-USDT", "SOL-USDT"})
+	writeStore(t, dir, parquet.Options{}, evs)
+	for _, ds := range []string{"tickers", "trades"} {
+		files, _ := parquet.ListParts(dir, ds, time.Time{}, time.Time{})
+		for _, f := range files {
+			rewriteLegacy(t, f.Path)
+		}
+	}
+	src := NewParquetSource(dir)
+	parts, err := src.Parts(context.Background(), schema.TickerTable, store.Query{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := parquet.ListParts(dir, "tickers", time.Time{}, time.Time{})
+	if len(parts) != len(files) {
+		t.Fatalf("%d parts for %d legacy files", len(parts), len(files))
+	}
+	if got := collect(t, src, store.Query{}, ReplayTables()); !reflect.DeepEqual(got, expectOrder(evs)) {
+		t.Fatal("legacy files replay in another order than the reference")
+	}
+}
+
+// rewriteLegacy rewrites a part file with row groups of 50 rows and no metadata.
+func rewriteLegacy(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := pqarrow.ReadTable(context.Background(), f, nil, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	f.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	out, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Close()
+	props := pqparquet.NewWriterProperties(pqparquet.WithStats(true))
+	if err := pqarrow.WriteTable(tbl, out, 50, props, pqarrow.DefaultWriterProps()); err != nil {
+		t.Fatal(err)
+	}
+	groups, byInst, err := parquet.FileStats(path)
+	if err != nil || byInst || len(groups) < 2 {
+		t.Fatalf("legacy rewrite: %d row groups, by-inst %v, %v", len(groups), byInst, err)
 	}
 }
