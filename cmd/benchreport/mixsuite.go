@@ -9,7 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
+	"time"
 )
 
 // mixFigures measures replay speed, replay memory, selective replay and store size on the 5-channel mix
@@ -97,7 +97,10 @@ func replayProcess(bin, dir string, args ...string) (wall, rssMB float64, err er
 		cmd := exec.Command(filepath.Join(bin, "replay"), append([]string{"run", "--data", dir, "--speed", "max",
 			"--log-level", "warn", "--no-progress"}, args...)...)
 		cmd.Stderr = os.Stderr
-		out, err := cmd.Output()
+		var stdout strings.Builder
+		cmd.Stdout = &stdout
+		peak, err := runPeakRSS(cmd)
+		out := []byte(stdout.String())
 		if err != nil {
 			return 0, 0, fmt.Errorf("replay run %s: %v", strings.Join(args, " "), err)
 		}
@@ -109,7 +112,7 @@ func replayProcess(bin, dir string, args ...string) (wall, rssMB float64, err er
 			return 0, 0, fmt.Errorf("replay run %s: summary %q: %v", strings.Join(args, " "), lastLine(out), err)
 		}
 		walls = append(walls, sum.Wall)
-		rssMB = max(rssMB, round(float64(cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss)/1024, 1))
+		rssMB = max(rssMB, peak)
 		log.Printf("replay run %s: %d events, %.3f s, %.1f MB", strings.Join(args, " "), sum.Events, sum.Wall, rssMB)
 	}
 	walls = sortedCopy(walls)
@@ -144,4 +147,31 @@ func dirSize(dir string) (int64, error) {
 		return nil
 	})
 	return n, err
+}
+
+// runPeakRSS runs cmd and returns its peak RSS in MB, polling VmHWM in /proc every few ms. (The rusage
+// Maxrss of a child counts the parent's RSS at the fork, which a large benchreport process would dominate.)
+func runPeakRSS(cmd *exec.Cmd) (float64, error) {
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	done := make(chan struct{})
+	peak := make(chan float64, 1)
+	go func() {
+		m := 0.0
+		t := time.NewTicker(5 * time.Millisecond)
+		defer t.Stop()
+		for {
+			m = max(m, procKB(cmd.Process.Pid, "VmHWM:")/1024)
+			select {
+			case <-done:
+				peak <- round(m, 1)
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(done)
+	return <-peak, err
 }

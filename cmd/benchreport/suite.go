@@ -71,14 +71,14 @@ func runSuite(f map[string]any, quick bool) error {
 	if quick {
 		n = "300000x"
 	}
-	one, err := runBench("./store/", "RecorderTickersToParquet", n, "GOMAXPROCS=1")
+	one, err := runBench("./store/parquet/", "RecorderTickersToParquet", n, "GOMAXPROCS=1")
 	if err != nil {
 		return err
 	}
 	eps := one["BenchmarkRecorderTickersToParquet"].Extra["events/s"]
 	f["record_parquet_events_per_s"] = round(eps, 0)
 	f["record_parquet_pipeline_bytes_per_ticker"] = round(one["BenchmarkRecorderTickersToParquet"].Extra["B/row"], 1)
-	st, err := runBench("./store/", "ParquetTickerSize|RecorderHandle", "1x")
+	st, err := runBench("./store/parquet/", "ParquetTickerSize", "1x")
 	if err != nil {
 		return err
 	}
@@ -92,7 +92,7 @@ func runSuite(f map[string]any, quick bool) error {
 	target("record_parquet_events_per_s", eps >= 200000, ">= 200k/s")
 
 	// ClickHouse, when a server is reachable (the benchmark skips otherwise).
-	if ch, err := runBench("./store/", "ClickHouseInsert", bt); err == nil {
+	if ch, err := runBench("./store/clickhouse/", "ClickHouseInsert", bt); err == nil {
 		for name, r := range ch {
 			if strings.Contains(name, "tickers/insert") {
 				f["record_clickhouse_events_per_s"] = round(r.Extra["rows/s"], 0)
@@ -216,16 +216,19 @@ func lastLine(b []byte) string {
 }
 
 // rssMB reads a process's resident set size.
-func rssMB(pid int) float64 {
+func rssMB(pid int) float64 { return round(procKB(pid, "VmRSS:")/1024, 1) }
+
+// procKB reads one kB field (VmRSS:, VmHWM:) of /proc/PID/status; 0 when unavailable.
+func procKB(pid int, field string) float64 {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}
 	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
+		if strings.HasPrefix(l, field) {
 			var kb float64
-			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, "VmRSS:")), "%f", &kb)
-			return round(kb/1024, 1)
+			fmt.Sscanf(strings.TrimSpace(strings.TrimPrefix(l, field)), "%f", &kb)
+			return kb
 		}
 	}
 	return 0
@@ -298,6 +301,7 @@ func recordRun(bin string, d time.Duration, noStore bool) (*recording, error) {
 	for time.Since(start) < d-time.Second {
 		time.Sleep(time.Second)
 		r.samples = append(r.samples, rssMB(rec.Process.Pid))
+		r.peakMB = max(r.peakMB, round(procKB(rec.Process.Pid, "VmHWM:")/1024, 1))
 	}
 	if err := rec.Wait(); err != nil {
 		log.Printf("record exited: %v", err)
@@ -306,7 +310,6 @@ func recordRun(bin string, d time.Duration, noStore bool) (*recording, error) {
 		return nil, fmt.Errorf("too few RSS samples")
 	}
 	ru := rec.ProcessState.SysUsage().(*syscall.Rusage)
-	r.peakMB = round(float64(ru.Maxrss)/1024, 1)
 	r.cpuS = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
 	var sum struct {
 		Ingest struct {
