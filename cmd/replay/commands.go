@@ -63,7 +63,11 @@ func setup(c *cli.Context) (*slog.Logger, store.Query, replay.Source, string, er
 	}
 	slog.SetDefault(log)
 	if mb := c.Int("memory-limit-mb"); os.Getenv("GOMEMLIMIT") == "" && mb > 0 {
+		// Under a memory limit the GC need not also run at every doubling of a small live heap.
 		debug.SetMemoryLimit(int64(mb) << 20)
+		if os.Getenv("GOGC") == "" {
+			debug.SetGCPercent(400)
+		}
 	}
 	q, err := query(c)
 	if err != nil {
