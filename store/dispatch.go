@@ -30,6 +30,7 @@ type tableBatch struct {
 	t        *schema.Table
 	events   []schema.Stored
 	n        int
+	limit    int       // rows at which the batch is written (BatchSize, or rate-sized; see RateBatcher)
 	firstPos uint64    // spool position of events[0]
 	since    time.Time // when events[0] was added
 	rows     prometheus.Counter
@@ -100,7 +101,7 @@ func newDispatcher(r *Recorder, s Sink, pos, end uint64) *dispatcher {
 	d.bo = backoff.NewExponentialBackOff(backoff.WithInitialInterval(min(100*time.Millisecond, r.o.MaxBackoff)),
 		backoff.WithMaxInterval(r.o.MaxBackoff), backoff.WithMaxElapsedTime(0), backoff.WithRandomizationFactor(0.5))
 	for _, t := range schema.Tables() {
-		d.batches[t.Kind] = &tableBatch{t: t, rows: metricSinkRows.WithLabelValues(name, t.Name)}
+		d.batches[t.Kind] = &tableBatch{t: t, limit: r.o.BatchSize, rows: metricSinkRows.WithLabelValues(name, t.Name)}
 	}
 	r.sp.addWaker(d.wake)
 	return d
@@ -174,7 +175,7 @@ func (d *dispatcher) pump() int {
 			b.firstPos, b.since = rec.pos, now
 		}
 		b.n++
-		if b.n >= d.r.o.BatchSize && !d.flush(b) {
+		if b.n >= b.limit && !d.flush(b) {
 			return i + 1
 		}
 	}
@@ -232,8 +233,23 @@ func (d *dispatcher) flush(b *tableBatch) bool {
 	d.mu.Lock()
 	d.rows[b.t.Name] += uint64(b.n)
 	d.mu.Unlock()
+	d.resize(b, time.Now())
 	b.n = 0
 	return true
+}
+
+// resize adapts a written batch's limit for sinks that want rate-sized batches (RateBatcher).
+func (d *dispatcher) resize(b *tableBatch, now time.Time) {
+	if rb, ok := d.sink.(RateBatcher); !ok || !rb.RateBatches() {
+		return
+	}
+	floor, iv := d.r.o.BatchSize, d.r.o.FlushInterval
+	switch {
+	case b.n >= b.limit && now.Sub(b.since) < iv/2:
+		b.limit = min(2*b.limit, MaxRateBatch*floor)
+	case b.n < b.limit/4:
+		b.limit = max(b.limit/2, floor)
+	}
 }
 
 func (d *dispatcher) retry(what string, fn func() error) bool {

@@ -16,7 +16,8 @@ import (
 type RecorderOptions struct {
 	// SpoolDir holds the write-ahead spool and the per-sink cursors (required).
 	SpoolDir string
-	// BatchSize is the number of rows of one table per Sink.Write [1000].
+	// BatchSize is the number of rows of one table per Sink.Write [1000]; for a RateBatcher sink (ClickHouse)
+	// the floor of a batch sized for about one write per FlushInterval.
 	BatchSize int
 	// FlushInterval bounds how long a row waits in a partial batch [1s].
 	FlushInterval time.Duration

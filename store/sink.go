@@ -48,3 +48,14 @@ type SinkStats struct {
 type StatsReporter interface {
 	Stats() SinkStats
 }
+
+// RateBatcher is implemented by sinks whose cost is per write more than per row (ClickHouse makes a part per
+// insert). When RateBatches returns true, the recorder sizes each table's batches for about one write per
+// FlushInterval: a table's batch limit starts at BatchSize (the floor), doubles while batches fill before
+// half the interval, up to MaxRateBatch, and halves when a batch leaves on time with under a quarter of it.
+type RateBatcher interface {
+	RateBatches() bool
+}
+
+// MaxRateBatch caps a rate-sized batch, in multiples of BatchSize.
+const MaxRateBatch = 64

@@ -161,6 +161,10 @@ func insertSQL(db string, t *schema.Table) string {
 // Name implements Sink.
 func (s *Sink) Name() string { return "clickhouse" }
 
+// RateBatches implements store.RateBatcher: every insert makes a part on the server, so batches are sized
+// for about one insert per table per flush interval.
+func (s *Sink) RateBatches() bool { return true }
+
 // Database returns the database the sink writes to.
 func (s *Sink) Database() string { return s.db }
 
