@@ -66,7 +66,7 @@ func newOKXClient(t *testing.T, url string) *okxClient {
 func (k *okxClient) send(s string) {
 	k.t.Helper()
 	if err := k.c.WriteMessage(websocket.TextMessage, []byte(s)); err != nil {
-		k.t.Fatal(err)
+		k.t.Fatalf("sending to %s: %v", k.c.RemoteAddr(), err)
 	}
 }
 

@@ -2,6 +2,8 @@ package replay
 
 import (
 	"context"
+	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/okxtape/okxtape/ingest/book"
@@ -78,7 +80,11 @@ func (c *wsConn) play() {
 	defer c.s.wg.Done()
 	k, release, err := c.s.startChain()
 	if err != nil {
-		c.s.log.Error("replay serve: opening the stream", "conn", c.id, "err", err)
+		lvl := slog.LevelError
+		if c.ctx.Err() != nil || c.s.ctx.Err() != nil {
+			lvl = slog.LevelDebug // the client went away or the server is stopping
+		}
+		c.s.log.Log(c.ctx, lvl, "replay serve: opening the stream", "conn", c.id, "err", err)
 		return
 	}
 	defer release()
@@ -196,7 +202,7 @@ func (ch *chain) report(c *wsConn) {
 	ch.mu.Lock()
 	err := ch.err
 	ch.mu.Unlock()
-	if err != nil {
+	if err != nil && ch.s.ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 		ch.errOnce.Do(func() { c.s.log.Error("replay serve: reading the range failed", "err", err) })
 	}
 }
