@@ -184,7 +184,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	_ = hs.Shutdown(sctx)
 	s.mu.Lock()
 	for c := range s.conns {
-		c.ws.Close()
+		if c.ws != nil {
+			c.ws.Close()
+		}
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
@@ -249,7 +251,9 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string)
 	s.stats.Conns.Add(1)
 	var id [4]byte
 	_, _ = rand.Read(id[:])
+	s.mu.Lock()
 	c.id, c.ws = hex.EncodeToString(id[:]), ws
+	s.mu.Unlock()
 	c.ctx, c.cancel = context.WithCancel(r.Context())
 	c.out = wslimit.NewSender(ws, c.sendOptions())
 	c.touch()

@@ -44,7 +44,7 @@ func (s *Server) startChain() (*chunk, func(), error) {
 	}
 	s.stats.Chains.Add(1)
 	ch.refs = 1
-	if s.o.Speed > 0 && !head.end {
+	if s.o.Speed > 0 {
 		s.open, s.head = ch, head
 	}
 	return head, func() { s.release(ch) }, nil
