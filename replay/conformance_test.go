@@ -208,7 +208,9 @@ const (
 var sessions = []session{
 	{"first subscribe", "public", func(s *sessionRun) {
 		s.send(`{"id":"1","op":"subscribe","args":[{"channel":"tickers","instId":"BTC-USDT"},{"channel":"books","instId":"BTC-USDT"}]}`)
-		s.until(func(tr *transcript) bool { return tr.counts["books|BTC-USDT"] >= 4 && tr.counts["tickers|BTC-USDT"] >= 2 })
+		s.until(func(tr *transcript) bool {
+			return tr.counts["books|BTC-USDT"] >= 4 && tr.counts["tickers|BTC-USDT"] >= 2
+		})
 		s.pingBarrier()
 	}},
 	{"late subscribe", "public", func(s *sessionRun) {

@@ -75,8 +75,8 @@ type Server struct {
 
 	ctx  context.Context // the chains' reads live as long as this (Serve's context)
 	tmu  sync.Mutex      // guards open and the chains' refs
-	open *chain     // the chain new connections join while it is young; nil: start a new one
-	head *chunk     // open's first chunk (held only while open is joinable)
+	open *chain          // the chain new connections join while it is young; nil: start a new one
+	head *chunk          // open's first chunk (held only while open is joinable)
 
 	stats ServeStats
 }
@@ -196,11 +196,20 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// frameSender queues text frames for one client (wslimit.Sender). Send copies b; it fails with
+// wslimit.ErrSlowConsumer when the client was cut for not keeping up, with another error when the connection
+// is gone. CloseWith flushes what is queued, sends a close frame and closes the connection.
+type frameSender interface {
+	Send(ctx context.Context, b []byte) error
+	Close() error
+	CloseWith(code int, reason string)
+}
+
 // wsConn is one client connection: its subscriptions and its playback.
 type wsConn struct {
 	s        *Server
 	ws       *websocket.Conn
-	out      *wslimit.Sender
+	out      frameSender
 	id       string
 	endpoint string
 	ctx      context.Context

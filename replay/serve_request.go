@@ -284,6 +284,8 @@ func (c *wsConn) check(a *wireArg) (code, msg string) {
 	}
 	s := c.s
 	switch {
+	case ep == schema.EndpointPrivate && !s.raw: // private datasets are only replayed as stored frames
+		return "60018", notFound
 	case s.channels != nil && !s.channels[a.Channel]:
 		return "60018", notFound
 	case s.insts != nil && a.InstID != "" && !s.insts[a.InstID] && a.Channel != "index-tickers":

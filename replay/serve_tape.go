@@ -164,6 +164,8 @@ func (ch *chain) add(k *chunk, ev schema.Stored) {
 		te.frame = ch.arena[start:len(ch.arena):len(ch.arena)]
 		if IncrementalBook(h.Channel) {
 			te.depth = ch.rawDepth(te.frame, te.id)
+		} else if h.InstID == "" && ch.dec.Envelope(te.frame, &ch.env) == nil {
+			te.instType = ch.env.Arg.InstType // instType-selected pushes (orders, positions, instruments, ...)
 		}
 	} else {
 		te.endpoint, _ = channelEndpoint(h.Channel)
