@@ -5,9 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -203,4 +205,61 @@ func TestServeSharesReadsAndLogsAbortsAtDebug(t *testing.T) {
 	if strings.Contains(logs.String(), "level=ERROR") {
 		t.Fatalf("client aborts logged as errors:\n%s", logs)
 	}
+}
+
+// BenchmarkServeConnections measures the heap that 199 more paced connections add to one already playing the
+// same 50k-ticker range (they share its read): heap-MB in total and heap-KB/conn.
+func BenchmarkServeConnections(b *testing.B) {
+	dir := b.TempDir()
+	evs := make([]schema.Stored, 0, 50001)
+	for i := 0; i < 50000; i++ {
+		evs = append(evs, ticker(uint64(i+1), day0+int64(i)*10, "BTC-USDT", 100+float64(i%100)))
+	}
+	evs = append(evs, sessionRow(0, day0-1000, "tickers", "BTC-USDT"))
+	writeStore(b, dir, parquet.Options{}, evs)
+	evs = nil
+	srv, err := NewServer(context.Background(), ServeOptions{Source: NewParquetSource(dir), Speed: 1,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { _ = srv.Serve(ctx, ln) }()
+	url := "ws://" + ln.Addr().String() + "/ws/v5/public"
+	var before runtime.MemStats
+	const n = 200
+	var conns []*websocket.Conn
+	for i := 0; i < n; i++ {
+		if i == 1 { // baseline: the server with one connection playing (the shared read is open)
+			runtime.GC()
+			runtime.ReadMemStats(&before)
+		}
+		c, _, err := websocket.DefaultDialer.Dial(url, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","args":[{"channel":"tickers","instId":"BTC-USDT"}]}`)); err != nil {
+			b.Fatal(err)
+		}
+		for j := 0; j < 2; j++ { // ack, first push
+			if _, _, err := c.ReadMessage(); err != nil {
+				b.Fatal(err)
+			}
+		}
+		conns = append(conns, c)
+	}
+	var after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	held := float64(after.HeapInuse) - float64(before.HeapInuse)
+	b.ReportMetric(held/(1<<20), "heap-MB")
+	b.ReportMetric(held/(n-1)/1024, "heap-KB/conn")
+	b.ReportMetric(float64(after.HeapInuse)/(1<<20), "heap-total-MB")
+	b.ReportMetric(float64(srv.Stats().Chains.Load()), "reads")
 }
