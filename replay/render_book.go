@@ -4,12 +4,13 @@ import (
 	"strconv"
 
 	"github.com/okxtape/okxtape/ingest/book"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
-// bookDepth is the number of levels per side an incremental depth channel's snapshot carries.
+// bookDepth is the number of levels per side a depth channel's snapshot carries (the registry's MaxLevels).
 func bookDepth(channel string) int {
-	if channel == "books50-l2-tbt" {
-		return 50
+	if e := channels.Lookup(channel); e != nil && e.Book != nil && e.Book.MaxLevels > 0 {
+		return e.Book.MaxLevels
 	}
 	return 400
 }

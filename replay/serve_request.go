@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
 // selKind is what a channel is subscribed with.
@@ -19,30 +20,23 @@ const (
 	selNone                    // no selector (private account-wide channels)
 )
 
-// channelSpec returns where an OKX channel is served, what selects it, whether it needs a login, and
-// whether the channel is known.
+// channelSpec returns, from the channel registry, where an OKX channel is served, what selects it (the
+// selector a subscription must carry: instId for market data, instType for orders/positions, none for the
+// account-wide private channels), whether it needs a login, and whether the channel is known.
 func channelSpec(ch string) (endpoint string, sel selKind, login, known bool) {
+	e := channels.Lookup(ch)
+	if e == nil {
+		return "", 0, false, false
+	}
 	switch {
-	case strings.HasPrefix(ch, "candle"), strings.HasPrefix(ch, "mark-price-candle"),
-		strings.HasPrefix(ch, "index-candle"), ch == "trades-all":
-		return schema.EndpointBusiness, selInstID, false, true
+	case e.Selector == channels.ByInstID && e.Endpoint != schema.EndpointPrivate:
+		sel = selInstID
+	case e.Selector == channels.ByInstType:
+		sel = selInstType
+	default:
+		sel = selNone // ccy, none, or an optional instId (fills)
 	}
-	switch ch {
-	case "tickers", "trades", "books", "books5", "bbo-tbt", "books-elp", "books-rpi", "funding-rate",
-		"mark-price", "index-tickers", "open-interest", "price-limit", "option-trades", "estimated-price":
-		return schema.EndpointPublic, selInstID, false, true
-	case "books-l2-tbt", "books50-l2-tbt":
-		return schema.EndpointPublic, selInstID, true, true
-	case "instruments", "opt-summary", "liquidation-orders", "adl-warning":
-		return schema.EndpointPublic, selInstType, false, true
-	case "status":
-		return schema.EndpointPublic, selNone, false, true
-	case "orders", "positions":
-		return schema.EndpointPrivate, selInstType, true, true
-	case "fills", "account", "balance_and_position":
-		return schema.EndpointPrivate, selNone, true, true
-	}
-	return "", 0, false, false
+	return e.Endpoint, sel, e.Login, true
 }
 
 // channelEndpoint returns the endpoint that serves an OKX channel, and whether the channel is known.

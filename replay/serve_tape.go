@@ -5,10 +5,12 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/okxtape/okxtape/ingest/book"
 	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
 // The tape is replay serve's shared reader. A chain is one merged read of the selected range, cut into
@@ -285,13 +287,20 @@ func (tr *depthTrack) checkpoint() *checkpoint {
 	return cp
 }
 
-// checksumCutoffMs is when OKX stopped sending checksums (always 0 since 2026-06-23 00:00 UTC).
-const checksumCutoffMs = 1_782_172_800_000
+// checksumCutoffMs is when OKX stopped sending checksums (channels.ChecksumDeprecated, 00:00 UTC).
+var checksumCutoffMs = func() int64 {
+	t, err := time.Parse(time.DateOnly, channels.ChecksumDeprecated)
+	if err != nil {
+		panic("replay: channels.ChecksumDeprecated is not a date: " + err.Error())
+	}
+	return t.UnixMilli()
+}()
 
 // checksumEra reports whether OKX sent a real checksum (CRC32 of the top levels) for this channel at ts:
-// before the cutoff, on the channels that have the field.
+// before the cutoff, on the channels the registry says carried one.
 func checksumEra(channel string, ts int64) bool {
-	return ts < checksumCutoffMs && channel != "books-rpi"
+	e := channels.Lookup(channel)
+	return ts < checksumCutoffMs && e != nil && e.Book != nil && e.Book.Checksum
 }
 
 // join rebuilds the book of stream id as it stands before event i of chunk k: the checkpoint plus the
