@@ -6,23 +6,25 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/okxtape/okxtape/internal/testenv"
 )
 
-// ccxtDir holds scripts/ccxt (npm install --prefix scripts/ccxt puts ccxt in its node_modules).
+// ccxtDir holds scripts/ccxt (scripts/ccxt-install.sh puts ccxt in its node_modules).
 const ccxtDir = "../scripts/ccxt"
+
+// ccxtReq is the ccxt requirement (CI sets OKXTAPE_REQUIRE_CCXT=1).
+var ccxtReq = testenv.Requirement{Name: "ccxt", Env: "OKXTAPE_REQUIRE_CCXT", Install: "scripts/ccxt-install.sh"}
 
 // TestCCXTWatchTickerThenOrderBook runs ccxt's usual order against replay serve: watchTicker, then
 // watchOrderBook a few seconds into playback (a late books subscription), then order-book updates, which
 // ccxt rejects with InvalidNonce if the seqId chain breaks. The data has no seqIds (served re-rendered with a
-// synthetic chain). Skips when ccxt is not installed (OKXTAPE_REQUIRE_CCXT=1 makes that a failure).
+// synthetic chain).
 func TestCCXTWatchTickerThenOrderBook(t *testing.T) {
 	node, err := exec.LookPath("node")
-	if _, serr := os.Stat(ccxtDir + "/node_modules/ccxt/package.json"); err != nil || serr != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_CCXT") != "" {
-			t.Fatalf("ccxt not installed (npm install --prefix scripts/ccxt): node %v, ccxt %v", err, serr)
-		}
-		t.Skip("ccxt not installed: npm install --prefix scripts/ccxt")
-	}
+	ccxtReq.Check(t, err)
+	_, err = os.Stat(ccxtDir + "/node_modules/ccxt/package.json")
+	ccxtReq.Check(t, err)
 	url := startServer(t, ServeOptions{Source: NewParquetSource(depthStore(t, false)), Speed: 2})
 	cmd := exec.Command(node, "serve_check.mjs", url, "BTC-USDT", "20", "10")
 	cmd.Dir = ccxtDir

@@ -4,27 +4,22 @@ import (
 	"bufio"
 	"bytes"
 	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
 	"github.com/okxtape/okxtape/ingest/decode"
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store/parquet"
 )
 
-// captureFixture is a real OKX capture of 2022-05-13 (books with checksums and no seqIds, trades, tickers).
-const captureFixture = "../../shared/fixtures/okx/OKX.ws.1.0"
-
 // captureStore decodes the capture's pushes with ingest's decoder and stores the rows without raw frames,
 // as `record --raw-frames=false` would. It returns the store and the number of book rows per instrument.
 func captureStore(t *testing.T) (string, map[string]int64) {
-	f, err := os.Open(captureFixture)
-	if err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_FIXTURES") != "" {
-			t.Fatal(err)
-		}
-		t.Skip("capture fixture not found:", err)
-	}
+	// A real OKX capture of 2022-05-13 (books with checksums and no seqIds, trades, tickers).
+	f, err := os.Open(filepath.Join(testenv.FixtureDir(t), "OKX.ws.1.0"))
+	testenv.Fixtures.Check(t, err)
 	defer f.Close()
 	dec := decode.NewDecoder()
 	var env decode.Envelope

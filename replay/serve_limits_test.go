@@ -17,6 +17,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store/parquet"
 )
@@ -64,16 +65,10 @@ func startServerS(t *testing.T, o ServeOptions) (*Server, string, *lockedBuf) {
 	return srv, "ws://" + ln.Addr().String(), logs
 }
 
-// poll waits for cond (polling, no fixed sleep decides the outcome).
+// poll waits for cond (polling; the timeout only guards against hanging).
 func poll(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testenv.Eventually(t, 10*time.Second, cond, "%s", what)
 }
 
 func (s *Server) connCount() int {
