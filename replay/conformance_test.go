@@ -267,6 +267,14 @@ var sessions = []session{
 		}
 	}},
 	{"ping", "public", func(s *sessionRun) { s.pingBarrier() }},
+	{"request rate", "public", func(s *sessionRun) {
+		for i := 0; i < 481; i++ { // OKX allows 480 subscribe/unsubscribe/login requests per hour
+			n := len(s.tr.control)
+			s.send(`{"id":"r","op":"unsubscribe","args":[{"channel":"tickers","instId":"ETH-USDT"}]}`)
+			s.until(controls(n + 1))
+		}
+		s.tr.control = s.tr.control[len(s.tr.control)-2:]
+	}},
 	{"idle", "public", func(s *sessionRun) { s.until(func(*transcript) bool { return false }) }},
 	{"oversized request", "public", func(s *sessionRun) {
 		s.send(`{"op":"subscribe","args":[{"channel":"tickers","instId":"` + strings.Repeat("A", 70<<10) + `"}]}`)

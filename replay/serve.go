@@ -224,6 +224,7 @@ type wsConn struct {
 	wide     []*sub            // instType/instFamily/selector-less subscriptions
 	playing  bool
 	loggedIn bool
+	reqTimes []time.Time // subscribe/unsubscribe/login requests in the last hour
 }
 
 // admit registers a new connection unless the cap is reached.

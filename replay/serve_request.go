@@ -6,6 +6,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/schema/channels"
@@ -162,6 +163,9 @@ func (c *wsConn) request(msg []byte) error {
 	if json.Unmarshal(req["args"], &args) != nil || len(args) == 0 {
 		return invalid(id)
 	}
+	if !c.allowRequest() {
+		return c.fail(id, "60014", "Requests too frequent")
+	}
 	if op == "login" {
 		return c.login(id, args)
 	}
@@ -178,6 +182,26 @@ func (c *wsConn) request(msg []byte) error {
 		go c.play()
 	}
 	return nil
+}
+
+// maxRequestsPerHour is OKX's limit on subscribe + unsubscribe + login requests per connection.
+const maxRequestsPerHour = 480
+
+// allowRequest applies the per-connection request limit over a sliding hour.
+func (c *wsConn) allowRequest() bool {
+	now := time.Now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := 0
+	for i < len(c.reqTimes) && now.Sub(c.reqTimes[i]) >= time.Hour {
+		i++
+	}
+	c.reqTimes = c.reqTimes[i:]
+	if len(c.reqTimes) >= maxRequestsPerHour {
+		return false
+	}
+	c.reqTimes = append(c.reqTimes, now)
+	return true
 }
 
 // arg handles one subscribe/unsubscribe argument; start reports that it started the playback.
