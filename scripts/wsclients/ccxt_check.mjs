@@ -1,6 +1,6 @@
 // ccxt's usual order against replay serve: watchTicker, then watchOrderBook a few seconds later, then keep
 // the book through updates (ccxt rejects a broken seqId chain with InvalidNonce). Usage:
-//   node serve_check.mjs ws://127.0.0.1:PORT SYMBOL-ID TICKERS UPDATES
+//   node ccxt_check.mjs ws://127.0.0.1:PORT INST-ID TICKERS UPDATES
 // Prints one JSON line with what it saw; exits 1 on any error or when it hangs for 20 s.
 import ccxt from 'ccxt';
 
