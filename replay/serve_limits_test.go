@@ -6,9 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"sync"
@@ -257,4 +260,49 @@ func BenchmarkServeConnections(b *testing.B) {
 	b.ReportMetric(held/(n-1)/1024, "heap-KB/conn")
 	b.ReportMetric(float64(after.HeapInuse)/(1<<20), "heap-total-MB")
 	b.ReportMetric(float64(srv.Stats().Chains.Load()), "reads")
+}
+
+// A stored range that cannot be read to its end (a damaged Parquet file) ends the connection with an error
+// event and close 1011 and one ERROR line, not with acks and silence.
+func TestServeUnreadableRangeIsReported(t *testing.T) {
+	dir := tickerStore(t, 5000)
+	var target string
+	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && strings.HasSuffix(p, ".parquet") && strings.Contains(p, "tickers") {
+			target = p
+		}
+		return nil
+	})
+	if target == "" {
+		t.Fatalf("no tickers file under %s", dir)
+	}
+	b, err := os.ReadFile(target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 64; i < len(b)/2; i++ { // damage the data pages, keep the footer (the file is still listed)
+		b[i] ^= 0x5a
+	}
+	if err := os.WriteFile(target, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, url, logs := startServerS(t, ServeOptions{Source: NewParquetSource(dir)})
+	c := dial(t, url+"/ws/v5/public")
+	subscribe(t, c, `{"op":"subscribe","args":[{"channel":"tickers","instId":"BTC-USDT"}]}`)
+	var last string
+	for {
+		_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+		_, m, err := c.ReadMessage()
+		if err != nil {
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != websocket.CloseInternalServerErr {
+				t.Fatalf("end: %v, want close 1011", err)
+			}
+			break
+		}
+		last = string(m)
+	}
+	if !strings.Contains(last, `"code":"64007"`) || strings.Count(logs.String(), "level=ERROR") != 1 {
+		t.Fatalf("last frame %s; logs:\n%s", last, logs)
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"github.com/okxtape/okxtape/ingest/book"
 )
 
@@ -112,7 +114,12 @@ func (c *wsConn) play() {
 			}
 		}
 	}
-	last.chain.report(c)
+	if last.chain.failed(c) {
+		// The stored range could not be read to its end: tell the client instead of going silent.
+		_ = c.fail("", "64007", "Operation subscribe failed due to WebSocket internal error")
+		c.out.CloseWith(websocket.CloseInternalServerErr, "stored data unreadable")
+		return
+	}
 	for { // the range is exhausted: later depth subscriptions get the final book
 		if c.joins.Load() && c.doJoins(last, len(last.evs), &bk) != nil {
 			return
@@ -197,14 +204,18 @@ func (c *wsConn) doJoins(k *chunk, i int, bk *book.Book) error {
 	return nil
 }
 
-// report logs the chain's read error once (a failed read leaves clients with what was sent so far).
-func (ch *chain) report(c *wsConn) {
+// failed reports whether the chain's read failed (not by cancellation), logging the error once per chain.
+func (ch *chain) failed(c *wsConn) bool {
 	ch.mu.Lock()
 	err := ch.err
 	ch.mu.Unlock()
-	if err != nil && ch.s.ctx.Err() == nil && !errors.Is(err, context.Canceled) {
-		ch.errOnce.Do(func() { c.s.log.Error("replay serve: reading the range failed", "err", err) })
+	if err == nil || ch.s.ctx.Err() != nil || errors.Is(err, context.Canceled) {
+		return false
 	}
+	ch.errOnce.Do(func() {
+		c.s.log.Error("replay serve: reading the stored range failed; closing its connections with 1011", "err", err)
+	})
+	return true
 }
 
 // clock is a connection's playback clock: event time ts is due at wall + (ts - origin) / speed.

@@ -73,6 +73,8 @@ type chain struct {
 	chunks  atomic.Int64 // produced so far
 	refs    int          // connections playing (guarded by Server.tmu)
 	arena   []byte
+	// undecoded counts stored depth frames the decoder refused.
+	undecoded int
 }
 
 // depthTrack is the chain's running state of one incremental book.
@@ -199,12 +201,13 @@ func (ch *chain) track(id streamID) *depthTrack {
 
 // rawDepth parses a stored depth frame with ingest's decoder and applies it to the chain's book.
 func (ch *chain) rawDepth(frame []byte, id streamID) *tapeDepth {
-	if ch.dec.Envelope(frame, &ch.env) != nil || ch.env.Kind != decode.FramePush {
+	if err := ch.dec.Envelope(frame, &ch.env); err != nil || ch.env.Kind != decode.FramePush {
+		ch.badDepth(id, err)
 		return nil
 	}
 	var d *tapeDepth
 	tr := ch.track(id)
-	_, _ = ch.dec.Push(&ch.env, frame, 0, func(e schema.Event) {
+	_, err := ch.dec.Push(&ch.env, frame, 0, func(e schema.Event) {
 		b, ok := e.(*schema.Book)
 		if !ok || d != nil {
 			return
@@ -216,7 +219,20 @@ func (ch *chain) rawDepth(frame []byte, id streamID) *tapeDepth {
 				Asks: append([]decode.RawLevel(nil), raw.Asks...)}}
 		tr.apply(d, b.Ts)
 	})
+	if err != nil || d == nil {
+		ch.badDepth(id, err)
+	}
 	return d
+}
+
+// badDepth counts a stored depth frame the decoder refused (it is still sent as stored, but late snapshots
+// are rebuilt without it), logging the first one of the chain.
+func (ch *chain) badDepth(id streamID, err error) {
+	ch.undecoded++
+	if ch.undecoded == 1 {
+		ch.s.log.Warn("replay serve: a stored depth frame does not decode; late snapshots are built without it",
+			"channel", id.channel, "inst", id.inst, "err", err)
+	}
 }
 
 // renderDepth chains a stored incremental-book row for re-rendering: a snapshot has prevSeqId -1; an update's
