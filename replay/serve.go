@@ -89,6 +89,8 @@ type ServeStats struct {
 	IdleClosed atomic.Int64 // closed with 4004
 	Oversized  atomic.Int64 // requests over 64 KiB (closed with 1009)
 	Chains     atomic.Int64 // merged reads opened (shared by the connections that start together)
+	// UndecodedDepth counts stored depth frames the decoder refused (sent as stored, left out of rebuilt books).
+	UndecodedDepth atomic.Int64
 }
 
 // NewServer inspects the source (raw frames present? which channels and instruments were recorded?) and

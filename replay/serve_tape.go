@@ -229,6 +229,7 @@ func (ch *chain) rawDepth(frame []byte, id streamID) *tapeDepth {
 // are rebuilt without it), logging the first one of the chain.
 func (ch *chain) badDepth(id streamID, err error) {
 	ch.undecoded++
+	ch.s.stats.UndecodedDepth.Add(1)
 	if ch.undecoded == 1 {
 		ch.s.log.Warn("replay serve: a stored depth frame does not decode; late snapshots are built without it",
 			"channel", id.channel, "inst", id.inst, "err", err)
