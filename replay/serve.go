@@ -273,8 +273,8 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string)
 	defer func() {
 		idle.Stop()
 		c.cancel()
+		ws.Close() // the read side ended: the peer is gone, so nothing queued is flushed
 		_ = c.out.Close()
-		ws.Close()
 		s.drop(c)
 	}()
 	c.readLoop()
