@@ -33,6 +33,9 @@ import (
 
 const confIdle = 1500 * time.Millisecond
 
+// The simulator's account (the recorder logs in with it to record books-l2-tbt; sessions log in with it).
+const confKey, confSecret, confPass = "conf-key", "conf-secret", "conf-pass"
+
 // recordSim records the simulator for d with ingest's client (raw frames on) into a Parquet store.
 func recordSim(t *testing.T, addr string, d time.Duration) string {
 	t.Helper()
@@ -45,7 +48,10 @@ func recordSim(t *testing.T, addr string, d time.Duration) string {
 			subs = append(subs, decode.Arg{Channel: ch, InstID: inst})
 		}
 	}
+	subs = append(subs, decode.Arg{Channel: "books-l2-tbt", InstID: "BTC-USDT"})
+	// One arg per connection: books-l2-tbt and books of one instrument cannot share a connection (64004).
 	cfg := ingest.Config{WSURL: "ws://" + addr, RESTURL: "http://" + addr, Subscriptions: subs, RawFrames: true,
+		MaxArgsPerConn: 1, Credentials: ingest.Credentials{APIKey: confKey, Secret: confSecret, Passphrase: confPass},
 		MaxConnPerSec: 100, ConnectTimeout: 5 * time.Second, AckTimeout: 2 * time.Second,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		Emit: func(e schema.Event) {
@@ -74,7 +80,7 @@ func recordSim(t *testing.T, addr string, d time.Duration) string {
 	if len(evs) < 100 {
 		t.Fatalf("recorded only %d events", len(evs))
 	}
-	evs = append(evs, sessionRow(0, evs[0].Hdr().Ts-1000, "tickers,books,trades,trades-all", "BTC-USDT,ETH-USDT"))
+	evs = append(evs, sessionRow(0, evs[0].Hdr().Ts-1000, "tickers,books,trades,trades-all,books-l2-tbt", "BTC-USDT,ETH-USDT"))
 	dir := t.TempDir()
 	writeStore(t, dir, parquet.Options{}, evs)
 	return dir
@@ -280,6 +286,18 @@ var sessions = []session{
 		s.send(`{"op":"subscribe","args":[{"channel":"tickers","instId":"` + strings.Repeat("A", 70<<10) + `"}]}`)
 		s.until(func(*transcript) bool { return false })
 	}},
+	{"books-l2-tbt exclusivity", "public", func(s *sessionRun) {
+		s.send(string(sim.LoginArgs(confKey, confSecret, confPass, time.Now())))
+		s.until(controls(1))
+		s.send(subBooks)
+		s.until(pushes("books|BTC-USDT", 2))
+		s.send(`{"id":"l2","op":"subscribe","args":[{"channel":"books-l2-tbt","instId":"BTC-USDT"}]}`)
+		s.until(pushes("books-l2-tbt|BTC-USDT", 2))
+		s.pingBarrier()
+		s.send(subBooks)
+		s.until(func(tr *transcript) bool { return strings.Contains(tr.control[len(tr.control)-1], `"error"`) })
+		s.pingBarrier()
+	}},
 	{"business", "business", func(s *sessionRun) {
 		s.send(`{"id":"1","op":"subscribe","args":[{"channel":"tickers","instId":"BTC-USDT"}]}`)
 		s.until(controls(1))
@@ -307,6 +325,7 @@ func TestConformanceWithSimulator(t *testing.T) {
 		t.Skip("records the simulator for a few seconds")
 	}
 	simSrv, err := sim.New(sim.Config{Rate: 20, Faults: sim.Faults{IdleClose: confIdle, MaxConnPerSec: -1},
+		APIKey: confKey, APISecret: confSecret, Passphrase: confPass,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	if err != nil {
 		t.Fatal(err)

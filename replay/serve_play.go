@@ -27,6 +27,7 @@ const (
 // sub is one accepted subscription of a connection.
 type sub struct {
 	arg   wireArg
+	echo  []byte // the arg as sent (compacted), for server-side unsubscribes
 	state subState
 }
 

@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -225,9 +226,13 @@ func (c *wsConn) arg(id, op string, raw json.RawMessage, msg []byte) (start bool
 		c.unsubscribe(&a)
 		return false, c.send(c.event("unsubscribe", id, "", "", echo.Bytes()))
 	}
+	evicted, clash := c.l2tbtRule(&a)
+	if clash {
+		return false, c.fail(id, "64004", fmt.Sprintf("Subscribe to both %s and books-l2-tbt for %s is not allowed. Unsubscribe books-l2-tbt first.", a.Channel, a.InstID))
+	}
 	sb := c.subs[a.key()]
 	if sb == nil {
-		sb = &sub{arg: a}
+		sb = &sub{arg: a, echo: echo.Bytes()}
 		c.subs[a.key()] = sb
 		if _, sel, _, _ := channelSpec(a.Channel); sel == selInstID {
 			c.byStream[streamID{a.Channel, a.InstID}] = sb
@@ -246,7 +251,40 @@ func (c *wsConn) arg(id, op string, raw json.RawMessage, msg []byte) (start bool
 	if !c.playing {
 		c.playing, start = true, true
 	}
-	return start, c.send(c.event("subscribe", id, "", "", echo.Bytes()))
+	if err := c.send(c.event("subscribe", id, "", "", echo.Bytes())); err != nil {
+		return start, err
+	}
+	for _, o := range evicted { // server-side unsubscribes of the older depth channels
+		c.unsubscribe(&o.arg)
+		if err := c.send(c.event("unsubscribe", "", "", "", o.echo)); err != nil {
+			return start, err
+		}
+	}
+	return start, nil
+}
+
+// exclusiveDepth are the channels of OKX's rule (2024-07-17) that books-l2-tbt excludes on one connection.
+var exclusiveDepth = map[string]bool{"books": true, "books-l2-tbt": true, "books50-l2-tbt": true}
+
+// l2tbtRule applies OKX's books-l2-tbt exclusivity for a subscription (c.mu held): subscribing books or
+// books50-l2-tbt while books-l2-tbt is held for the instrument clashes (64004); subscribing books-l2-tbt
+// evicts them (returned, to be unsubscribed after the ack).
+func (c *wsConn) l2tbtRule(a *wireArg) (evicted []*sub, clash bool) {
+	if !exclusiveDepth[a.Channel] {
+		return nil, false
+	}
+	for id, o := range c.byStream {
+		if id.inst != a.InstID || id.channel == a.Channel || !exclusiveDepth[id.channel] {
+			continue
+		}
+		if id.channel == "books-l2-tbt" {
+			return nil, true
+		}
+		if a.Channel == "books-l2-tbt" {
+			evicted = append(evicted, o)
+		}
+	}
+	return evicted, false
 }
 
 func (c *wsConn) unsubscribe(a *wireArg) {
