@@ -205,8 +205,8 @@ func TestServeSharesReadsAndLogsAbortsAtDebug(t *testing.T) {
 	}
 }
 
-// BenchmarkServeConnections measures the heap that 199 more paced connections add to one already playing the
-// same 50k-ticker range (they share its read): heap-MB in total and heap-KB/conn.
+// BenchmarkServeConnections measures the heap that 199 more connections add to one already playing the same
+// 50k-ticker range: paced ones share its read ("shared"), unpaced ones (--speed max) read it each ("own").
 func BenchmarkServeConnections(b *testing.B) {
 	dir := b.TempDir()
 	evs := make([]schema.Stored, 0, 50001)
@@ -216,8 +216,13 @@ func BenchmarkServeConnections(b *testing.B) {
 	evs = append(evs, sessionRow(0, day0-1000, "tickers", "BTC-USDT"))
 	writeStore(b, dir, parquet.Options{}, evs)
 	evs = nil
-	srv, err := NewServer(context.Background(), ServeOptions{Source: NewParquetSource(dir), Speed: 1,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	b.Run("shared", func(b *testing.B) { benchConnections(b, dir, 1) })
+	b.Run("own", func(b *testing.B) { benchConnections(b, dir, 0) })
+}
+
+func benchConnections(b *testing.B, dir string, speed float64) {
+	srv, err := NewServer(context.Background(), ServeOptions{Source: NewParquetSource(dir), Speed: speed,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), SendQueue: 256 << 10})
 	if err != nil {
 		b.Fatal(err)
 	}

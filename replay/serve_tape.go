@@ -90,7 +90,9 @@ type depthTrack struct {
 // newChain opens a merged read of the server's selection (its life is the chain's, not a connection's).
 func (s *Server) newChain() (*chain, *chunk, error) {
 	ctx, cancel := context.WithCancel(s.ctx)
-	st, err := Open(ctx, s.o.Source, s.o.Query, s.tables)
+	// One worker, one part ahead: a chain is paced by its clients, not by the disk, and unshared chains
+	// (--speed max) exist once per connection.
+	st, err := OpenWith(ctx, s.o.Source, s.o.Query, s.tables, StreamOptions{Workers: 1, ReadAhead: 1})
 	if err != nil {
 		cancel()
 		return nil, nil, fmt.Errorf("replay serve: opening the stream: %w", err)
