@@ -33,6 +33,12 @@ type Decoder struct {
 	fill    schema.Fill
 	bal     schema.Balance
 	pos     schema.Position
+	liq     schema.Liquidation
+	plim    schema.PriceLimit
+	opt     schema.OptSummary
+	est     schema.EstimatedPrice
+	inst    schema.Instrument
+	status  schema.Status
 }
 
 // Stats counts the frames a Decoder rejected, by kind. The client turns them into metrics and logs; the
@@ -65,8 +71,10 @@ func (d *Decoder) BookRaw() *BookRaw { return &d.raw }
 // books5, bbo-tbt, books-l2-tbt, books50-l2-tbt, books-elp, books-rpi → *schema.Book (see BookRaw);
 // orders → *schema.Order; fills → *schema.Fill; account → one *schema.Balance per details[] entry;
 // positions → *schema.Position; balance_and_position → *schema.Balance per balData[] entry then
-// *schema.Position per posData[] entry. Other channels (including "instruments": see ParseInstruments)
-// return ErrUnknownChannel.
+// *schema.Position per posData[] entry; liquidation-orders → one *schema.Liquidation per details[] entry;
+// price-limit → *schema.PriceLimit; opt-summary → *schema.OptSummary; estimated-price →
+// *schema.EstimatedPrice; instruments → *schema.Instrument (Ts = receive time); status → *schema.Status.
+// Other channels return ErrUnknownChannel.
 //
 // n is the number of events emitted. On a malformed element Push stops and returns an ErrMalformed-wrapped
 // error; events emitted before it stay emitted (each event is only emitted once fully decoded).
@@ -111,6 +119,18 @@ func (d *Decoder) Push(env *Envelope, frame []byte, recvNs int64, emit func(sche
 		n = d.positions(&s, h, env.EventType, emit)
 	case "balance_and_position":
 		n = d.balanceAndPosition(&s, h, emit)
+	case "liquidation-orders":
+		n = d.liquidations(&s, h, emit)
+	case "price-limit":
+		n = d.priceLimits(&s, h, emit)
+	case "opt-summary":
+		n = d.optSummaries(&s, h, emit)
+	case "estimated-price":
+		n = d.estimatedPrices(&s, h, emit)
+	case "instruments":
+		n = d.instrumentsPush(&s, h, emit)
+	case "status":
+		n = d.statuses(&s, h, emit)
 	default:
 		switch {
 		case strings.HasPrefix(ch, "candle"):
