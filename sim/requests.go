@@ -13,6 +13,7 @@ type selKind int
 const (
 	selInstID selKind = iota
 	selInstType
+	selInstFamily
 	selNone
 )
 
@@ -39,13 +40,18 @@ func init() {
 func lookupChannel(name string) (chanSpec, bool) {
 	sp := chanSpec{name: name, path: pathPublic, sel: selInstID}
 	switch name {
-	case "tickers", "trades", "books5", "bbo-tbt", "funding-rate", "mark-price", "index-tickers", "open-interest":
-	case "books", "books-l2-tbt":
+	case "tickers", "trades", "books5", "bbo-tbt", "funding-rate", "mark-price", "index-tickers", "open-interest",
+		"price-limit":
+	case "books", "books-l2-tbt", "books-elp", "books-rpi":
 		sp.depth, sp.l2 = 400, name == "books-l2-tbt"
 	case "books50-l2-tbt":
 		sp.depth, sp.l2 = 50, true
-	case "instruments":
+	case "instruments", "liquidation-orders", "estimated-price":
 		sp.sel = selInstType
+	case "opt-summary":
+		sp.sel = selInstFamily
+	case "status":
+		sp.sel = selNone
 	case "trades-all":
 		sp.path = pathBusiness
 	case "orders", "positions":
@@ -80,6 +86,8 @@ func (sb *sub) selector() string {
 		return "instId:" + sb.instID
 	case sb.instType != "":
 		return "instType:" + sb.instType
+	case sb.instFamily != "":
+		return "instFamily:" + sb.instFamily
 	}
 	return ""
 }
@@ -275,6 +283,9 @@ func (c *conn) validate(sb *sub) (string, string) {
 		return "", ""
 	}
 	bad := func() (string, string) { return "60018", wrongURL(sb.channel, sb.selector()) }
+	if code, msg, done := c.validateVenue(sb); done {
+		return code, msg
+	}
 	switch sp.sel {
 	case selInstID:
 		if sb.instID == "" {

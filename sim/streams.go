@@ -156,6 +156,17 @@ func (s *Server) newGenerator(sb *sub) generator {
 	if sb.channel == "instruments" {
 		return &instrumentsGen{s: s, prefix: pushPrefix(sb.channel, "instType", sb.instType), instType: sb.instType}
 	}
+	switch sb.channel {
+	case "liquidation-orders":
+		return s.newLiquidationGen(sb)
+	case "status":
+		return &statusGen{venueGen: venueGen{s: s, prefix: argPrefix(sb), rng: s.streamRNG(sb.key)}}
+	case "opt-summary":
+		return s.newOptSummaryGen(sb)
+	case "estimated-price":
+		return &estimatedGen{venueGen: venueGen{s: s, prefix: argPrefix(sb), rng: s.streamRNG(sb.key)},
+			instType: sb.instType, insts: s.estimatedInsts(sb)}
+	}
 	base := genBase{s: s, prefix: pushPrefix(sb.channel, "instId", sb.instID)}
 	if sb.channel == "index-tickers" {
 		base.m = s.indexMarket(sb.instID)
@@ -165,8 +176,9 @@ func (s *Server) newGenerator(sb *sub) generator {
 	in := s.byID[sb.instID]
 	base.in, base.m = in, in.mkt
 	switch sb.channel {
-	case "books", "books-l2-tbt", "books50-l2-tbt":
-		g := &booksGen{genBase: base, channel: sb.channel, f: &s.cfg.Faults, checksum: s.cfg.Checksum}
+	case "books", "books-l2-tbt", "books50-l2-tbt", "books-elp", "books-rpi":
+		g := &booksGen{genBase: base, channel: sb.channel, f: &s.cfg.Faults, checksum: s.cfg.Checksum,
+			rpi: sb.channel == "books-rpi"}
 		in.mkt.mu.Lock()
 		g.v = in.mkt.attach(sb.spec.depth)
 		in.mkt.mu.Unlock()
@@ -185,6 +197,8 @@ func (s *Server) newGenerator(sb *sub) generator {
 		return &fundingGen{genBase: base}
 	case "open-interest":
 		return &oiGen{genBase: base}
+	case "price-limit":
+		return &priceLimitGen{genBase: base}
 	default: // candles
 		return newCandleGen(base, sb.spec.bar)
 	}
@@ -214,13 +228,17 @@ func one(b []byte) []frameOut { return []frameOut{{data: append(b, ']', '}'), it
 func (g *genBase) px(t int64) string { return fmtFixed(t, g.in.TickDec) }
 func (g *genBase) sz(l int64) string { return fmtFixed(l, g.in.LotDec) }
 
-// ---- books, books-l2-tbt, books50-l2-tbt ----
+// ---- books, books-l2-tbt, books50-l2-tbt, books-elp, books-rpi ----
 
+// booksGen serves an incremental depth channel. All depth channels of an instrument step its one market, so
+// they share its seqId space (as OKX's do). books-rpi (rpi) has no checksum field and levels
+// [px, totalQty, nonRpiQty, count].
 type booksGen struct {
 	genBase
 	channel  string
 	f        *Faults
 	checksum bool
+	rpi      bool
 	v        *bookView
 }
 
@@ -310,11 +328,13 @@ func (g *booksGen) frame(now time.Time, action string, bids, asks []level, prev,
 	b = append(b, g.prefix...)
 	b = appendKV(b, "action", action)
 	b = append(b, `,"data":[{"asks":`...)
-	b = g.in.appendLevels(b, asks)
+	b = g.in.appendBookLevels(b, asks, g.rpi)
 	b = append(b, `,"bids":`...)
-	b = g.in.appendLevels(b, bids)
+	b = g.in.appendBookLevels(b, bids, g.rpi)
 	b = appendKMs(b, "ts", now.UnixMilli())
-	b = appendKInt(b, "checksum", cs)
+	if !g.rpi {
+		b = appendKInt(b, "checksum", cs)
+	}
 	b = appendKInt(b, "prevSeqId", prev)
 	b = appendKInt(b, "seqId", seq)
 	return append(b, '}')
