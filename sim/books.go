@@ -349,7 +349,9 @@ func (in *instrument) checksum(bids, asks []level) int32 {
 }
 
 // appendLevels appends [["px","sz","0","n"],...]; size 0 is written as a deletion ["px","0","0","0"].
-func (in *instrument) appendLevels(b []byte, lv []level) []byte { return in.appendBookLevels(b, lv, false) }
+func (in *instrument) appendLevels(b []byte, lv []level) []byte {
+	return in.appendBookLevels(b, lv, false)
+}
 
 // appendBookLevels appends levels; with rpi the third element is the non-RPI part of the size (three
 // quarters of it here) instead of the deprecated "0", as books-rpi sends [px, totalQty, nonRpiQty, count].
