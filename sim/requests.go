@@ -298,7 +298,7 @@ func (c *conn) validate(sb *sub) (string, string) {
 			return "", ""
 		}
 		in := c.srv.byID[sb.instID]
-		if in == nil {
+		if in == nil || !in.listed() {
 			return bad()
 		}
 		if (sb.channel == "funding-rate" || sb.channel == "open-interest") && in.Type != "SWAP" {
@@ -321,7 +321,7 @@ func (c *conn) validate(sb *sub) (string, string) {
 			return bad()
 		}
 	}
-	if sb.instID != "" && sp.sel != selInstID && c.srv.byID[sb.instID] == nil {
+	if in := c.srv.byID[sb.instID]; sb.instID != "" && sp.sel != selInstID && (in == nil || !in.listed()) {
 		return bad()
 	}
 	return "", ""
@@ -333,7 +333,7 @@ func (s *Server) indexMarket(id string) *market {
 	if !ok || (quote != "USDT" && quote != "USD") {
 		return nil
 	}
-	if in := s.byID[base+"-USDT"]; in != nil {
+	if in := s.byID[base+"-USDT"]; in != nil && in.listed() {
 		return in.mkt
 	}
 	return nil

@@ -386,7 +386,7 @@ func (g *instrumentsGen) initial(time.Time) []frameOut {
 	b := append(append([]byte(nil), g.prefix...), `,"data":[`...)
 	n := 0
 	for _, in := range g.s.insts {
-		if in.Type != g.instType {
+		if in.Type != g.instType || !in.listed() {
 			continue
 		}
 		if n > 0 {

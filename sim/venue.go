@@ -86,6 +86,9 @@ func (g *liquidationGen) tick(now time.Time) []frameOut {
 	}
 	in := g.insts[g.n%len(g.insts)]
 	g.n++
+	if !in.listed() {
+		return nil
+	}
 	mid := midOf(in)
 	side, posSide := "buy", "short" // a short position is liquidated by a buy
 	if g.rng.IntN(2) == 0 {
@@ -261,7 +264,7 @@ type estimatedGen struct {
 func (s *Server) estimatedInsts(sb *sub) []*instrument {
 	var out []*instrument
 	for _, in := range s.insts {
-		if in.Type == sb.instType && (in.ID == sb.instID || sb.instID == "" && in.Base+"-"+in.Quote == sb.instFamily) {
+		if in.listed() && in.Type == sb.instType && (in.ID == sb.instID || sb.instID == "" && in.Base+"-"+in.Quote == sb.instFamily) {
 			out = append(out, in)
 		}
 	}

@@ -211,3 +211,45 @@ func TestVenueSelectorsValidated(t *testing.T) {
 		}
 	}
 }
+
+// TestListings: with ListEvery, a reserved pair is listed (pushed on the instruments channel, then
+// subscribable) and one period later delisted (pushed as expired, refused on subscribe); /stats shows the
+// streams subscribed.
+func TestListings(t *testing.T) {
+	srv, addr := startSim(t, Config{Instruments: 1, Rate: 20, ListEvery: 300 * time.Millisecond})
+	var list struct {
+		Data []map[string]any `json:"data"`
+	}
+	get(t, "http://"+addr+"/api/v5/public/instruments?instType=SWAP", &list)
+	if len(list.Data) != 1 || list.Data[0]["instId"] != "BTC-USDT-SWAP" {
+		t.Fatalf("listed before any listing: %v", list.Data)
+	}
+	c := dial(t, addr, "public")
+	c.send(`{"op":"subscribe","args":[{"channel":"tickers","instId":"ETH-USDT-SWAP"}]}`)
+	if m := c.next(5*time.Second, isEvent("error")); m.Code != "60018" {
+		t.Fatalf("hidden instrument subscribable: %s", m.raw)
+	}
+	c.send(`{"op":"subscribe","args":[{"channel":"instruments","instType":"SWAP"}]}`)
+	initial := elements(t, c.next(5*time.Second, isPush("instruments")))
+	if len(initial) != 1 {
+		t.Fatalf("full push has %d instruments", len(initial))
+	}
+	listed := fields(t, elements(t, c.next(5*time.Second, isPush("instruments")))[0])
+	if listed["instId"] != "ETH-USDT-SWAP" || listed["state"] != "live" {
+		t.Fatalf("listing push %v", listed)
+	}
+	c.send(`{"op":"subscribe","args":[{"channel":"tickers","instId":"ETH-USDT-SWAP"}]}`)
+	c.next(5*time.Second, isPush("tickers"))
+	if n := srv.Stats().Subscribed["tickers:ETH-USDT-SWAP"]; n != 1 {
+		t.Fatalf("stats: %d subscribers", n)
+	}
+	gone := fields(t, elements(t, c.next(5*time.Second, isPush("instruments")))[0])
+	if gone["instId"] != "ETH-USDT-SWAP" || gone["state"] != "expired" {
+		t.Fatalf("delisting push %v", gone)
+	}
+	c2 := dial(t, addr, "public")
+	c2.send(`{"op":"subscribe","args":[{"channel":"tickers","instId":"ETH-USDT-SWAP"}]}`)
+	if m := c2.next(5*time.Second, isEvent("error")); m.Code != "60018" {
+		t.Fatalf("delisted instrument subscribable: %s", m.raw)
+	}
+}
