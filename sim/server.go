@@ -35,7 +35,7 @@ type Config struct {
 	// ListEvery, when set, lists a new base (SPOT + SWAP, beyond Instruments) every D and delists it (state
 	// expired) one period later, announcing both on the instruments channel (listing.go).
 	ListEvery time.Duration
-	Logger        *slog.Logger
+	Logger    *slog.Logger
 }
 
 // Faults configures injected failures. Zero values mean "off" (or the documented default).
