@@ -24,6 +24,11 @@ func argPrefix(sb *sub) []byte {
 	return append(b, '}')
 }
 
+// venueBase returns the base of a venue generator for sb's stream (b carries its push prefix).
+func (s *Server) venueBase(sb *sub, b genBase) venueGen {
+	return venueGen{s: s, prefix: b.prefix, rng: s.streamRNG(sb.key)}
+}
+
 // streamRNG returns a random source for one stream, reproducible from the server seed and the stream key.
 func (s *Server) streamRNG(key string) *rand.Rand {
 	h := fnv.New64a()
@@ -69,9 +74,8 @@ type liquidationGen struct {
 	n        int
 }
 
-func (s *Server) newLiquidationGen(sb *sub) generator {
-	g := &liquidationGen{venueGen: venueGen{s: s, prefix: argPrefix(sb), rng: s.streamRNG(sb.key)},
-		instType: sb.instType}
+func (s *Server) newLiquidationGen(sb *sub, b genBase) generator {
+	g := &liquidationGen{venueGen: s.venueBase(sb, b), instType: sb.instType}
 	for _, in := range s.insts {
 		if in.Type == liquidationTypes[sb.instType] {
 			g.insts = append(g.insts, in)
@@ -193,10 +197,9 @@ type optSummaryGen struct {
 	strikes []int64 // in ticks of the underlying
 }
 
-func (s *Server) newOptSummaryGen(sb *sub) generator {
+func (s *Server) newOptSummaryGen(sb *sub, b genBase) generator {
 	m := s.indexMarket(sb.instFamily)
-	g := &optSummaryGen{venueGen: venueGen{s: s, prefix: argPrefix(sb), rng: s.streamRNG(sb.key)}, m: m,
-		family: sb.instFamily}
+	g := &optSummaryGen{venueGen: s.venueBase(sb, b), m: m, family: sb.instFamily}
 	exp := time.Now().UTC().Truncate(24 * time.Hour).Add(32 * time.Hour)
 	g.expiry = exp.Format("060102")
 	mid := midOf(m.inst)
@@ -295,14 +298,6 @@ func (g *estimatedGen) tick(now time.Time) []frameOut {
 func (c *conn) validateVenue(sb *sub) (string, string, bool) {
 	bad := func() (string, string, bool) { return "60018", wrongURL(sb.channel, sb.selector()), true }
 	switch sb.channel {
-	case "liquidation-orders":
-		if sb.instType == "" {
-			return "60013", "Invalid args", true
-		}
-		if liquidationTypes[sb.instType] == "" {
-			return bad()
-		}
-	case "status":
 	case "opt-summary":
 		if sb.instFamily == "" {
 			return "60013", "Invalid args", true

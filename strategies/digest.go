@@ -9,16 +9,24 @@ import (
 
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
-// digestKinds are the kinds that take part in the parity digest: market and account data as dispatched.
-// Raw frames, session rows and connection events are local facts of one run, not market data; gaps are
-// counted but not hashed (a live run can end before a final outage is closed and ledgered).
-var digestKinds = []schema.Kind{
-	schema.KindTicker, schema.KindTrade, schema.KindCandle, schema.KindFundingRate, schema.KindMarkPrice,
-	schema.KindIndexTicker, schema.KindOpenInterest, schema.KindBook, schema.KindQuote, schema.KindOrder,
-	schema.KindFill, schema.KindBalance, schema.KindPosition,
-}
+// digestRoles says how each kind takes part in the parity digest, from the channel registry: the kinds
+// (decoded and derived) of channels with channels.DigestHash are hashed, those of channels.DigestSet hashed
+// as sets, those of channels.DigestCount counted. Raw frames, session rows and connection events are local facts of one run, not market data, and
+// belong to no channel; gaps are counted but not hashed (a live run can end before a final outage is closed
+// and ledgered). A kind named by channels of both roles is hashed.
+var digestRoles = func() (r [schema.NumKinds]channels.Digest) {
+	for _, e := range channels.All() {
+		for _, k := range e.AllKinds() {
+			if r[k] != channels.DigestHash {
+				r[k] = e.Digest
+			}
+		}
+	}
+	return r
+}()
 
 // Digest hashes the canonical encoding of every event it sees.
 //
@@ -27,7 +35,8 @@ var digestKinds = []schema.Kind{
 // Events are chained per stream (kind, channel, inst_id) in dispatch order, because live dispatch
 // interleaves streams by arrival while replay interleaves them by exchange time; within a stream the order
 // is the same live and in replay, and it is what the digest checks. The final digest is SHA-256 over the
-// streams sorted by key, each with its event count and chain hash.
+// streams sorted by key, each with its event count and chain hash. Streams of channels.DigestSet channels
+// (whose pushes are not in time order) sum their events' hashes instead of chaining them.
 type Digest struct {
 	streams map[streamKey]*stream
 	w       hashWriter
@@ -65,23 +74,53 @@ func NewDigest() *Digest {
 
 // Attach registers the digest's handlers.
 func (d *Digest) Attach(e *engine.Engine) {
-	want := map[schema.Kind]bool{}
-	for _, k := range digestKinds {
-		want[k] = true
-	}
 	e.OnAll("digest", func(ev schema.Event) {
-		if ev.Kind() == schema.KindGap {
+		k := ev.Kind()
+		if k == schema.KindGap {
 			d.gaps++
 			return
 		}
-		if want[ev.Kind()] {
-			d.Add(ev.(schema.Stored))
+		if k >= schema.NumKinds {
+			return
+		}
+		switch digestRoles[k] {
+		case channels.DigestHash:
+			if s, ok := ev.(schema.Stored); ok {
+				d.Add(s)
+			}
+		case channels.DigestSet:
+			if s, ok := ev.(schema.Stored); ok {
+				d.AddUnordered(s)
+			}
+		case channels.DigestCount:
+			d.counts[k.String()]++
 		}
 	})
 }
 
 // Add hashes one event into its stream.
 func (d *Digest) Add(ev schema.Stored) {
+	s := d.stream(ev)
+	d.w.reset(schema.TableOf(ev.Kind()))
+	ev.WriteRow(&d.w)
+	s.chain = fnv1a(fnv1a(fnvOffset, binary.LittleEndian.AppendUint64(d.scratch[:0], s.chain)), d.w.buf)
+	s.n++
+	d.counts[ev.Kind().String()]++
+}
+
+// AddUnordered hashes one event into its stream as a set member: the stream's value is the sum of its
+// events' hashes, whatever their order (channels.DigestSet).
+func (d *Digest) AddUnordered(ev schema.Stored) {
+	s := d.stream(ev)
+	d.w.reset(schema.TableOf(ev.Kind()))
+	ev.WriteRow(&d.w)
+	s.chain += fnv1a(fnvOffset, d.w.buf)
+	s.n++
+	d.counts[ev.Kind().String()]++
+}
+
+// stream returns ev's stream, creating it.
+func (d *Digest) stream(ev schema.Stored) *stream {
 	h := ev.Hdr()
 	k := streamKey{ev.Kind(), h.Channel, h.InstID}
 	s := d.streams[k]
@@ -89,11 +128,7 @@ func (d *Digest) Add(ev schema.Stored) {
 		s = &stream{chain: fnvOffset}
 		d.streams[k] = s
 	}
-	d.w.reset(schema.TableOf(ev.Kind()))
-	ev.WriteRow(&d.w)
-	s.chain = fnv1a(fnv1a(fnvOffset, binary.LittleEndian.AppendUint64(d.scratch[:0], s.chain)), d.w.buf)
-	s.n++
-	d.counts[ev.Kind().String()]++
+	return s
 }
 
 // Sum returns the hex digest over all streams.

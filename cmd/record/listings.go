@@ -9,6 +9,7 @@ import (
 	"github.com/okxtape/okxtape/ingest"
 	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
+	registry "github.com/okxtape/okxtape/schema/channels"
 )
 
 // listings follows the instruments channel in --all-instruments mode: an instrument of --inst-type that
@@ -36,6 +37,23 @@ type listingChange struct {
 
 // listingQueue bounds the changes waiting for the client; OKX announces listings a few at a time.
 const listingQueue = 1024
+
+// followListings sets --all-instruments up: the instruments channel of instType is subscribed too (unless
+// --channels has it), and the returned listings tracks the live instruments from insts on.
+func followListings(names, insts []string, subs []decode.Arg, instType string, log *slog.Logger) ([]decode.Arg, *listings) {
+	var perInst []string
+	hasInstruments := false
+	for _, n := range names {
+		if e := registry.Lookup(n); e != nil && e.Selector == registry.ByInstID {
+			perInst = append(perInst, n)
+		}
+		hasInstruments = hasInstruments || n == "instruments"
+	}
+	if !hasInstruments {
+		subs = append(subs, decode.Arg{Channel: "instruments", InstType: instType})
+	}
+	return subs, newListings(instType, perInst, insts, log)
+}
 
 func newListings(instType string, perInst, initial []string, log *slog.Logger) *listings {
 	l := &listings{instType: instType, perInst: perInst, log: log, live: map[string]bool{},

@@ -252,18 +252,6 @@ func TestFixtures(t *testing.T) {
 		p.Ts != 1622559930237 || p.Ccy != "BTC" {
 		t.Errorf("ws_positions: %+v", p)
 	}
-
-	// The instruments channel: ParseInstruments (for the client's listing tracker) and Push (the stored event)
-	// agree; the instruments fixture test in venue_test.go checks the event's fields.
-	frame := fixtureFrames(t, "ws_instruments.json")[0]
-	var env Envelope
-	if err := ParseEnvelope(frame, &env); err != nil {
-		t.Fatal(err)
-	}
-	ins, err := ParseInstruments(&env, frame)
-	if err != nil || len(ins) != 1 || ins[0].InstID != "BTC-USDT-SWAP" || ins[0].CtVal != 0.01 || ins[0].ListTime != 1611916828000 {
-		t.Errorf("ws_instruments: %v %+v", err, ins)
-	}
 }
 
 func TestREST(t *testing.T) {

@@ -104,28 +104,11 @@ func ParseRESTInstruments(body []byte) ([]Instrument, error) {
 	return instruments(&s, "rest instruments")
 }
 
-// ParseInstruments decodes the data of an "instruments" channel push (env from ParseEnvelope or
-// Decoder.Envelope on frame). That channel is not an event stream, so Decoder.Push does not handle it.
-func ParseInstruments(env *Envelope, frame []byte) ([]Instrument, error) {
-	if env.Kind != FramePush || env.Arg.Channel != "instruments" {
-		return nil, fmt.Errorf("%w: not an instruments push", ErrMalformed)
-	}
-	start, end := env.dataStart, env.dataEnd
-	if end == 0 || start < 0 || end > len(frame) || start >= end || frame[start] != '[' {
-		var err error
-		if start, end, err = findData(frame); err != nil {
-			return nil, err
-		}
-	}
-	s := scanner{b: frame[:end], i: start}
-	return instruments(&s, "instruments")
-}
-
 func instruments(s *scanner, what string) ([]Instrument, error) {
 	var out []Instrument
 	for i := 0; s.nextObject(i); i++ {
 		var in Instrument
-		s.instrument(&in, schema.Header{Channel: "instruments"}, nil)
+		s.instrument(&in, schema.Header{}, nil)
 		if s.bad {
 			break
 		}

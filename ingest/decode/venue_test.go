@@ -178,11 +178,12 @@ func TestVenuePushDoesNotAllocate(t *testing.T) {
 		frame := []byte(f)
 		var env Envelope
 		emitted := 0
+		emit := func(schema.Event) { emitted++ }
 		run := func() {
 			if err := dec.Envelope(frame, &env); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := dec.Push(&env, frame, 1, func(schema.Event) { emitted++ }); err != nil {
+			if _, err := dec.Push(&env, frame, 1, emit); err != nil {
 				t.Fatal(err)
 			}
 		}
