@@ -171,11 +171,17 @@ func (c *conn) handleArg(id, op string, raw json.RawMessage, msg []byte) {
 		c.sendError(id, "60018", wrongURL(channel, sb.selector()))
 		return
 	}
-	if code, m := c.validate(sb); code != "" {
-		c.sendError(id, code, m)
-		return
-	}
 	sb.key = channel + "|" + sb.instID + "|" + sb.instType + "|" + sb.instFamily + "|" + sb.ccy
+	c.mu.Lock()
+	_, held := c.subs[sb.key]
+	c.mu.Unlock()
+	// A held subscription can always be unsubscribed, even once its instrument is delisted.
+	if op != "unsubscribe" || !held {
+		if code, m := c.validate(sb); code != "" {
+			c.sendError(id, code, m)
+			return
+		}
+	}
 	if op == "unsubscribe" {
 		c.mu.Lock()
 		old := c.subs[sb.key]

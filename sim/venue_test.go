@@ -247,6 +247,14 @@ func TestListings(t *testing.T) {
 	if gone["instId"] != "ETH-USDT-SWAP" || gone["state"] != "expired" {
 		t.Fatalf("delisting push %v", gone)
 	}
+	// The subscription taken while it was listed can still be unsubscribed (and its stream stops).
+	c.send(`{"op":"unsubscribe","args":[{"channel":"tickers","instId":"ETH-USDT-SWAP"}]}`)
+	if m := c.next(5*time.Second, func(m msg) bool { return m.Event != "" }); m.Event != "unsubscribe" {
+		t.Fatalf("unsubscribing a delisted instrument: %s", m.raw)
+	}
+	if n := srv.Stats().Subscribed["tickers:ETH-USDT-SWAP"]; n != 0 {
+		t.Fatalf("stats after unsubscribe: %d subscribers", n)
+	}
 	c2 := dial(t, addr, "public")
 	c2.send(`{"op":"subscribe","args":[{"channel":"tickers","instId":"ETH-USDT-SWAP"}]}`)
 	if m := c2.next(5*time.Second, isEvent("error")); m.Code != "60018" {
