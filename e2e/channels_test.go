@@ -17,7 +17,8 @@ var newChannelDataset = map[string]string{
 // TestNewChannelsRecordReplayParity: record the new channels from the simulator, with the type-wide ones
 // (liquidation-orders, instruments) selected by --inst-type; every item the simulator sent is a stored row
 // in the channel's dataset, books-rpi goes through the book manager (quotes derived), and replaying the
-// store gives the live digest (liquidations, which OKX does not send in time order, included).
+// store gives the live digest (liquidations included: the simulator, like OKX, sends them out of time order,
+// and replay keeps their arrival order within each stream).
 func TestNewChannelsRecordReplayParity(t *testing.T) {
 	out := t.TempDir()
 	s := startSim(t, "--instruments", "2", "--rate", "20")

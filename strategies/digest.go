@@ -13,8 +13,8 @@ import (
 )
 
 // digestRoles says how each kind takes part in the parity digest, from the channel registry: the kinds
-// (decoded and derived) of channels with channels.DigestHash are hashed, those of channels.DigestSet hashed
-// as sets, those of channels.DigestCount counted. Raw frames, session rows and connection events are local facts of one run, not market data, and
+// (decoded and derived) of channels with channels.DigestHash are hashed, those of channels.DigestCount
+// counted. Raw frames, session rows and connection events are local facts of one run, not market data, and
 // belong to no channel; gaps are counted but not hashed (a live run can end before a final outage is closed
 // and ledgered). A kind named by channels of both roles is hashed.
 var digestRoles = func() (r [schema.NumKinds]channels.Digest) {
@@ -35,8 +35,7 @@ var digestRoles = func() (r [schema.NumKinds]channels.Digest) {
 // Events are chained per stream (kind, channel, inst_id) in dispatch order, because live dispatch
 // interleaves streams by arrival while replay interleaves them by exchange time; within a stream the order
 // is the same live and in replay, and it is what the digest checks. The final digest is SHA-256 over the
-// streams sorted by key, each with its event count and chain hash. Streams of channels.DigestSet channels
-// (whose pushes are not in time order) sum their events' hashes instead of chaining them.
+// streams sorted by key, each with its event count and chain hash.
 type Digest struct {
 	streams map[streamKey]*stream
 	w       hashWriter
@@ -88,10 +87,6 @@ func (d *Digest) Attach(e *engine.Engine) {
 			if s, ok := ev.(schema.Stored); ok {
 				d.Add(s)
 			}
-		case channels.DigestSet:
-			if s, ok := ev.(schema.Stored); ok {
-				d.AddUnordered(s)
-			}
 		case channels.DigestCount:
 			d.counts[k.String()]++
 		}
@@ -100,27 +95,6 @@ func (d *Digest) Attach(e *engine.Engine) {
 
 // Add hashes one event into its stream.
 func (d *Digest) Add(ev schema.Stored) {
-	s := d.stream(ev)
-	d.w.reset(schema.TableOf(ev.Kind()))
-	ev.WriteRow(&d.w)
-	s.chain = fnv1a(fnv1a(fnvOffset, binary.LittleEndian.AppendUint64(d.scratch[:0], s.chain)), d.w.buf)
-	s.n++
-	d.counts[ev.Kind().String()]++
-}
-
-// AddUnordered hashes one event into its stream as a set member: the stream's value is the sum of its
-// events' hashes, whatever their order (channels.DigestSet).
-func (d *Digest) AddUnordered(ev schema.Stored) {
-	s := d.stream(ev)
-	d.w.reset(schema.TableOf(ev.Kind()))
-	ev.WriteRow(&d.w)
-	s.chain += fnv1a(fnvOffset, d.w.buf)
-	s.n++
-	d.counts[ev.Kind().String()]++
-}
-
-// stream returns ev's stream, creating it.
-func (d *Digest) stream(ev schema.Stored) *stream {
 	h := ev.Hdr()
 	k := streamKey{ev.Kind(), h.Channel, h.InstID}
 	s := d.streams[k]
@@ -128,7 +102,11 @@ func (d *Digest) stream(ev schema.Stored) *stream {
 		s = &stream{chain: fnvOffset}
 		d.streams[k] = s
 	}
-	return s
+	d.w.reset(schema.TableOf(ev.Kind()))
+	ev.WriteRow(&d.w)
+	s.chain = fnv1a(fnv1a(fnvOffset, binary.LittleEndian.AppendUint64(d.scratch[:0], s.chain)), d.w.buf)
+	s.n++
+	d.counts[ev.Kind().String()]++
 }
 
 // Sum returns the hex digest over all streams.

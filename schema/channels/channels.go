@@ -43,10 +43,6 @@ const (
 	// DigestCount: events are counted in the digest's summary but not hashed (their content or order is not
 	// reproducible between a live run and its replay).
 	DigestCount
-	// DigestSet: every event is hashed, but a stream's events are combined as a set (order-independent),
-	// for channels whose pushes are not in time order (liquidation-orders): live dispatch follows arrival
-	// while replay follows exchange time, so only the set of events can agree.
-	DigestSet
 )
 
 // Render says whether replay serve can re-render a channel's pushes from its normalised rows.

@@ -86,7 +86,7 @@ var entries = []Entry{
 		Kinds: kinds(schema.KindOpenInterest), Render: RenderRows, Digest: DigestHash, Simulated: true,
 		Doc: "open interest"},
 	{Name: "liquidation-orders", Endpoint: public, Selector: ByInstType, Decoder: "liquidation",
-		Kinds: kinds(schema.KindLiquidation), Render: RenderRawOnly, Digest: DigestSet, Simulated: true,
+		Kinds: kinds(schema.KindLiquidation), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
 		Doc: "liquidations (--inst-type; not in time order)"},
 	{Name: "price-limit", Endpoint: public, Selector: ByInstID, Decoder: "price-limit",
 		Kinds: kinds(schema.KindPriceLimit), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
