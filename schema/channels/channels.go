@@ -69,6 +69,10 @@ type Book struct {
 	// SharedChain: the seqIds are drawn from one sequence shared with the instrument's other depth channels,
 	// so a REST snapshot's seqId can join this channel's chain.
 	SharedChain bool
+	// OrganicOnly: the book holds the organic orders only, which is what REST GET /api/v5/market/books
+	// serves, so a REST snapshot can rebuild it. books-rpi (organic + RPI) and books-elp (ELP orders) are
+	// other books: they recover from a WebSocket snapshot (resubscribe) only.
+	OrganicOnly bool
 	// MaxLevels is the depth OKX keeps per side.
 	MaxLevels int
 	// Checksum: messages carried a CRC32 checksum before ChecksumDeprecated (0 since).

@@ -27,9 +27,18 @@ var (
 
 func kinds(k ...schema.Kind) []schema.Kind { return k }
 
-// depth returns the rules of an incremental depth channel (snapshot + seqId-chained updates).
+// depth returns the rules of an incremental depth channel of the organic book (snapshot + seqId-chained
+// updates).
 func depth(levels int, checksum bool) *Book {
-	return &Book{Incremental: true, SharedChain: true, MaxLevels: levels, Checksum: checksum}
+	return &Book{Incremental: true, SharedChain: true, OrganicOnly: true, MaxLevels: levels, Checksum: checksum}
+}
+
+// otherDepth returns the rules of an incremental depth channel of another book than the organic one (ELP,
+// RPI): same seqId chain, but REST cannot rebuild it.
+func otherDepth(levels int, checksum bool) *Book {
+	b := depth(levels, checksum)
+	b.OrganicOnly = false
+	return b
 }
 
 // entries is the registry. Keep one entry per channel; see Entry for what adding one involves.
@@ -68,10 +77,10 @@ var entries = []Entry{
 		Kinds: book, Derived: quote, Book: depth(50, true), Render: RenderRows, Digest: DigestHash, Simulated: true,
 		Doc: "50-level book tick by tick (login, VIP4)"},
 	{Name: "books-elp", Endpoint: public, Selector: ByInstID, Decoder: "book-update",
-		Kinds: book, Derived: quote, Book: depth(400, true), Render: RenderRows, Digest: DigestHash, Simulated: true,
+		Kinds: book, Derived: quote, Book: otherDepth(400, true), Render: RenderRows, Digest: DigestHash, Simulated: true,
 		Doc: "ELP orders book (older name of books-rpi)"},
 	{Name: "books-rpi", Endpoint: public, Selector: ByInstID, Decoder: "book-update",
-		Kinds: book, Derived: quote, Book: depth(400, false), Render: RenderRows, Digest: DigestHash, Simulated: true,
+		Kinds: book, Derived: quote, Book: otherDepth(400, false), Render: RenderRows, Digest: DigestHash, Simulated: true,
 		Doc: "merged organic + RPI book, levels [px, totalQty, nonRpiQty, count], no checksum"},
 	{Name: "funding-rate", Endpoint: public, Selector: ByInstID, Decoder: "funding",
 		Kinds: kinds(schema.KindFundingRate), Render: RenderRows, Digest: DigestHash, Simulated: true,
