@@ -126,3 +126,40 @@ func TestAllInstrumentsFollowsListings(t *testing.T) {
 		t.Errorf("%d tickers of the SPOT twin stored for --inst-type SWAP", n)
 	}
 }
+
+// TestFamilyChannelsRecordReplayParity: opt-summary and estimated-price are subscribed per instrument family
+// (--inst read as families, --inst-type beside them); each run's rows match what the simulator sent and
+// replay gives the live digest.
+func TestFamilyChannelsRecordReplayParity(t *testing.T) {
+	s := startSim(t, "--instruments", "2", "--rate", "20")
+	runs := []struct{ channel, inst, instType, dataset, out string }{
+		{"opt-summary", "BTC-USD", "OPTION", "opt_summaries", t.TempDir()},
+		{"estimated-price", "ETH-USDT", "SWAP", "estimated_prices", t.TempDir()},
+	}
+	var recs []*proc
+	for _, r := range runs {
+		recs = append(recs, start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(),
+			"--channels", r.channel, "--inst", r.inst, "--inst-type", r.instType, "--strategy", "digest",
+			"--out", r.out, "--flush-interval", "200ms", "--log-level", "warn"))
+	}
+	time.Sleep(3 * time.Second)
+	sent := s.finish()
+	time.Sleep(1500 * time.Millisecond)
+	for i, r := range runs {
+		rec := recs[i]
+		rec.stop(syscall.SIGTERM, 60*time.Second)
+		if rec.exitCode() != 0 {
+			t.Fatalf("%s: record exit %d", r.channel, rec.exitCode())
+		}
+		var live summary
+		rec.lastJSON(&live)
+		if got := storedRows(t, r.out, r.dataset, "")[r.channel]; got == 0 || got != sent.Items[r.channel] {
+			t.Errorf("%s: simulator sent %d items, %d rows stored", r.channel, sent.Items[r.channel], got)
+		}
+		replayed, _ := replayDigest(t, r.out)
+		requireParity(t, r.channel+": record → replay", live, replayed)
+	}
+	if n := storedRows(t, runs[1].out, "estimated_prices", "ETH-USDT-SWAP")["estimated-price"]; n == 0 {
+		t.Error("no estimated prices of ETH-USDT-SWAP (family ETH-USDT) stored")
+	}
+}
