@@ -3,6 +3,7 @@ package e2e
 import (
 	"encoding/json"
 	"net/http"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -161,5 +162,22 @@ func TestFamilyChannelsRecordReplayParity(t *testing.T) {
 	}
 	if n := storedRows(t, runs[1].out, "estimated_prices", "ETH-USDT-SWAP")["estimated-price"]; n == 0 {
 		t.Error("no estimated prices of ETH-USDT-SWAP (family ETH-USDT) stored")
+	}
+}
+
+// TestInstTypeRefusedUpFront: a type-wide channel with an --inst-type OKX refuses (the default SPOT for
+// liquidation-orders, ANY for the instruments channel of --all-instruments) exits 2 naming the accepted types
+// instead of recording nothing.
+func TestInstTypeRefusedUpFront(t *testing.T) {
+	for _, args := range [][]string{
+		{"--channels", "tickers,liquidation-orders"},
+		{"--channels", "tickers", "--all-instruments", "--inst-type", "ANY"},
+	} {
+		rec := start(t, nil, "record", append(args, "--ws-url", "ws://127.0.0.1:1", "--rest-url", "http://127.0.0.1:1",
+			"--no-store")...)
+		rec.wait(30 * time.Second)
+		if rec.exitCode() != 2 || !strings.Contains(rec.stderr.String(), "takes --inst-type") {
+			t.Errorf("%v: exit %d, stderr %q", args, rec.exitCode(), tail(rec.stderr.String(), 300))
+		}
 	}
 }

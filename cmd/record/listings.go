@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/okxtape/okxtape/engine"
@@ -38,19 +39,29 @@ type listingChange struct {
 // listingQueue bounds the changes waiting for the client; OKX announces listings a few at a time.
 const listingQueue = 1024
 
+// instrumentsChannel is the channel --all-instruments follows.
+const instrumentsChannel = "instruments"
+
+// withListings returns the channels record subscribes: names, plus the instruments channel with
+// --all-instruments.
+func withListings(names []string, all bool) []string {
+	if !all || slices.Contains(names, instrumentsChannel) {
+		return names
+	}
+	return append(slices.Clip(names), instrumentsChannel)
+}
+
 // followListings sets --all-instruments up: the instruments channel of instType is subscribed too (unless
 // --channels has it), and the returned listings tracks the live instruments from insts on.
 func followListings(names, insts []string, subs []decode.Arg, instType string, log *slog.Logger) ([]decode.Arg, *listings) {
 	var perInst []string
-	hasInstruments := false
 	for _, n := range names {
 		if e := registry.Lookup(n); e != nil && e.Selector == registry.ByInstID {
 			perInst = append(perInst, n)
 		}
-		hasInstruments = hasInstruments || n == "instruments"
 	}
-	if !hasInstruments {
-		subs = append(subs, decode.Arg{Channel: "instruments", InstType: instType})
+	if !slices.Contains(names, instrumentsChannel) {
+		subs = append(subs, decode.Arg{Channel: instrumentsChannel, InstType: instType})
 	}
 	return subs, newListings(instType, perInst, insts, log)
 }

@@ -61,6 +61,9 @@ func run(c *cli.Context) error {
 	if err := registry.Validate(channels); err != nil {
 		return cli.Exit("record: --channels: "+err.Error(), 2)
 	}
+	if err := registry.ValidateInstType(withListings(channels, c.Bool("all-instruments")), c.String("inst-type")); err != nil {
+		return cli.Exit("record: "+err.Error(), 2)
+	}
 	wsURL, restURL := c.String("ws-url"), c.String("rest-url")
 	if c.Bool("demo") && wsURL == "wss://ws.okx.com:8443" {
 		wsURL = "wss://wspap.okx.com:8443"

@@ -94,6 +94,9 @@ type Entry struct {
 	Endpoint string
 	// Selector keys the subscriptions.
 	Selector Selector
+	// InstTypes, when set, are the instrument types OKX accepts in the channel's instType argument (the
+	// others are refused with 60018, so record refuses them up front).
+	InstTypes []string
 	// Login: the connection must log in before subscribing (every private channel; some public ones).
 	Login bool
 	// Decoder names the decoder of the channel's "data" in ingest/decode (decoders.go); channels whose
@@ -235,6 +238,19 @@ func Names() []string {
 		out[i] = e.Display()
 	}
 	return out
+}
+
+// ValidateInstType checks an instType for the named channels that take one (Entry.InstTypes); the error
+// names the channel and the types it accepts. Unknown names are Validate's business and pass here.
+func ValidateInstType(names []string, instType string) error {
+	for _, n := range names {
+		e := Lookup(n)
+		if e == nil || len(e.InstTypes) == 0 || contains(e.InstTypes, instType) {
+			continue
+		}
+		return fmt.Errorf("%s takes --inst-type %s (got %q)", n, strings.Join(e.InstTypes, ", "), instType)
+	}
+	return nil
 }
 
 // Validate checks user-given channel names; the error names the unknown ones and lists the valid ones.

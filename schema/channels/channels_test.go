@@ -116,3 +116,16 @@ func TestEntriesAreComplete(t *testing.T) {
 		}
 	}
 }
+
+func TestValidateInstType(t *testing.T) {
+	if err := ValidateInstType([]string{"tickers", "liquidation-orders", "instruments", "nosuch"}, "SWAP"); err != nil {
+		t.Fatal(err)
+	}
+	err := ValidateInstType([]string{"tickers", "liquidation-orders"}, "SPOT")
+	if err == nil || !strings.Contains(err.Error(), "liquidation-orders") || !strings.Contains(err.Error(), "SWAP") {
+		t.Fatalf("SPOT liquidations: %v", err)
+	}
+	if err := ValidateInstType([]string{"instruments"}, "ANY"); err == nil {
+		t.Fatal("instruments accepted ANY")
+	}
+}

@@ -27,6 +27,13 @@ var (
 
 func kinds(k ...schema.Kind) []schema.Kind { return k }
 
+// The instTypes OKX accepts per channel (okx-v5-websocket.md §5.11-5.13).
+var (
+	liquidationTypes = []string{"SWAP", "FUTURES", "MARGIN", "OPTION"}
+	instrumentTypes  = []string{"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS"}
+	settleTypes      = []string{"OPTION", "FUTURES", "SWAP", "EVENTS"}
+)
+
 // depth returns the rules of an incremental depth channel of the organic book (snapshot + seqId-chained
 // updates).
 func depth(levels int, checksum bool) *Book {
@@ -94,22 +101,22 @@ var entries = []Entry{
 	{Name: "open-interest", Endpoint: public, Selector: ByInstID, Decoder: "oi",
 		Kinds: kinds(schema.KindOpenInterest), Render: RenderRows, Digest: DigestHash, Simulated: true,
 		Doc: "open interest"},
-	{Name: "liquidation-orders", Endpoint: public, Selector: ByInstType, Decoder: "liquidation",
+	{Name: "liquidation-orders", Endpoint: public, Selector: ByInstType, InstTypes: liquidationTypes, Decoder: "liquidation",
 		Kinds: kinds(schema.KindLiquidation), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
 		Doc: "liquidations (--inst-type; not in time order)"},
 	{Name: "price-limit", Endpoint: public, Selector: ByInstID, Decoder: "price-limit",
 		Kinds: kinds(schema.KindPriceLimit), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
 		Doc: "highest buy / lowest sell price allowed"},
-	{Name: "instruments", Endpoint: public, Selector: ByInstType, Decoder: "instrument",
+	{Name: "instruments", Endpoint: public, Selector: ByInstType, InstTypes: instrumentTypes, Decoder: "instrument",
 		Kinds: kinds(schema.KindInstrument), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
 		Doc: "instrument list and changes (--inst-type); drives --all-instruments listings"},
 	{Name: "status", Endpoint: public, Selector: ByNone, Decoder: "status",
 		Kinds: kinds(schema.KindStatus), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
 		Doc: "system maintenance notices"},
-	{Name: "opt-summary", Endpoint: public, Selector: ByInstFamily, Decoder: "opt-summary",
+	{Name: "opt-summary", Endpoint: public, Selector: ByInstFamily, InstTypes: []string{"OPTION"}, Decoder: "opt-summary",
 		Kinds: kinds(schema.KindOptSummary), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
 		Doc: "option greeks and implied volatilities (--inst: families, e.g. BTC-USD)"},
-	{Name: "estimated-price", Endpoint: public, Selector: ByInstFamily, Decoder: "estimated-price",
+	{Name: "estimated-price", Endpoint: public, Selector: ByInstFamily, InstTypes: settleTypes, Decoder: "estimated-price",
 		Kinds: kinds(schema.KindEstimatedPrice), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
 		Doc: "estimated delivery/exercise/settlement price (--inst: families, with --inst-type)"},
 	{Name: "orders", Endpoint: private, Selector: ByInstType, Login: true, Decoder: "order",
