@@ -1,10 +1,6 @@
 package decode
 
-import (
-	"math"
-
-	"github.com/okxtape/okxtape/schema"
-)
+import "github.com/okxtape/okxtape/schema"
 
 // Decoders of the public channels liquidation-orders, price-limit, opt-summary, estimated-price, instruments
 // and status. Like the market decoders they reset the reused struct per element (floats NaN) and read fields
@@ -14,31 +10,6 @@ import (
 // Instrument is one entry of GET /api/v5/public/instruments or of the "instruments" WebSocket channel: the
 // stored event type itself (Header.Ts is 0 for REST entries).
 type Instrument = schema.Instrument
-
-// decimal reads a decimal string (or bare number) that must be finite. "" and null give NaN, OKX's "not
-// applicable".
-func (s *scanner) decimal() float64 {
-	raw, f := s.number()
-	if s.bad || len(raw) == 0 {
-		return f
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) || !plainDecimal(raw) {
-		s.fail("not a finite decimal")
-		return nan
-	}
-	return f
-}
-
-// plainDecimal reports text made only of digits, sign, point and exponent (strconv also accepts "NaN",
-// "Inf", hex floats and underscores, which OKX never sends).
-func plainDecimal(b []byte) bool {
-	for _, c := range b {
-		if (c < '0' || c > '9') && c != '.' && c != '-' && c != '+' && c != 'e' && c != 'E' {
-			return false
-		}
-	}
-	return true
-}
 
 // liquidations emits one *schema.Liquidation per details[] entry. The element's own fields (instId, instType,
 // ...) may come after details, so details is remembered as a byte range and read once the element is done.
