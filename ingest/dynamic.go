@@ -102,7 +102,9 @@ func (c *Client) pickSlot(a decode.Arg) *slot {
 }
 
 // change adds and removes args of the slot and, when it is connected, sends the requests on its connection
-// (a connection being established picks the change up in adopt).
+// (a connection being established picks the change up in adopt). A request that cannot be written means the
+// connection is going down: its replacement subscribes the new list, so that is not an error; a spent
+// request budget is (the change then waits for the next connection).
 func (s *slot) change(add, remove []decode.Arg) error {
 	s.mu.Lock()
 	gone := make(map[string]bool, len(remove))
@@ -121,7 +123,12 @@ func (s *slot) change(add, remove []decode.Arg) error {
 	if cn == nil || cn.isClosing() {
 		return nil // the next connection subscribes the new list
 	}
-	return sendChanges(cn, add, remove)
+	err := sendChanges(cn, add, remove)
+	if err != nil && !errors.Is(err, ErrRequestBudget) {
+		s.c.log.Debug("subscription change not sent; the next connection applies it", "conn", s.label, "err", err)
+		return nil
+	}
+	return err
 }
 
 func sendChanges(cn *conn, add, remove []decode.Arg) error {
