@@ -1,0 +1,83 @@
+// Package browsertest opens pages in Debian's headless Chromium for tests: the dumped DOM after scripts ran, and screenshots.
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+// Chromium returns the browser's path, or skips the test when there is none unless OKXTAPE_REQUIRE_CHROMIUM=1
+// (CI), which fails it instead.
+func Chromium(t testing.TB) string {
+	t.Helper()
+	for _, name := range []string{os.Getenv("OKXTAPE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
+		if name == "" {
+			continue
+		}
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv("OKXTAPE_REQUIRE_CHROMIUM") == "1" {
+		t.Fatal("Chromium is required (OKXTAPE_REQUIRE_CHROMIUM=1): run scripts/chromium-install.sh")
+	}
+	t.Skip("no chromium (scripts/chromium-install.sh)")
+	return ""
+}
+
+// run starts headless Chromium on a local file with a fresh profile, no network (every host resolves to
+// nothing) and the given extra flags, and returns its stdout.
+func run(t testing.TB, page string, extra ...string) []byte {
+	t.Helper()
+	bin := Chromium(t)
+	abs, err := filepath.Abs(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+		"--no-first-run", "--user-data-dir=" + t.TempDir(), "--host-resolver-rules=MAP * ~NOTFOUND",
+		"--virtual-time-budget=5000", "--window-size=1100,1700"}, extra...)
+	args = append(args, "file://"+abs)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, args...)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd.Env = append(os.Environ(), "HOME="+t.TempDir())
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("chromium %v: %v\n%s", args, err, tail(errb.String()))
+	}
+	return out.Bytes()
+}
+
+func tail(s string) string {
+	if len(s) > 3000 {
+		return s[len(s)-3000:]
+	}
+	return s
+}
+
+// DumpDOM returns the page's DOM as serialised after its scripts ran (the load event has fired).
+func DumpDOM(t testing.TB, page string) string {
+	t.Helper()
+	return string(run(t, page, "--dump-dom"))
+}
+
+// Screenshot renders the page to a PNG file.
+func Screenshot(t testing.TB, page, png string) {
+	t.Helper()
+	abs, err := filepath.Abs(png)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run(t, page, "--screenshot="+abs, "--hide-scrollbars")
+	b, err := os.ReadFile(abs)
+	if err != nil || !bytes.HasPrefix(b, []byte("\x89PNG")) {
+		t.Fatalf("no PNG screenshot at %s: %v", abs, err)
+	}
+}
