@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,7 +37,10 @@ func TestReportAfterOutages(t *testing.T) {
 	if chDSN != "" {
 		args = append(args, "--clickhouse", chDSN)
 	}
+	metrics := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	args = append(args, "--metrics-addr", metrics)
 	rec := start(t, nil, "record", args...)
+	checkLiveMetrics(t, metrics)
 	rec.wait(90 * time.Second)
 	if rec.exitCode() != 0 {
 		t.Fatalf("record exit %d", rec.exitCode())
@@ -110,6 +114,63 @@ func TestReportAfterOutages(t *testing.T) {
 	if os.Getenv("OKXTAPE_UPDATE_SCREENSHOT") == "1" {
 		copyFile(t, shot, reportScreenshot)
 	}
+}
+
+// checkLiveMetrics scrapes record's /metrics while it runs: the error and reconnect counters exist from the
+// first scrape (at 0 until the first outage), and after the first drop the gap counter, the last-gap time
+// and a coverage ratio below 1 show it.
+func checkLiveMetrics(t *testing.T, addr string) {
+	t.Helper()
+	first := scrapeUntil(t, addr, func(string) bool { return true })
+	for _, series := range []string{`okxtape_reconnects_total{endpoint="public"}`, `okxtape_reconnects_total{endpoint="business"}`,
+		`okxtape_decode_errors_total{kind="malformed"}`, `okxtape_gaps_total{reason="disconnect"}`} {
+		if metricValue(first, series) < 0 {
+			t.Errorf("%s is not on /metrics from the start", series)
+		}
+	}
+	if metricValue(first, `okxtape_gaps_total{reason="disconnect"}`) == 0 && metricValue(first, `okxtape_reconnects_total{endpoint="public"}`) != 0 {
+		t.Errorf("reconnects before any gap: %v", metricValue(first, `okxtape_reconnects_total{endpoint="public"}`))
+	}
+	later := scrapeUntil(t, addr, func(m string) bool { return metricValue(m, `okxtape_gaps_total{reason="disconnect"}`) >= 1 })
+	if c := metricValue(later, `okxtape_coverage_ratio{channel="tickers"}`); !(c > 0.5 && c < 1) {
+		t.Errorf("okxtape_coverage_ratio{channel=\"tickers\"} after an outage: %v, want below 1", c)
+	}
+	if v := metricValue(later, "okxtape_last_gap_timestamp_seconds"); float64(time.Now().Unix())-v > 60 {
+		t.Errorf("okxtape_last_gap_timestamp_seconds %v is not the recent outage", v)
+	}
+}
+
+// scrapeUntil polls http://addr/metrics until ok accepts the body (for up to 12 s).
+func scrapeUntil(t *testing.T, addr string, ok func(string) bool) string {
+	t.Helper()
+	deadline := time.Now().Add(12 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if ok(string(b)) {
+				return string(b)
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/metrics at %s: no acceptable scrape within 12 s (last error %v)", addr, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// metricValue returns the value of one series in a Prometheus text exposition, or -1 when it is absent.
+func metricValue(body, series string) float64 {
+	for _, l := range strings.Split(body, "\n") {
+		if rest, ok := strings.CutPrefix(l, series+" "); ok {
+			v, err := strconv.ParseFloat(strings.TrimSpace(rest), 64)
+			if err == nil {
+				return v
+			}
+		}
+	}
+	return -1
 }
 
 func readReport(t *testing.T, path string) *report.Report {
