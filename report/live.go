@@ -23,7 +23,7 @@ var (
 		Help: "End of the latest gap written to the ledger, Unix seconds (0: none yet).",
 	})
 	coverageDesc = prometheus.NewDesc("okxtape_coverage_ratio", coverageHelp, []string{"channel"}, nil)
-	liveNow atomic.Pointer[Live] // the Live the collector reports; the latest NewLive
+	liveNow      atomic.Pointer[Live] // the Live the collector reports; the latest NewLive
 )
 
 const coverageHelp = "Share of the time since the recording started in which the channel's subscribed streams were " +

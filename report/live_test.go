@@ -2,7 +2,7 @@ package report
 
 import (
 	"math"
-		"testing"
+	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
