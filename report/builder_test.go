@@ -262,3 +262,22 @@ func TestParseArgs(t *testing.T) {
 		t.Error("a connection gap without subscriptions applies to every stream")
 	}
 }
+
+// The ledger's free-text detail never makes the parser panic, and a parsed subscription always applies to
+// its own stream.
+func FuzzParseArgs(f *testing.F) {
+	for _, s := range []string{"tickers:BTC-USDT,books:ETH-USDT", "ping timeout: trades:X-Y", "", ":", ",,", "a: b: c:d", "orders:ANY"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, detail string) {
+		g := gapState{Gap: Gap{Scope: ScopeConnection, Detail: detail}, args: parseArgs(detail)}
+		for _, a := range g.args {
+			if a.channel == "" && a.sel == "" {
+				continue
+			}
+			if !g.applies(a.channel, a.sel) {
+				t.Fatalf("%q: %+v does not apply to its own stream", detail, a)
+			}
+		}
+	})
+}
