@@ -173,17 +173,19 @@ func (b *Builder) Add(t *schema.Table, e schema.Stored) {
 	if !ExchangeTimed(t, h.Channel) && h.RecvNs > 0 {
 		at = h.RecvNs / 1e6
 	}
+	if isLedger(t) && (h.Ts < b.o.FromMs || h.Ts >= b.o.ToMs) {
+		// A session or gap that began before the range (LedgerFrom reads them) still shapes it; it is not
+		// one of the range's rows.
+		b.addLedger(e, false)
+		return
+	}
 	s := b.stream(t, h.Channel, h.InstID)
 	s.count(b, h, at)
+	if isLedger(t) {
+		b.addLedger(e, true)
+		return
+	}
 	switch ev := e.(type) {
-	case *schema.Gap:
-		b.addGap(ev)
-		return
-	case *schema.Session:
-		if old := b.sessions[ev.SessionID]; old == nil || ev.EndMs > old.EndMs {
-			b.sessions[ev.SessionID] = schema.Clone(ev).(*schema.Session)
-		}
-		return
 	case *schema.Book:
 		b.addBook(ev)
 	case *schema.Quote:
@@ -204,6 +206,34 @@ func (b *Builder) Add(t *schema.Table, e schema.Stored) {
 	if ExchangeTimed(t, h.Channel) && h.RecvNs > 0 {
 		b.addLag(h)
 	}
+}
+
+func (b *Builder) addLedger(e schema.Stored, inRange bool) {
+	switch ev := e.(type) {
+	case *schema.Gap:
+		if inRange || ev.ToMs > b.o.FromMs {
+			b.addGap(ev)
+		}
+	case *schema.Session:
+		if old := b.sessions[ev.SessionID]; old == nil || ev.EndMs > old.EndMs {
+			b.sessions[ev.SessionID] = schema.Clone(ev).(*schema.Session)
+		}
+	}
+}
+
+// LedgerFrom returns where to start reading table t for a report from from: the session ledger from its
+// beginning (a session running through the range began before it, and the order of sessions tells idle
+// and crashed time), the gap ledger a day early (an outage that began before the range), the rest at from.
+func LedgerFrom(t *schema.Table, from time.Time) time.Time {
+	switch {
+	case from.IsZero():
+		return from
+	case t.Kind == schema.KindSession:
+		return time.Time{}
+	case t.Kind == schema.KindGap:
+		return from.Add(-24 * time.Hour)
+	}
+	return from
 }
 
 // PartDone marks the end of one part of a table (for duplicate detection across parts).

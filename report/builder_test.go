@@ -281,3 +281,49 @@ func FuzzParseArgs(f *testing.F) {
 		}
 	})
 }
+
+// A sub-range: the sessions and gaps that began before it still shape it (as replay report reads them,
+// LedgerFrom), but only rows inside it are counted.
+func TestSubRange(t *testing.T) {
+	f, _ := sessionsFixture()
+	from, to := t0+250000, t0+450000
+	b := NewBuilder(Options{FromMs: from, ToMs: to})
+	var tickers uint64
+	for _, tb := range Tables() {
+		for _, part := range f[tb] {
+			for _, e := range part {
+				if isLedger(tb) || (e.Hdr().Ts >= from && e.Hdr().Ts < to) {
+					b.Add(tb, e)
+					if tb.Kind == schema.KindTicker && e.Hdr().InstID == "BTC-USDT" {
+						tickers++
+					}
+				}
+			}
+			b.PartDone()
+		}
+	}
+	r := b.Report()
+	ids := []string{}
+	for _, s := range r.Sessions {
+		ids = append(ids, s.ID)
+	}
+	if len(ids) != 1 || ids[0] != "s2" {
+		t.Errorf("sessions running in the range: %v, want s2 (s1 stopped at 200 s, s3 starts at 500 s)", ids)
+	}
+	reasons := map[string]int{}
+	for _, g := range r.Gaps {
+		reasons[g.Reason]++
+	}
+	// Idle 250–260 s (s1 stopped at 200 s, read from before the range), the crash from 399.9 s.
+	if reasons[ReasonNotRecording] != 1 || reasons[ReasonCrash] != 1 || reasons[schema.GapDisconnect] != 0 {
+		t.Errorf("gaps in the sub-range: %v", reasons)
+	}
+	for _, c := range r.Coverage {
+		if c.Ledger && c.Dataset == "sessions" && c.Events != 1 {
+			t.Errorf("session rows with ts in the range: %d, want 1 (s2's start)", c.Events)
+		}
+		if c.Dataset == "tickers" && c.InstID == "BTC-USDT" && c.Events != tickers {
+			t.Errorf("tickers %d, fed %d", c.Events, tickers)
+		}
+	}
+}

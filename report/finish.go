@@ -270,8 +270,18 @@ func (b *Builder) bookRows() []Books {
 
 func (b *Builder) sessionRows() []Session {
 	var out []Session
-	for _, st := range b.sessOrder {
+	for i, st := range b.sessOrder {
 		s := st.s
+		end := s.EndMs // without a stop: until the next session starts, or still running
+		if end == 0 {
+			end = math.MaxInt64
+			if i+1 < len(b.sessOrder) {
+				end = b.sessOrder[i+1].s.StartMs
+			}
+		}
+		if s.StartMs >= b.o.ToMs || end < b.o.FromMs {
+			continue
+		}
 		row := Session{ID: s.SessionID, Host: s.Host, Version: s.Version, ConfigHash: s.ConfigHash, Channels: s.Channels,
 			Instruments: s.Instruments, Start: fmtMs(s.StartMs), StartMs: s.StartMs, StopMs: s.EndMs, Clean: s.EndMs > 0}
 		if s.EndMs > 0 {

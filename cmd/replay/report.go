@@ -14,6 +14,7 @@ import (
 	"github.com/okxtape/okxtape/replay"
 	"github.com/okxtape/okxtape/report"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
 func reportFlags() []cli.Flag {
@@ -37,11 +38,22 @@ func reportCmd(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit("replay: "+err.Error(), 1)
 	}
+	queries := make([]store.Query, len(tps))
+	for i, tp := range tps {
+		queries[i] = q
+		if lf := report.LedgerFrom(tp.Table, q.From); !lf.Equal(q.From) {
+			queries[i].From = lf
+			if tps[i].Parts, err = src.Parts(ctx, tp.Table, queries[i]); err != nil {
+				return cli.Exit(fmt.Sprintf("replay: listing %s: %v", tp.Table.Name, err), 1)
+			}
+		}
+	}
 	from, to := q.Bounds()
 	lo, hi, ok := replay.PartBounds(tps, q, report.RangeTable)
 	if !ok {
 		lo, hi, ok = replay.PartBounds(tps, q, nil)
 	}
+
 	if ok {
 		from, to = lo, hi+1
 		if !q.To.IsZero() {
@@ -55,9 +67,9 @@ func reportCmd(c *cli.Context) error {
 	}
 	b := report.NewBuilder(report.Options{FromMs: from, ToMs: to, Insts: q.Insts, Channels: q.Channels,
 		Source: srcName, CrossPartDuplicates: strings.HasPrefix(srcName, "parquet:")})
-	for _, tp := range tps {
+	for i, tp := range tps {
 		t := tp.Table
-		err := tp.Scan(ctx, q, func(e schema.Stored) error { b.Add(t, e); return nil }, b.PartDone)
+		err := tp.Scan(ctx, queries[i], func(e schema.Stored) error { b.Add(t, e); return nil }, b.PartDone)
 		if err != nil {
 			return cli.Exit("replay: "+err.Error(), 1)
 		}
