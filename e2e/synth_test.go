@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/internal/storetest"
+	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 	"github.com/okxtape/okxtape/store/parquet"
 )
@@ -28,6 +28,9 @@ func TestSynthesizeDay(t *testing.T) {
 	rate := 10
 	if v, err := strconv.Atoi(os.Getenv("OKXTAPE_SYNTH_RATE")); err == nil && v > 0 {
 		rate = v
+	}
+	if 1000%rate != 0 || (1000/rate)%5 != 0 && rate != 1000 {
+		t.Fatalf("OKXTAPE_SYNTH_RATE %d: use a rate whose interval divides the outage and incident times (1, 2, 4, 5, 8, 10, 20, 25, 40, 50, 100, 200)", rate)
 	}
 	day := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	clock := day
