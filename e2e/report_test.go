@@ -14,8 +14,10 @@ import (
 	"time"
 
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/okxtape/okxtape/internal/browsertest"
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/report"
 	"github.com/okxtape/okxtape/schema"
 )
@@ -220,35 +222,24 @@ func duckdbCounts(t *testing.T, dir string) map[[2]string]uint64 {
 	return out
 }
 
-// reportClickHouse returns a DSN for a fresh database on the shared test server (dropped at the end), or ""
-// when there is none and it is not required.
+// reportClickHouse returns a DSN for a fresh database on the test server (dropped at the end), or "" when
+// there is none and it is not required (the Parquet checks still run).
 func reportClickHouse(t *testing.T) string {
 	t.Helper()
-	base := os.Getenv("OKXTAPE_TEST_CLICKHOUSE")
-	if base == "" {
-		base = "clickhouse://127.0.0.1:9000"
-	}
-	opts, err := chgo.ParseDSN(base)
-	if err != nil {
-		t.Fatalf("OKXTAPE_TEST_CLICKHOUSE: %v", err)
-	}
-	conn, err := chgo.Open(opts)
+	opts, err := chgo.ParseDSN(testenv.ClickHouseURL())
 	if err == nil {
-		err = conn.Ping(context.Background())
-	}
-	if err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_CLICKHOUSE") == "1" {
-			t.Fatalf("ClickHouse is required (OKXTAPE_REQUIRE_CLICKHOUSE=1): %v", err)
+		var conn driver.Conn
+		if conn, err = chgo.Open(opts); err == nil {
+			err = conn.Ping(context.Background())
+			conn.Close()
 		}
+	}
+	if err != nil && !testenv.ClickHouse.Required() {
 		t.Logf("no ClickHouse (%v): checking the Parquet store only", err)
 		return ""
 	}
-	db := fmt.Sprintf("okxtape_report_%d", time.Now().UnixNano())
-	t.Cleanup(func() {
-		conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-		conn.Close()
-	})
-	return strings.TrimRight(base, "/") + "/" + db
+	dsn, _ := testenv.ClickHouseDB(t)
+	return dsn
 }
 
 func copyFile(t *testing.T, from, to string) {

@@ -4,6 +4,7 @@ package browsertest
 import (
 	"bytes"
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,10 +12,15 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/okxtape/okxtape/internal/testenv"
 )
 
-// Chromium returns the browser's path, or skips the test when there is none unless OKXTAPE_REQUIRE_CHROMIUM=1
-// (CI), which fails it instead.
+// Requirement is Chromium as a test requirement: CI sets OKXTAPE_REQUIRE_CHROMIUM=1.
+var Requirement = testenv.Requirement{Name: "Chromium", Env: "OKXTAPE_REQUIRE_CHROMIUM", Install: "scripts/chromium-install.sh"}
+
+// Chromium returns the browser's path (OKXTAPE_CHROMIUM, else chromium on PATH), or ends the test per
+// Requirement when there is none.
 func Chromium(t testing.TB) string {
 	t.Helper()
 	for _, name := range []string{os.Getenv("OKXTAPE_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"} {
@@ -25,10 +31,7 @@ func Chromium(t testing.TB) string {
 			return p
 		}
 	}
-	if os.Getenv("OKXTAPE_REQUIRE_CHROMIUM") == "1" {
-		t.Fatal("Chromium is required (OKXTAPE_REQUIRE_CHROMIUM=1): run scripts/chromium-install.sh")
-	}
-	t.Skip("no chromium (scripts/chromium-install.sh)")
+	Requirement.Missing(t, errors.New("no chromium on PATH"))
 	return ""
 }
 
