@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
 // Options configure a Builder.
@@ -120,9 +121,19 @@ func Tables() []*schema.Table {
 
 func isLedger(t *schema.Table) bool { return t.Kind == schema.KindGap || t.Kind == schema.KindSession }
 
-// auxiliary tables are counted in coverage but not as a channel's events: raw frames repeat the events,
-// quotes are derived from books.
-func isAuxiliary(t *schema.Table) bool { return t.Kind == schema.KindRaw || t.Kind == schema.KindQuote }
+// auxiliary tables are counted in coverage but not as a channel's events: raw frames repeat the events, and
+// the registry's derived kinds (quotes from books) are computed from them.
+func isAuxiliary(t *schema.Table) bool { return t.Kind == schema.KindRaw || derivedKinds[t.Kind] }
+
+var derivedKinds = func() map[schema.Kind]bool {
+	m := map[schema.Kind]bool{}
+	for _, e := range channels.All() {
+		for _, k := range e.Derived {
+			m[k] = true
+		}
+	}
+	return m
+}()
 
 // ExchangeTimed reports whether the ts of rows of this table and channel is the exchange's time of the event:
 // not for candles (the bar start), raw frames (the receive time) and the ledgers. Rates and gap coverage of

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
 func fmtMs(ms int64) string { return time.UnixMilli(ms).UTC().Format("2006-01-02T15:04:05.000Z") }
@@ -82,21 +83,19 @@ func (b *Builder) Report() *Report {
 }
 
 // addExpectedStreams lists (channel, instrument) pairs that were asked for but have no data: the selection
-// when it names both, and each session's subscriptions (for a channel whose data use other instrument ids,
-// such as balances by currency, the session's instruments are not expected).
+// when it names both, and each session's subscriptions. Only channels subscribed per instrument id (the
+// registry's selector) are expected per instrument; the others (by instrument type, currency) are listed
+// as their data come.
 func (b *Builder) addExpectedStreams() {
+	perInst := func(c string) bool {
+		e := channels.Lookup(c)
+		return e != nil && e.Selector == channels.ByInstID
+	}
 	for _, c := range b.o.Channels {
 		for _, i := range b.o.Insts {
-			b.vstream(c, i)
-		}
-	}
-	hasData := map[string]map[string]bool{}
-	for k, v := range b.vstreams {
-		if v.events > 0 {
-			if hasData[k.channel] == nil {
-				hasData[k.channel] = map[string]bool{}
+			if perInst(c) {
+				b.vstream(c, i)
 			}
-			hasData[k.channel][k.inst] = true
 		}
 	}
 	for _, s := range b.sessOrder {
@@ -107,16 +106,11 @@ func (b *Builder) addExpectedStreams() {
 		if end < b.o.FromMs || s.s.StartMs >= b.o.ToMs {
 			continue
 		}
-		insts := splitList(s.s.Instruments)
 		for _, c := range splitList(s.s.Channels) {
-			if len(b.o.Channels) > 0 && !slices.Contains(b.o.Channels, c) {
+			if !perInst(c) || (len(b.o.Channels) > 0 && !slices.Contains(b.o.Channels, c)) {
 				continue
 			}
-			known := hasData[c]
-			if len(known) > 0 && !slices.ContainsFunc(insts, func(i string) bool { return known[i] }) {
-				continue
-			}
-			for _, i := range insts {
+			for _, i := range splitList(s.s.Instruments) {
 				if len(b.o.Insts) == 0 || slices.Contains(b.o.Insts, i) {
 					b.vstream(c, i)
 				}
