@@ -248,12 +248,13 @@ func TestBucketWidth(t *testing.T) {
 }
 
 func TestParseArgs(t *testing.T) {
-	g := gapState{Gap: Gap{Scope: ScopeConnection}, args: parseArgs("ping timeout: tickers:BTC-USDT,orders:ANY,candle1m:ETH-USDT")}
+	g := gapState{Gap: Gap{Scope: ScopeConnection}, args: parseArgs("ping timeout: tickers:BTC-USDT,orders:ANY,candle1m:ETH-USDT,opt-summary:BTC-USD")}
 	for _, c := range []struct {
 		ch, inst string
 		want     bool
 	}{{"tickers", "BTC-USDT", true}, {"tickers", "ETH-USDT", false}, {"orders", "BTC-USDT-SWAP", true},
-		{"candle1m", "ETH-USDT", true}, {"books", "BTC-USDT", false}} {
+		{"candle1m", "ETH-USDT", true}, {"books", "BTC-USDT", false}, {"opt-summary", "BTC-USD-261225-90000-C", true},
+		{"opt-summary", "BTC-USDT", false}} {
 		if got := g.applies(c.ch, c.inst); got != c.want {
 			t.Errorf("applies(%s, %s) = %v", c.ch, c.inst, got)
 		}

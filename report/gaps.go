@@ -87,8 +87,10 @@ func (g *gapState) applies(channel, inst string) bool {
 		return channel == g.Channel && (g.InstID == "" || inst == g.InstID)
 	}
 	for _, a := range g.args {
-		// A selector without '-' is an instType (SPOT, SWAP, ANY) or a currency: the whole channel.
-		if a.channel == channel && (a.sel == "" || a.sel == inst || !strings.Contains(a.sel, "-")) {
+		// A selector without '-' is an instType (SPOT, SWAP, ANY) or a currency: the whole channel; an
+		// instFamily (BTC-USD) covers its instruments (BTC-USD-SWAP).
+		if a.channel == channel && (a.sel == "" || a.sel == inst || !strings.Contains(a.sel, "-") ||
+			strings.HasPrefix(inst, a.sel+"-")) {
 			return true
 		}
 	}
