@@ -2,9 +2,12 @@ package report
 
 import (
 	"bytes"
+	"cmp"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -32,6 +35,17 @@ func TestHTMLInChromium(t *testing.T) {
 		if !strings.Contains(dom, cls) {
 			t.Errorf("page lacks %s", cls)
 		}
+	}
+
+	// Sorting runs in the browser: by duration, longest first.
+	dom = browsertest.DumpDOM(t, page+"#sort=gap-table:2:desc")
+	var secs []float64
+	for _, m := range regexp.MustCompile(`<tr class="r-[^"]*"><td data-v="\d+">[^<]*</td><td data-v="\d+">[^<]*</td><td data-v="([^"]+)">`).FindAllStringSubmatch(dom, -1) {
+		v, _ := strconv.ParseFloat(m[1], 64)
+		secs = append(secs, v)
+	}
+	if len(secs) != len(r.Gaps) || !slices.IsSortedFunc(secs, func(a, b float64) int { return cmp.Compare(b, a) }) || secs[0] == secs[len(secs)-1] {
+		t.Errorf("gap table sorted by seconds, descending: %v", secs)
 	}
 
 	// The checks can fail: a script error and an outside load in the same page are caught and shown.

@@ -24,6 +24,13 @@
       th.addEventListener('click', function () { sortBy(table, col, th); });
     });
   });
+  // A link can open the page sorted: #sort=<table id>:<column>[:desc], e.g. #sort=gap-table:2:desc.
+  var m = /^#sort=([\w-]+):(\d+)(:desc)?$/.exec(location.hash);
+  var target = m && document.getElementById(m[1]);
+  if (target) {
+    var th = target.querySelectorAll('thead th')[+m[2]];
+    if (th) { sortBy(target, +m[2], th); if (m[3]) sortBy(target, +m[2], th); }
+  }
   var gaps = document.getElementById('gap-table');
   if (gaps) gaps.setAttribute('data-sortable', 'ready');
   window.addEventListener('load', function () {

@@ -40,6 +40,10 @@ func Chromium(t testing.TB) string {
 func run(t testing.TB, page string, extra ...string) []byte {
 	t.Helper()
 	bin := Chromium(t)
+	page, fragment, _ := strings.Cut(page, "#")
+	if fragment != "" {
+		fragment = "#" + fragment
+	}
 	abs, err := filepath.Abs(page)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +51,7 @@ func run(t testing.TB, page string, extra ...string) []byte {
 	args := append([]string{"--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
 		"--no-first-run", "--user-data-dir=" + t.TempDir(), "--host-resolver-rules=MAP * ~NOTFOUND",
 		"--virtual-time-budget=5000", "--window-size=1100,1700"}, extra...)
-	args = append(args, "file://"+abs)
+	args = append(args, "file://"+abs+fragment)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
@@ -67,7 +71,8 @@ func tail(s string) string {
 	return s
 }
 
-// DumpDOM returns the page's DOM as serialised after its scripts ran (the load event has fired).
+// DumpDOM returns the page's DOM as serialised after its scripts ran (the load event has fired). page is a
+// file path, optionally with a #fragment.
 func DumpDOM(t testing.TB, page string) string {
 	t.Helper()
 	return string(run(t, page, "--dump-dom"))
