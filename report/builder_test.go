@@ -1,7 +1,9 @@
 package report
 
 import (
+	"fmt"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/okxtape/okxtape/schema"
@@ -326,5 +328,29 @@ func TestSubRange(t *testing.T) {
 		if c.Dataset == "tickers" && c.InstID == "BTC-USDT" && c.Events != tickers {
 			t.Errorf("tickers %d, fed %d", c.Events, tickers)
 		}
+	}
+}
+
+// Many instruments turn the verdict grid (instruments down), and the text summary stays short.
+func TestManyInstruments(t *testing.T) {
+	f := fixture{}
+	for i := range 30 {
+		inst := fmt.Sprintf("I%02d-USDT", i)
+		f.add(0, &schema.Gap{Header: hdr(uint64(1000+i), "books", inst, t0+10, 0), FromMs: t0 + 10, ToMs: t0 + 20, Reason: schema.GapSequence})
+		f.add(0, &schema.Book{Header: hdr(uint64(i+1), "books", inst, t0+int64(i), 1), Action: schema.ActionSnapshot})
+	}
+	r := f.build(Options{FromMs: t0, ToMs: t0 + 1000})
+	var html, text strings.Builder
+	if err := WriteHTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(html.String(), `<tr><th class="inst">I07-USDT</th>`) || !strings.Contains(html.String(), "<th>instrument</th>") {
+		t.Error("30 instruments × 1 channel: the grid should list instruments down")
+	}
+	if err := WriteSummary(&text, r); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(text.String(), "\n"); n > 30 || !strings.Contains(text.String(), "and 10 more") {
+		t.Errorf("summary of %d lines:\n%s", n, text.String())
 	}
 }

@@ -81,28 +81,41 @@ func gridAxes(r *Report) (insts, chans []string) {
 	return insts, chans
 }
 
+// writeVerdicts draws the verdict grid: channels down and instruments across, or the other way round when
+// there are more instruments than channels.
 func writeVerdicts(b *strings.Builder, r *Report) {
 	insts, chans := gridAxes(r)
 	cell := map[[2]string]Verdict{}
 	for _, v := range r.Verdicts {
 		cell[[2]string{v.Channel, v.InstID}] = v
 	}
-	b.WriteString("<section id=\"verdicts\"><h2>Verdict</h2><table class=\"grid\"><thead><tr><th>channel</th>")
-	for _, i := range insts {
-		fmt.Fprintf(b, "<th class=\"inst\">%s</th>", esc(i))
+	rows, cols, corner := chans, insts, "channel"
+	rowClass, colClass := "", " class=\"inst\""
+	byInst := len(insts) > len(chans)
+	if byInst {
+		rows, cols, corner = insts, chans, "instrument"
+		rowClass, colClass = " class=\"inst\"", ""
+	}
+	fmt.Fprintf(b, "<section id=\"verdicts\"><h2>Verdict</h2><table class=\"grid\"><thead><tr><th>%s</th>", corner)
+	for _, c := range cols {
+		fmt.Fprintf(b, "<th%s>%s</th>", colClass, esc(c))
 	}
 	b.WriteString("</tr></thead><tbody>\n")
-	for _, c := range chans {
-		fmt.Fprintf(b, "<tr><th>%s</th>", esc(c))
-		for _, i := range insts {
-			v, ok := cell[[2]string{c, i}]
+	for _, row := range rows {
+		fmt.Fprintf(b, "<tr><th%s>%s</th>", rowClass, esc(row))
+		for _, col := range cols {
+			k := [2]string{row, col}
+			if byInst {
+				k = [2]string{col, row}
+			}
+			v, ok := cell[k]
 			if !ok {
 				b.WriteString("<td class=\"na\">&ndash;</td>")
 				continue
 			}
 			cls := map[string]string{Complete: "ok", HasGaps: "gaps", NoData: "nodata"}[v.Verdict]
-			fmt.Fprintf(b, "<td class=\"%s\" title=\"%d events, %d gaps\">%s<br><small>%.2f %%</small></td>",
-				cls, v.Events, v.Gaps, esc(v.Verdict), 100*v.CoverageRatio)
+			fmt.Fprintf(b, "<td class=\"%s\" title=\"%s %s: %d events, %d gaps\">%s<br><small>%.2f %%</small></td>",
+				cls, esc(v.Channel), esc(v.InstID), v.Events, v.Gaps, esc(v.Verdict), 100*v.CoverageRatio)
 		}
 		b.WriteString("</tr>\n")
 	}

@@ -18,6 +18,9 @@ func WriteJSON(w io.Writer, r *Report) error {
 	return nil
 }
 
+// maxSummaryLines caps the streams the text summary lists.
+const maxSummaryLines = 20
+
 // WriteSummary writes a short plain-text summary: the range, the verdict counts, the streams that are not
 // complete, and the gaps by reason.
 func WriteSummary(w io.Writer, r *Report) error {
@@ -31,11 +34,18 @@ func WriteSummary(w io.Writer, r *Report) error {
 	}
 	fmt.Fprintf(&b, "streams: %d complete, %d with gaps, %d without data; %d events; %d sessions\n",
 		counts[Complete], counts[HasGaps], counts[NoData], events, len(r.Sessions))
+	shown := 0
 	for _, v := range r.Verdicts {
 		if v.Verdict != Complete {
+			if shown++; shown > maxSummaryLines {
+				continue
+			}
 			fmt.Fprintf(&b, "  %-8s %-16s %-14s %6.2f %% covered, %d gaps, %d events\n", v.Verdict, v.InstID, v.Channel,
 				100*v.CoverageRatio, v.Gaps, v.Events)
 		}
+	}
+	if shown > maxSummaryLines {
+		fmt.Fprintf(&b, "  ... and %d more (see the report)\n", shown-maxSummaryLines)
 	}
 	if len(r.GapCounts) > 0 {
 		reasons := make([]string, 0, len(r.GapCounts))
