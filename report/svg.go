@@ -141,10 +141,16 @@ type line struct {
 
 // lineChart draws series against time, y from 0 to the largest value.
 func lineChart(b *strings.Builder, r *Report, class, title, unit string, lines []line) {
+	bucket := r.BucketSeconds * 1000
+	// A last bucket the range cuts short has a noisy rate: it is not drawn.
+	tail := (r.Range.ToMs - r.Range.FromMs) % max(bucket, 1)
+	shortLast := class == "rate" && tail != 0 && tail < bucket/2
 	top := 0.0
 	for _, l := range lines {
-		for _, v := range l.values {
-			top = math.Max(top, v)
+		for i, v := range l.values {
+			if !(shortLast && i == len(l.values)-1) {
+				top = math.Max(top, v)
+			}
 		}
 	}
 	if top == 0 {
@@ -160,12 +166,11 @@ func lineChart(b *strings.Builder, r *Report, class, title, unit string, lines [
 			num(top*float64(4-i)/4))
 	}
 	fmt.Fprintf(b, "<text class=\"tick\" x=\"4\" y=\"14\">%s</text>", esc(unit))
-	bucket := r.BucketSeconds * 1000
 	for _, l := range lines {
 		var d strings.Builder
 		pen := false
 		for i, v := range l.values {
-			if v < 0 {
+			if v < 0 || (i == len(l.values)-1 && shortLast) {
 				pen = false
 				continue
 			}
@@ -184,7 +189,7 @@ func lineChart(b *strings.Builder, r *Report, class, title, unit string, lines [
 		}
 		fmt.Fprintf(b, "<path class=\"series\" d=\"%s\" stroke=\"%s\"%s><title>%s</title></path>", strings.TrimSpace(d.String()),
 			l.color, dash, esc(l.name))
-		if len(l.values) == 1 || countValid(l.values) == 1 {
+		if countValid(l.values) == 1 {
 			for i, v := range l.values {
 				if v >= 0 {
 					fmt.Fprintf(b, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%s\"/>", xOf(r, r.Range.FromMs+int64(i)*bucket+bucket/2),
