@@ -354,3 +354,32 @@ func TestManyInstruments(t *testing.T) {
 		t.Errorf("summary of %d lines:\n%s", n, text.String())
 	}
 }
+
+// Thousands of gaps: the page merges marks closer than a pixel and lists the longest 2000; the JSON keeps all.
+func TestManyGaps(t *testing.T) {
+	f := fixture{}
+	for i := range 5000 {
+		from := t0 + int64(i)*100
+		f.add(0, &schema.Gap{Header: hdr(uint64(i+1), "books", "X-Y", from, 0), FromMs: from, ToMs: from + 10 + int64(i%7),
+			Reason: schema.GapSequence})
+	}
+	f.add(0, &schema.Book{Header: hdr(9999, "books", "X-Y", t0, 1), Action: schema.ActionSnapshot})
+	r := f.build(Options{FromMs: t0, ToMs: t0 + 500000})
+	if len(r.Gaps) != 5000 {
+		t.Fatalf("%d gaps in the report, want 5000", len(r.Gaps))
+	}
+	var html strings.Builder
+	if err := WriteHTML(&html, r); err != nil {
+		t.Fatal(err)
+	}
+	page := html.String()
+	if n := strings.Count(page, `<tr class="r-sequence">`); n != maxGapRows {
+		t.Errorf("%d gap rows on the page, want %d", n, maxGapRows)
+	}
+	if n := strings.Count(page, `<rect class="gap"`); n == 0 || n > plotW {
+		t.Errorf("%d gap marks on a %d px timeline", n, plotW)
+	}
+	if len(page) > 2<<20 {
+		t.Errorf("page of %d bytes", len(page))
+	}
+}

@@ -1,10 +1,12 @@
 package report
 
 import (
+	"cmp"
 	_ "embed"
 	"fmt"
 	"html"
 	"io"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -126,6 +128,9 @@ func writeVerdicts(b *strings.Builder, r *Report) {
 	b.WriteString("</section>\n")
 }
 
+// maxGapRows caps the gap table of the page.
+const maxGapRows = 2000
+
 func writeGapTable(b *strings.Builder, r *Report) {
 	fmt.Fprintf(b, "<section id=\"gaps\"><h2>Gaps (%d)</h2>", len(r.Gaps))
 	if r.GapsOmitted > 0 {
@@ -135,7 +140,16 @@ func writeGapTable(b *strings.Builder, r *Report) {
 		"<th data-type=\"num\">start</th><th data-type=\"num\">end</th><th data-type=\"num\">seconds</th><th>scope</th>" +
 		"<th>connection</th><th>channel</th><th>instrument</th><th>reason</th><th>covered by another recorder</th>" +
 		"<th>detail</th></tr></thead><tbody>\n")
-	for _, g := range r.Gaps {
+	gaps := r.Gaps
+	if len(gaps) > maxGapRows {
+		// The longest ones, in time order; report.json lists them all.
+		gaps = slices.Clone(gaps)
+		slices.SortStableFunc(gaps, func(a, b Gap) int { return cmp.Compare(b.DurationS, a.DurationS) })
+		gaps = gaps[:maxGapRows]
+		slices.SortStableFunc(gaps, func(a, b Gap) int { return cmp.Compare(a.StartMs, b.StartMs) })
+		fmt.Fprintf(b, "<p>The %d longest gaps are listed; report.json has all %d.</p>", maxGapRows, len(r.Gaps))
+	}
+	for _, g := range gaps {
 		cov := "no"
 		if g.CoveredByOther {
 			cov = "yes"

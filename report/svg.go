@@ -90,26 +90,57 @@ func writeTimelines(b *strings.Builder, r *Report) {
 			fmt.Fprintf(b, "<text class=\"lbl\" x=\"%d\" y=\"%.1f\" text-anchor=\"end\">%s</text>", labelW-6, y+13, esc(c))
 			fmt.Fprintf(b, "<rect class=\"none\" x=\"%d\" y=\"%.1f\" width=\"%d\" height=\"%d\"/>", labelW, y+2, plotW, rowH-4)
 			drawBuckets(b, r, rates[[2]string{c, inst}], y)
-			for _, g := range r.Gaps {
-				if !g.applies(c, inst) {
-					continue
-				}
-				cls := "gap"
-				switch {
-				case g.CoveredByOther:
-					cls = "cov"
-				case g.Scope == ScopeRecorder:
-					cls = "rec"
-				}
-				x0, x1 := xOf(r, g.StartMs), xOf(r, g.EndMs)
-				fmt.Fprintf(b, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\"><title>%s %s → %s (%.3f s) %s</title></rect>",
-					cls, x0, y+1, math.Max(x1-x0, 1.5), rowH-2, esc(g.Reason), esc(g.Start), esc(g.End), g.DurationS, esc(g.Conn))
-			}
+			drawGapMarks(b, r, c, inst, y)
 		}
 		timeAxis(b, r, float64(len(rows)*rowH+2))
 		b.WriteString("</svg>\n")
 	}
 	b.WriteString("</section>\n")
+}
+
+// mark is one drawn gap mark: gaps closer than a pixel merge into one, so the page stays small whatever the
+// number of gaps.
+type mark struct {
+	cls      string
+	x0, x1   float64
+	n        int
+	first    Gap
+	duration float64
+}
+
+// drawGapMarks draws the gaps of one (channel, instrument) on its timeline row.
+func drawGapMarks(b *strings.Builder, r *Report, channel, inst string, y float64) {
+	var marks []*mark
+	last := map[string]*mark{}
+	for _, g := range r.Gaps { // by start
+		if !g.applies(channel, inst) {
+			continue
+		}
+		cls := "gap"
+		switch {
+		case g.CoveredByOther:
+			cls = "cov"
+		case g.Scope == ScopeRecorder:
+			cls = "rec"
+		}
+		x0, x1 := xOf(r, g.StartMs), xOf(r, g.EndMs)
+		x1 = math.Max(x1, x0+1.5)
+		if m := last[cls]; m != nil && x0 <= m.x1+1 {
+			m.x1, m.n, m.duration = math.Max(m.x1, x1), m.n+1, m.duration+g.DurationS
+			continue
+		}
+		m := &mark{cls: cls, x0: x0, x1: x1, n: 1, first: g, duration: g.DurationS}
+		last[cls] = m
+		marks = append(marks, m)
+	}
+	for _, m := range marks {
+		title := fmt.Sprintf("%s %s → %s (%.3f s) %s", m.first.Reason, m.first.Start, m.first.End, m.duration, m.first.Conn)
+		if m.n > 1 {
+			title = fmt.Sprintf("%d gaps from %s, %.3f s in all", m.n, m.first.Start, m.duration)
+		}
+		fmt.Fprintf(b, "<rect class=\"%s\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%d\"><title>%s</title></rect>",
+			m.cls, m.x0, y+1, m.x1-m.x0, rowH-2, esc(title))
+	}
 }
 
 // drawBuckets draws runs of buckets that hold events.
