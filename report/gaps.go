@@ -44,6 +44,8 @@ func (b *Builder) addGap(e *schema.Gap) {
 	g := &gapState{Gap: newGap(e.FromMs, max(e.ToMs, e.FromMs), e.Reason, "gap ledger")}
 	g.Conn, g.Channel, g.InstID, g.Detail = e.Conn, e.Channel, e.InstID, e.Detail
 	switch {
+	case e.Channel == "" && e.Conn == "":
+		g.Scope, g.all = ScopeRecorder, true // the recorder itself (a crash, a spool recovery)
 	case e.Channel == "":
 		g.Scope = ScopeConnection
 		g.args = parseArgs(e.Detail)
