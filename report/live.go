@@ -114,9 +114,14 @@ func (l *Live) gap(ev *schema.Gap) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	var keys []chanInst
-	if ev.Channel == "" && len(g.args) == 0 {
+	switch {
+	case ev.Channel == "" && ev.Conn == "": // the whole recorder
+		for k := range l.streams {
+			keys = append(keys, k)
+		}
+	case ev.Channel == "" && len(g.args) == 0:
 		keys = l.conns[ev.Conn]
-	} else {
+	default:
 		for k := range l.streams {
 			if g.applies(k.channel, k.inst) {
 				keys = append(keys, k)
