@@ -261,3 +261,58 @@ func copyFile(t *testing.T, from, to string) {
 		t.Fatal(err)
 	}
 }
+
+// TestReportGapCoveredByAnotherRecorder: recorder A's books lose updates (sequence gaps and resyncs); recorder
+// B records the same channel without faults. A's store alone reports its incidents as uncovered; with B's
+// rows merged in (its Parquet files copied beside A's), the incidents B's rows fill are reported as covered.
+func TestReportGapCoveredByAnotherRecorder(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	simA := startSim(t, "--instruments", "1", "--rate", "20", "--book-gap-every", "10")
+	simB := startSim(t, "--instruments", "1", "--rate", "100")
+	rec := func(s *sim, out string) *proc {
+		return start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "books",
+			"--inst", "BTC-USDT", "--out", out, "--duration", "6s", "--raw-frames=false", "--log-level", "warn")
+	}
+	ra, rb := rec(simA, a), rec(simB, b)
+	ra.wait(60 * time.Second)
+	rb.wait(60 * time.Second)
+	if ra.exitCode() != 0 || rb.exitCode() != 0 {
+		t.Fatalf("record exits %d %d", ra.exitCode(), rb.exitCode())
+	}
+	covered := func(dir string) (incidents, covered int) {
+		js := filepath.Join(t.TempDir(), "r.json")
+		p := start(t, nil, "replay", "report", "--data", dir, "--out", "-", "--json", js, "--log-level", "warn")
+		p.wait(time.Minute)
+		if p.exitCode() != 0 {
+			t.Fatalf("replay report exit %d", p.exitCode())
+		}
+		for _, g := range readReport(t, js).Gaps {
+			if g.Channel == "books" {
+				incidents++
+				if g.CoveredByOther {
+					covered++
+				}
+			}
+		}
+		return incidents, covered
+	}
+	n, c := covered(a)
+	if n == 0 || c != 0 {
+		t.Fatalf("recorder A alone: %d book incidents, %d covered; want some, none covered", n, c)
+	}
+	for _, ds := range []string{"books", "quotes"} {
+		files, _ := filepath.Glob(filepath.Join(b, ds, "*", "*.parquet"))
+		for _, f := range files {
+			rel, _ := filepath.Rel(b, f)
+			if err := os.MkdirAll(filepath.Dir(filepath.Join(a, rel)), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			copyFile(t, f, filepath.Join(a, rel))
+		}
+	}
+	n2, c2 := covered(a)
+	t.Logf("book incidents %d; covered by B's rows %d", n2, c2)
+	if n2 != n || c2 < n2/2 {
+		t.Errorf("with B's rows merged: %d incidents (%d before), %d covered; want most covered", n2, n, c2)
+	}
+}
