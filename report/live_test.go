@@ -1,13 +1,18 @@
 package report
 
 import (
+	"encoding/json"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/okxtape/okxtape/engine"
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 )
 
@@ -95,4 +100,33 @@ func gathered(t *testing.T, name, label, value string) float64 {
 	}
 	t.Fatalf("no series %s{%s=%q} on the registry", name, label, value)
 	return 0
+}
+
+// The Grafana dashboard charts every metric this package exports.
+func TestDashboardShowsCoverage(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "docs", "grafana-dashboard.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(b, &d); err != nil {
+		t.Fatalf("dashboard JSON: %v", err)
+	}
+	exprs := ""
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			exprs += tg.Expr + "\n"
+		}
+	}
+	for _, name := range []string{"okxtape_coverage_ratio", "okxtape_gaps_total", "okxtape_last_gap_timestamp_seconds",
+		"okxtape_decode_errors_total", "okxtape_reconnects_total"} {
+		if !strings.Contains(exprs, name) {
+			t.Errorf("no dashboard panel queries %s", name)
+		}
+	}
 }
