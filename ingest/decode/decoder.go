@@ -32,6 +32,15 @@ type Decoder struct {
 	fill    schema.Fill
 	bal     schema.Balance
 	pos     schema.Position
+	liq     schema.Liquidation
+	plim    schema.PriceLimit
+	opt     schema.OptSummary
+	est     schema.EstimatedPrice
+	inst    schema.Instrument
+	status  schema.Status
+
+	// ev holds one reusable event per kind for decoders without a field above (scratch).
+	ev [schema.NumKinds]schema.Stored
 
 	sc     scanner    // the push being decoded
 	lastCh string     // the channel of the previous push (interned) and its decoder: skips the lookup
@@ -50,6 +59,15 @@ func NewDecoder() *Decoder {
 	return &Decoder{in: interner{m: make(map[string]string, 256)}}
 }
 
+// scratch returns the Decoder's reusable event of kind k, made on first use: a channel's decoder takes its
+// event from here (ev := d.scratch(schema.KindX).(*schema.X)), so adding one needs no field in Decoder.
+func (d *Decoder) scratch(k schema.Kind) schema.Stored {
+	if d.ev[k] == nil {
+		d.ev[k] = schema.TableOf(k).New()
+	}
+	return d.ev[k]
+}
+
 // Stats returns the error counts so far.
 func (d *Decoder) Stats() Stats { return d.stats }
 
@@ -65,8 +83,9 @@ func (d *Decoder) BookRaw() *BookRaw { return &d.raw }
 // Channels and events: the channel is looked up in the registry (schema/channels) and decoded by its
 // entry's decoder (decoders.go) into the entry's Kinds: order-book channels give *schema.Book (see BookRaw);
 // account gives one *schema.Balance per details[] entry; balance_and_position a *schema.Balance per
-// balData[] entry then a *schema.Position per posData[] entry. Channels without an entry (including
-// "instruments": see ParseInstruments) return ErrUnknownChannel.
+// balData[] entry then a *schema.Position per posData[] entry; liquidation-orders one *schema.Liquidation per
+// details[] entry; instruments a *schema.Instrument per instrument, with Ts the receive time (the channel
+// has no exchange time). Channels without an entry return ErrUnknownChannel.
 //
 // n is the number of events emitted. On a malformed element Push stops and returns an ErrMalformed-wrapped
 // error; events emitted before it stay emitted (each event is only emitted once fully decoded).
