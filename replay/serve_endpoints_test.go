@@ -47,3 +47,33 @@ func TestServePrivateReplaysStoredFramesAfterLogin(t *testing.T) {
 		t.Fatalf("a frame was sent twice (SPOT and SWAP): %s", got)
 	}
 }
+
+// TestServeBusinessCandles: candles are served on /ws/v5/business (re-rendered here), refused on /public.
+func TestServeBusinessCandles(t *testing.T) {
+	dir := t.TempDir()
+	var evs []schema.Stored
+	for i := 0; i < 3; i++ {
+		evs = append(evs, &schema.Candle{Header: schema.Header{Seq: uint64(i + 1), RecvNs: (day0 + int64(i)) * 1e6,
+			Channel: "candle1m", InstID: "BTC-USDT", Ts: day0}, Open: 1, High: 2, Low: 0.5, Close: 1 + float64(i),
+			Vol: 10, VolCcy: 15, VolCcyQuote: 15})
+	}
+	evs = append(evs, sessionRow(0, day0-1000, "candle1m", "BTC-USDT"))
+	writeStore(t, dir, parquet.Options{}, evs)
+	url := startServer(t, ServeOptions{Source: NewParquetSource(dir)})
+	p := dial(t, url+"/ws/v5/public")
+	subscribe(t, p, `{"op":"subscribe","args":[{"channel":"candle1m","instId":"BTC-USDT"}]}`)
+	if got := read(t, p); !strings.Contains(got, `"code":"64001"`) {
+		t.Fatalf("candles on public: %s", got)
+	}
+	b := dial(t, url+"/ws/v5/business")
+	subscribe(t, b, `{"op":"subscribe","args":[{"channel":"candle1m","instId":"BTC-USDT"}]}`)
+	if got := read(t, b); !strings.Contains(got, `"event":"subscribe"`) {
+		t.Fatalf("ack: %s", got)
+	}
+	for i, e := range evs[:3] {
+		want, _ := AppendPush(nil, e)
+		if got := read(t, b); got != string(want) {
+			t.Fatalf("candle %d: %s, want %s", i, got, want)
+		}
+	}
+}
