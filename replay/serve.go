@@ -78,7 +78,8 @@ type Server struct {
 	open *chain          // the chain new connections join while it is young; nil: start a new one
 	head *chunk          // open's first chunk (held only while open is joinable)
 
-	stats ServeStats
+	stats  ServeStats
+	maxLag int64 // chunks a connection may lag its shared chain (defaultMaxLag; tests lower it)
 }
 
 // ServeStats are the server's counters.
@@ -89,6 +90,7 @@ type ServeStats struct {
 	IdleClosed atomic.Int64 // closed with 4004
 	Oversized  atomic.Int64 // requests over 64 KiB (closed with 1009)
 	Chains     atomic.Int64 // merged reads opened (shared by the connections that start together)
+	Detached   atomic.Int64 // connections that fell too far behind their shared read and read on their own
 	// UndecodedDepth counts stored depth frames the decoder refused (sent as stored, left out of rebuilt books).
 	UndecodedDepth atomic.Int64
 }
@@ -105,7 +107,7 @@ func NewServer(ctx context.Context, o ServeOptions) (*Server, error) {
 	if o.SendQueue <= 0 {
 		o.SendQueue = 8 << 20
 	}
-	s := &Server{o: o, log: o.Logger, conns: map[*wsConn]struct{}{}, ctx: context.Background()}
+	s := &Server{o: o, log: o.Logger, conns: map[*wsConn]struct{}{}, ctx: context.Background(), maxLag: defaultMaxLag}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -351,9 +353,9 @@ func (c *wsConn) send(b []byte) error {
 	}
 	if errors.Is(err, wslimit.ErrSlowConsumer) && c.ctx.Err() == nil {
 		c.cancel()
-		c.s.stats.SlowCut.Add(1)
 		c.s.log.Warn("replay serve: slow consumer, connection cut with 4005", "conn", c.id,
 			"queue_bytes", c.s.o.SendQueue)
+		c.s.stats.SlowCut.Add(1) // after the log line: tests wait for the counter, then read the log
 	}
 	return err
 }

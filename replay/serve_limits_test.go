@@ -206,7 +206,7 @@ func TestServeSharesReadsAndLogsAbortsAtDebug(t *testing.T) {
 }
 
 // BenchmarkServeConnections measures the heap that 199 more connections add to one already playing the same
-// 50k-ticker range: paced ones share its read ("shared"), unpaced ones (--speed max) read it each ("own").
+// 50k-ticker range, paced (--speed 1) and unpaced (--speed max); both share one read while they keep together.
 func BenchmarkServeConnections(b *testing.B) {
 	dir := b.TempDir()
 	evs := make([]schema.Stored, 0, 50001)
@@ -216,8 +216,8 @@ func BenchmarkServeConnections(b *testing.B) {
 	evs = append(evs, sessionRow(0, day0-1000, "tickers", "BTC-USDT"))
 	writeStore(b, dir, parquet.Options{}, evs)
 	evs = nil
-	b.Run("shared", func(b *testing.B) { benchConnections(b, dir, 1) })
-	b.Run("own", func(b *testing.B) { benchConnections(b, dir, 0) })
+	b.Run("paced", func(b *testing.B) { benchConnections(b, dir, 1) })
+	b.Run("max", func(b *testing.B) { benchConnections(b, dir, 0) })
 }
 
 func benchConnections(b *testing.B, dir string, speed float64) {
@@ -309,5 +309,43 @@ func TestServeUnreadableRangeIsReported(t *testing.T) {
 	}
 	if !strings.Contains(last, `"code":"64007"`) || strings.Count(logs.String(), "level=ERROR") != 1 {
 		t.Fatalf("last frame %s; logs:\n%s", last, logs)
+	}
+}
+
+// readFrames reads the ack, then the connection has sent want data frames (after the ack).
+func readFrames(t *testing.T, c *websocket.Conn, want int) []string {
+	t.Helper()
+	read(t, c) // ack
+	out := make([]string, 0, want)
+	for len(out) < want {
+		out = append(out, read(t, c))
+	}
+	return out
+}
+
+// At --speed max two connections start on one shared read; the one whose client reads slowly falls behind
+// and detaches onto a read of its own (so it does not pin the chunks in between), and still receives exactly
+// the same frames in the same order.
+func TestServeLaggingConnectionDetaches(t *testing.T) {
+	const n = 30000 // 8 chunks
+	srv, url, _ := startServerS(t, ServeOptions{Source: NewParquetSource(tickerStore(t, n)), SendQueue: 64 << 10})
+	srv.maxLag = 2
+	req := `{"op":"subscribe","args":[{"channel":"tickers","instId":"BTC-USDT"}]}`
+	fast, slow := dial(t, url+"/ws/v5/public"), dial(t, url+"/ws/v5/public")
+	subscribe(t, fast, req)
+	subscribe(t, slow, req)
+	got := readFrames(t, fast, n)
+	if srv.Stats().Chains.Load() != 1 {
+		t.Fatalf("%d reads before the lag, want 1 shared", srv.Stats().Chains.Load())
+	}
+	lagged := readFrames(t, slow, n)
+	if srv.Stats().Detached.Load() != 1 || srv.Stats().Chains.Load() != 2 {
+		t.Fatalf("detached %d, reads %d; want the slow connection on its own read", srv.Stats().Detached.Load(),
+			srv.Stats().Chains.Load())
+	}
+	for i := range got {
+		if got[i] != lagged[i] {
+			t.Fatalf("frame %d differs after detaching:\n%s\n%s", i, got[i], lagged[i])
+		}
 	}
 }

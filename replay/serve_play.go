@@ -11,9 +11,13 @@ import (
 	"github.com/okxtape/okxtape/ingest/book"
 )
 
-// joinChunks is how many chunks a chain may have produced and still accept new connections (at Speed > 0):
-// connections that start within that stretch of the range share it.
+// joinChunks is how many chunks a chain may have produced and still accept new connections: connections
+// that start within that stretch of the range share it.
 const joinChunks = 8
+
+// defaultMaxLag is how many chunks a connection may fall behind its chain's frontier before it detaches onto
+// a read of its own (so one slow client does not pin the chunks the fast ones have passed).
+const defaultMaxLag = 2 * joinChunks
 
 // subState is where a subscription stands in the playback.
 type subState uint8
@@ -47,10 +51,41 @@ func (s *Server) startChain() (*chunk, func(), error) {
 	}
 	s.stats.Chains.Add(1)
 	ch.refs = 1
-	if s.o.Speed > 0 {
-		s.open, s.head = ch, head
-	}
+	s.open, s.head = ch, head
 	return head, func() { s.release(ch) }, nil
+}
+
+// detach gives a connection that lags maxLag chunks behind its shared chain a chain of its own, read up to
+// the same place: it returns the chunk after position idx (nil at the end) and the new chain's release.
+func (s *Server) detach(idx int64) (*chunk, func(), error) {
+	ch, k, err := s.newChain()
+	if err != nil {
+		return nil, nil, err
+	}
+	s.stats.Chains.Add(1)
+	s.stats.Detached.Add(1)
+	s.tmu.Lock()
+	ch.refs = 1
+	s.tmu.Unlock()
+	for k != nil && k.idx <= idx {
+		k = k.nextChunk()
+	}
+	return k, func() { s.release(ch) }, nil
+}
+
+// advance returns the chunk after k, detaching the connection first when it lags too far behind.
+func (c *wsConn) advance(k *chunk, release *func()) (*chunk, error) {
+	if k.chain.chunks.Load()-1-k.idx <= c.s.maxLag {
+		return k.nextChunk(), nil
+	}
+	n, rel, err := c.s.detach(k.idx)
+	if err != nil {
+		return nil, err
+	}
+	c.s.log.Debug("replay serve: connection lags its shared read, reading on its own", "conn", c.id, "chunk", k.idx)
+	(*release)()
+	*release = rel
+	return n, nil
 }
 
 // release drops a connection's hold on a chain; the last one closes its read.
@@ -90,11 +125,11 @@ func (c *wsConn) play() {
 		c.s.log.Log(c.ctx, lvl, "replay serve: opening the stream", "conn", c.id, "err", err)
 		return
 	}
-	defer release()
+	defer func() { release() }()
 	clk := clock{speed: c.s.o.Speed}
 	var bk book.Book
 	last := k
-	for ; k != nil; k = k.nextChunk() {
+	for k != nil {
 		last = k
 		for i := range k.evs {
 			ev := &k.evs[i]
@@ -113,6 +148,10 @@ func (c *wsConn) play() {
 			if c.deliver(ev) != nil {
 				return
 			}
+		}
+		if k, err = c.advance(k, &release); err != nil {
+			c.s.log.Error("replay serve: opening the stream", "conn", c.id, "err", err)
+			return
 		}
 	}
 	if last.chain.failed(c) {

@@ -51,6 +51,7 @@ type checkpoint struct {
 
 // chunk is a run of consecutive tape events and the incremental books' state before its first event.
 type chunk struct {
+	idx   int64 // position in its chain (0 first); chunking is deterministic, so equal across chains
 	evs   []tapeEvent
 	books map[streamID]*checkpoint
 	next  atomic.Pointer[chunk]
@@ -131,7 +132,7 @@ func (c *chunk) nextChunk() *chunk {
 
 // produce reads the next chunk (under ch.mu, or before the chain is shared).
 func (ch *chain) produce() *chunk {
-	k := &chunk{chain: ch, books: make(map[streamID]*checkpoint, len(ch.tracks))}
+	k := &chunk{chain: ch, idx: ch.chunks.Load(), books: make(map[streamID]*checkpoint, len(ch.tracks))}
 	for id, tr := range ch.tracks {
 		if tr.dirty || tr.cp == nil {
 			tr.cp, tr.dirty = tr.checkpoint(), false
