@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -83,14 +84,17 @@ type dispatcher struct {
 	retryCnt  prometheus.Counter
 	backlog   prometheus.Gauge
 
-	mu       sync.Mutex
-	rows     map[string]uint64
-	closeErr error
+	mu          sync.Mutex
+	rows        map[string]uint64
+	quarantined map[string]uint64
+	qLog        map[string]time.Time // owned by the goroutine
+	closeErr    error
 }
 
 func newDispatcher(r *Recorder, s Sink, pos, end uint64) *dispatcher {
 	name := s.Name()
 	d := &dispatcher{r: r, sink: s, name: name, startEnd: end, rows: map[string]uint64{},
+		quarantined: map[string]uint64{}, qLog: map[string]time.Time{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		flushHist: metricSinkFlush.WithLabelValues(name), errCount: metricSinkErrors.WithLabelValues(name),
 		retryCnt: metricSinkRetries.WithLabelValues(name), backlog: metricSinkBacklog.WithLabelValues(name)}
@@ -185,7 +189,9 @@ func (d *dispatcher) corruptRecord(rec spoolRecord, err error) {
 	if err == nil {
 		err = errUnknownKind(rec.kind)
 	}
-	d.corrupt(err)
+	if d.r.sp.noteLost(rec.pos, 1) {
+		d.corrupt(fmt.Errorf("spool record at %d: %w", rec.pos, err), 1)
+	}
 }
 
 type errUnknownKind schema.Kind
@@ -194,10 +200,11 @@ func (e errUnknownKind) Error() string {
 	return "spool record of unknown kind " + schema.Kind(e).String()
 }
 
-func (d *dispatcher) corrupt(err error) {
-	d.r.corrupt.Add(1)
-	metricCorrupt.Inc()
-	d.fail("spool record skipped", err)
+func (d *dispatcher) corrupt(err error, lost int) {
+	d.r.corrupt.Add(uint64(lost))
+	metricCorrupt.Add(float64(lost))
+	d.r.log.Error("recorder: SPOOL DAMAGE: records lost", "sink", d.name, "err", err, "lost", lost,
+		"lost_total", d.r.corrupt.Load())
 }
 
 // fail logs an error of this sink's pipeline: the first at once, then at most one line per 10 s.
@@ -222,25 +229,65 @@ func (d *dispatcher) flushDue(now time.Time, all bool) bool {
 }
 
 // flush writes one batch, retrying it (same events, in order) until the sink accepts it or the drain
-// deadline passes. It returns false only in the latter case; the batch then stays in the spool.
+// deadline passes. It returns false only in the latter case; the batch then stays in the spool. A batch the
+// sink rejects permanently is quarantined to a dead-letter file and counts as done.
 func (d *dispatcher) flush(b *tableBatch) bool {
 	batch := Batch{Table: b.t, Events: b.events[:b.n]}
-	if !d.retry("write "+b.t.Name, func() error { return d.sink.Write(d.ctx, batch) }) {
+	quarantined := false
+	write := func() error {
+		err := d.sink.Write(d.ctx, batch)
+		if err == nil || !IsPermanent(err) || d.r.o.DeadLetter == nil {
+			return err
+		}
+		if qerr := d.quarantine(batch, err); qerr != nil {
+			return fmt.Errorf("%w; and writing the batch to a dead-letter file failed: %v", err, qerr)
+		}
+		quarantined = true
+		return nil
+	}
+	if !d.retry("write "+b.t.Name, write) {
 		return false
 	}
-	b.rows.Add(float64(b.n))
-	d.mu.Lock()
-	d.rows[b.t.Name] += uint64(b.n)
-	d.mu.Unlock()
+	if !quarantined {
+		b.rows.Add(float64(b.n))
+		d.mu.Lock()
+		d.rows[b.t.Name] += uint64(b.n)
+		d.mu.Unlock()
+	}
 	b.n = 0
 	return true
 }
 
+// quarantine writes a permanently rejected batch to a dead-letter file, counts it and alerts: at once for
+// the first batch of a dataset, then at most once a minute per dataset.
+func (d *dispatcher) quarantine(b Batch, cause error) error {
+	path, err := d.r.o.DeadLetter(d.name, b, cause)
+	if err != nil {
+		return err
+	}
+	n := uint64(len(b.Events))
+	metricSinkQuarantined.WithLabelValues(d.name, b.Table.Name).Add(float64(n))
+	d.mu.Lock()
+	d.quarantined[b.Table.Name] += n
+	total := d.quarantined[b.Table.Name]
+	d.mu.Unlock()
+	if now := time.Now(); now.Sub(d.qLog[b.Table.Name]) >= time.Minute {
+		d.qLog[b.Table.Name] = now
+		d.r.log.Error("recorder: SINK REJECTED A BATCH PERMANENTLY; quarantined to a dead-letter file, the sink goes on with the others",
+			"sink", d.name, "dataset", b.Table.Name, "rows", n, "quarantined_total", total, "file", path, "err", cause)
+	}
+	return nil
+}
+
+// retry calls fn until it succeeds. After a failure it waits a backoff, unless Close has begun: a sink that
+// fails once Close has been called gets no more attempts (one more if the failure began before), and its
+// records stay in the spool for the next start, so shutdown never waits out DrainTimeout on a dead sink.
 func (d *dispatcher) retry(what string, fn func() error) bool {
 	for attempt := 0; ; attempt++ {
 		if d.ctx.Err() != nil {
 			return false
 		}
+		stopping := d.stopping()
 		t0 := time.Now()
 		err := fn()
 		if err == nil {
@@ -254,15 +301,32 @@ func (d *dispatcher) retry(what string, fn func() error) bool {
 		d.errors.Add(1)
 		d.errCount.Inc()
 		d.fail(what, err)
+		if stopping {
+			d.r.log.Warn("recorder: sink still failing at shutdown; giving up on it, its records stay in the spool",
+				"sink", d.name, "op", what, "err", err)
+			d.cancel()
+			return false
+		}
 		t := time.NewTimer(d.bo.NextBackOff())
 		select {
 		case <-t.C:
+		case <-d.stop: // shutting down: one more attempt now
+			t.Stop()
 		case <-d.ctx.Done():
 			t.Stop()
 			return false
 		}
 		d.retries.Add(1)
 		d.retryCnt.Inc()
+	}
+}
+
+func (d *dispatcher) stopping() bool {
+	select {
+	case <-d.stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -392,7 +456,12 @@ func (d *dispatcher) err() error {
 
 func (d *dispatcher) summary() SinkSummary {
 	s := SinkSummary{Rows: map[string]uint64{}, Retries: d.retries.Load(), Errors: d.errors.Load(),
-		Recovered: d.recovered.Load()}
+		Recovered: d.recovered.Load(), Quarantined: map[string]uint64{}}
+	d.mu.Lock()
+	for k, v := range d.quarantined {
+		s.Quarantined[k] = v
+	}
+	d.mu.Unlock()
 	if sr, ok := d.sink.(StatsReporter); ok {
 		st := sr.Stats()
 		for k, v := range st.Rows {
