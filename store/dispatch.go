@@ -13,11 +13,11 @@ import (
 	"github.com/okxtape/okxtape/schema"
 )
 
-// housekeeper is implemented by sinks that need a periodic call while idle (the Parquet sink closes files
-// at the hourly rotation even when no new rows arrive). The dispatcher calls it about once a second, from
+// Housekeeper is implemented by sinks that need a periodic call while idle (the Parquet sink closes files
+// at their rotation even when no new rows arrive). The dispatcher calls Housekeep about once a second, from
 // its own goroutine (so never concurrently with Write).
-type housekeeper interface {
-	housekeep(ctx context.Context) error
+type Housekeeper interface {
+	Housekeep(ctx context.Context) error
 }
 
 const (
@@ -279,10 +279,15 @@ func (d *dispatcher) quarantine(b Batch, cause error) error {
 	return nil
 }
 
-// retry calls fn until it succeeds. After a failure it waits a backoff, unless Close has begun: a sink that
-// fails once Close has been called gets no more attempts (one more if the failure began before), and its
-// records stay in the spool for the next start, so shutdown never waits out DrainTimeout on a dead sink.
+// stopAttempts is how many failed attempts in a row a sink gets once Close has begun (at most a second
+// apart) before it is given up and its records are left in the spool for the next start.
+const stopAttempts = 3
+
+// retry calls fn until it succeeds, waiting a backoff after each failure. Once Close has begun, a sink that
+// fails stopAttempts times in a row is given up (its records stay in the spool for the next start), so
+// shutdown never waits out DrainTimeout on a dead sink.
 func (d *dispatcher) retry(what string, fn func() error) bool {
+	failedStopping := 0
 	for attempt := 0; ; attempt++ {
 		if d.ctx.Err() != nil {
 			return false
@@ -301,16 +306,20 @@ func (d *dispatcher) retry(what string, fn func() error) bool {
 		d.errors.Add(1)
 		d.errCount.Inc()
 		d.fail(what, err)
+		wait := d.bo.NextBackOff()
 		if stopping {
-			d.r.log.Warn("recorder: sink still failing at shutdown; giving up on it, its records stay in the spool",
-				"sink", d.name, "op", what, "err", err)
-			d.cancel()
-			return false
+			if failedStopping++; failedStopping >= stopAttempts {
+				d.r.log.Warn("recorder: sink still failing at shutdown; giving up on it, its records stay in the spool",
+					"sink", d.name, "op", what, "attempts_since_shutdown", failedStopping, "err", err)
+				d.cancel()
+				return false
+			}
+			wait = min(wait, time.Second)
 		}
-		t := time.NewTimer(d.bo.NextBackOff())
+		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
-		case <-d.stop: // shutting down: one more attempt now
+		case <-d.stopIfRunning(stopping): // shutdown began during the wait: try again at once
 			t.Stop()
 		case <-d.ctx.Done():
 			t.Stop()
@@ -319,6 +328,14 @@ func (d *dispatcher) retry(what string, fn func() error) bool {
 		d.retries.Add(1)
 		d.retryCnt.Inc()
 	}
+}
+
+// stopIfRunning returns the stop channel, or nil (never ready) once stopping: then the backoff is waited.
+func (d *dispatcher) stopIfRunning(stopping bool) <-chan struct{} {
+	if stopping {
+		return nil
+	}
+	return d.stop
 }
 
 func (d *dispatcher) stopping() bool {
@@ -342,9 +359,9 @@ func (d *dispatcher) wait(now time.Time) time.Duration {
 }
 
 func (d *dispatcher) housekeep(now time.Time, force bool) {
-	if hk, ok := d.sink.(housekeeper); ok && (force || now.Sub(d.lastHK) >= time.Second) {
+	if hk, ok := d.sink.(Housekeeper); ok && (force || now.Sub(d.lastHK) >= time.Second) {
 		d.lastHK = now
-		if err := hk.housekeep(d.ctx); err != nil {
+		if err := hk.Housekeep(d.ctx); err != nil {
 			d.errors.Add(1)
 			d.errCount.Inc()
 			d.fail("sink housekeeping", err)
