@@ -129,6 +129,7 @@ type Recorder struct {
 
 	mu       sync.Mutex
 	started  bool
+	onClose  []func()
 	stopSync chan struct{}
 	syncDone chan struct{}
 	syncErr  atomic.Int64
@@ -395,7 +396,17 @@ func (r *Recorder) Close(ctx context.Context) error {
 	if err := r.lock.Release(); err != nil {
 		errs = append(errs, fmt.Errorf("recorder: %w", err))
 	}
+	for _, fn := range r.onClose {
+		fn()
+	}
 	return errors.Join(errs...)
+}
+
+// OnClose registers fn to run at the end of Close (the caller's own locks on the store folder).
+func (r *Recorder) OnClose(fn func()) {
+	r.mu.Lock()
+	r.onClose = append(r.onClose, fn)
+	r.mu.Unlock()
 }
 
 // SinkSummary is one sink's part of RecorderStats.

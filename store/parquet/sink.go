@@ -20,9 +20,9 @@ const DefaultRotation = 5 * time.Minute
 
 // Options configure a Sink. Zero values take the defaults in brackets.
 type Options struct {
-	RowGroupRows     int              // rows per row group [131072]
-	MaxFileRows      int              // a file closes at this many rows [262144]
-	MaxFileBytes     int              // ... or at about this many buffered bytes [32 MiB]
+	RowGroupRows int // rows per row group [131072]
+	MaxFileRows  int // a file closes at this many rows [262144]
+	MaxFileBytes int // ... or at about this many buffered bytes [32 MiB]
 	// Rotation is the time budget of a file: open files close when the wall clock crosses a multiple of
 	// Rotation [5m]. It bounds the spool too: the recorder keeps every record of an open file there.
 	Rotation         time.Duration
