@@ -188,3 +188,150 @@ func TestDiskFillsDuringRun(t *testing.T) {
 	}
 	t.Logf("sent %v; dropped %v; exit %d", sent.Items, sum.path("store", "dropped_per_dataset"), rec.exitCode())
 }
+
+// newCHServerStopped is a private clickhouse-server with its ports chosen but not started yet.
+func newCHServerStopped(t *testing.T) *chServer {
+	requireClickHouse(t)
+	if os.Geteuid() != 0 {
+		t.Skip("a private clickhouse-server needs root here")
+	}
+	s := &chServer{t: t, dir: t.TempDir(), tcp: freePort(t), httpP: freePort(t)}
+	t.Cleanup(func() { s.stop() })
+	return s
+}
+
+// exec runs a modifying statement (HTTP GET is read-only).
+func (s *chServer) exec(q string) {
+	s.t.Helper()
+	resp, err := http.Post(fmt.Sprintf("http://127.0.0.1:%d/", s.httpP), "text/plain", strings.NewReader(q))
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if b, _ := io.ReadAll(resp.Body); resp.StatusCode != 200 {
+		s.t.Fatalf("%s: %s: %s", q, resp.Status, b)
+	}
+}
+
+// TestClickHouseDownAtStart is finding 4: a ClickHouse server down when record started made it exit 1 in
+// 28 ms with nothing recorded. Now recording starts (Parquet gets everything at once) and ClickHouse fills
+// from the spool when it comes up: every event in both stores, exit 0.
+func TestClickHouseDownAtStart(t *testing.T) {
+	ch := newCHServerStopped(t)
+	out := t.TempDir()
+	s := startSim(t, "--instruments", "2", "--rate", "20")
+	rec := start(t, nil, "record", recordArgs(s, out, "--clickhouse", ch.dsn("okx"), "--file-interval", "1s")...)
+	waitFor(t, 30*time.Second, "Parquet files while ClickHouse is down", func() bool {
+		m, _ := filepath.Glob(filepath.Join(out, "tickers", "date=*", "*.parquet"))
+		return len(m) > 0
+	})
+	ch.start()
+	sent := s.finish()
+	waitFor(t, 90*time.Second, "ClickHouse filled from the spool", func() bool {
+		n, err := ch.query("SELECT count() FROM okx.tickers FINAL")
+		return err == nil && strings.TrimSpace(n) == strconv.FormatUint(sent.Items["tickers"], 10)
+	})
+	rec.stop(syscall.SIGTERM, 60*time.Second)
+	if rec.exitCode() != 0 {
+		t.Fatalf("record exit %d", rec.exitCode())
+	}
+	for _, ds := range []string{"tickers", "trades"} {
+		if got := ch.count("SELECT count() FROM okx." + ds + " FINAL"); got != sent.Items[ds] {
+			t.Errorf("ClickHouse %s: sent %d, stored %d", ds, sent.Items[ds], got)
+		}
+		if got := storedRows(t, out, ds, "")[ds]; got != sent.Items[ds] {
+			t.Errorf("Parquet %s: sent %d, stored %d", ds, sent.Items[ds], got)
+		}
+	}
+}
+
+// TestSignalWithClickHouseDown is finding 11: a signal waited a fixed 30 s whenever a sink was failing. Now
+// the failing sink gets a few attempts and record exits well within that; its records stay in the spool and
+// reach ClickHouse at the next start.
+func TestSignalWithClickHouseDown(t *testing.T) {
+	ch := newCHServerStopped(t)
+	out := t.TempDir()
+	s := startSim(t, "--instruments", "2", "--rate", "20")
+	args := func(s *sim, inst string, more ...string) []string {
+		return append([]string{"--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "tickers,trades", "--inst", inst,
+			"--out", out, "--clickhouse", ch.dsn("okx"), "--log-level", "warn"}, more...)
+	}
+	rec := start(t, nil, "record", args(s, "BTC-USDT")...)
+	time.Sleep(3 * time.Second)
+	sent := s.finish()
+	time.Sleep(time.Second)
+	rec.stop(syscall.SIGTERM, 20*time.Second) // fails the test unless it exits within 20 s (it waited 30 s)
+	var sum summary
+	rec.lastJSON(&sum)
+	if rec.exitCode() != 0 || sum.path("store", "sinks", "clickhouse", "backlog_bytes").(float64) == 0 {
+		t.Fatalf("exit %d, store %v", rec.exitCode(), sum.path("store"))
+	}
+	ch.start()
+	s2 := startSim(t, "--instruments", "2", "--rate", "5")
+	rec2 := start(t, nil, "record", args(s2, "ETH-USDT", "--duration", "2s")...)
+	rec2.wait(90 * time.Second)
+	if rec2.exitCode() != 0 {
+		t.Fatalf("second record exit %d", rec2.exitCode())
+	}
+	for _, ds := range []string{"tickers", "trades"} {
+		q := fmt.Sprintf("SELECT count() FROM okx.%s FINAL WHERE inst_id = 'BTC-USDT'", ds)
+		if got := ch.count(q); got != sent.Items[ds] {
+			t.Errorf("ClickHouse %s after the next start: sent %d, stored %d", ds, sent.Items[ds], got)
+		}
+	}
+}
+
+// TestClickHouseWrongSchemaRefused is finding 3 at start: a table with the wrong columns was reported
+// "ready", then its insert was retried forever while every other table got 0 rows. record now refuses to
+// start, naming the table and column: exit 1.
+func TestClickHouseWrongSchemaRefused(t *testing.T) {
+	ch := newCHServer(t)
+	ch.exec("CREATE DATABASE okx")
+	ch.exec("CREATE TABLE okx.tickers (inst_id String, ts Int64, seq Int64, last String) ENGINE = MergeTree() ORDER BY ts")
+	s := startSim(t, "--instruments", "2", "--rate", "20")
+	rec := start(t, nil, "record", recordArgs(s, t.TempDir(), "--clickhouse", ch.dsn("okx"))...)
+	rec.wait(60 * time.Second)
+	msg := rec.stderr.String()
+	if rec.exitCode() != 1 || !strings.Contains(msg, "okx.tickers does not match") || !strings.Contains(msg, "column last is String, want Float64") {
+		t.Fatalf("wrong schema: exit %d, stderr %q", rec.exitCode(), tail(msg, 1500))
+	}
+}
+
+// TestClickHouseTableBrokenMidRun is finding 3 during a run: a table that goes bad (a column dropped) no
+// longer blocks the others. Its batches are quarantined to dead-letter Parquet files; every trade is in
+// ClickHouse or a dead-letter file, every ticker in ClickHouse, everything in Parquet; exit 1.
+func TestClickHouseTableBrokenMidRun(t *testing.T) {
+	ch := newCHServer(t)
+	out, dead := t.TempDir(), t.TempDir()
+	s := startSim(t, "--instruments", "2", "--rate", "20")
+	rec := start(t, nil, "record", recordArgs(s, out, "--clickhouse", ch.dsn("okx"), "--dead-letter-dir", dead)...)
+	waitFor(t, 30*time.Second, "trades in ClickHouse", func() bool {
+		n, err := ch.query("SELECT count() FROM okx.trades")
+		return err == nil && strings.TrimSpace(n) != "0"
+	})
+	ch.exec("ALTER TABLE okx.trades DROP COLUMN side")
+	time.Sleep(3 * time.Second)
+	sent := s.finish()
+	time.Sleep(time.Second)
+	rec.stop(syscall.SIGTERM, 60*time.Second)
+	var sum summary
+	rec.lastJSON(&sum)
+	if rec.exitCode() != 1 {
+		t.Fatalf("exit %d, want 1 (rows quarantined)", rec.exitCode())
+	}
+	quarantined := storedRows(t, filepath.Join(dead, "clickhouse"), "trades", "")["trades"]
+	chTrades := ch.count("SELECT count() FROM okx.trades FINAL")
+	if quarantined == 0 || chTrades+quarantined != sent.Items["trades"] {
+		t.Errorf("trades: sent %d, ClickHouse %d + dead letter %d", sent.Items["trades"], chTrades, quarantined)
+	}
+	if got := ch.count("SELECT count() FROM okx.tickers FINAL"); got != sent.Items["tickers"] {
+		t.Errorf("tickers behind the broken trades table: sent %d, stored %d", sent.Items["tickers"], got)
+	}
+	for _, ds := range []string{"tickers", "trades"} {
+		if got := storedRows(t, out, ds, "")[ds]; got != sent.Items[ds] {
+			t.Errorf("Parquet %s: sent %d, stored %d", ds, sent.Items[ds], got)
+		}
+	}
+	t.Logf("trades sent %d: ClickHouse %d, quarantined %d; summary %v", sent.Items["trades"], chTrades, quarantined,
+		sum.path("store", "sinks", "clickhouse", "quarantined"))
+}
