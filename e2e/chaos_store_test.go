@@ -12,6 +12,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store/parquet"
 )
 
 // Chaos tests of the store side (issue 13): each reproduces one finding with the real binaries and asserts
@@ -334,4 +337,72 @@ func TestClickHouseTableBrokenMidRun(t *testing.T) {
 	}
 	t.Logf("trades sent %d: ClickHouse %d, quarantined %d; summary %v", sent.Items["trades"], chTrades, quarantined,
 		sum.path("store", "sinks", "clickhouse", "quarantined"))
+}
+
+// TestSpoolDamageAndCrashGap is finding 8 (and 11's crash half) with the real binaries: after a kill -9,
+// 100 bytes of garbage in the middle of the spool and a cursor past its end used to cost every record after
+// the damage (counted as 0) and the whole segment. Now only the records the garbage touched are lost, each
+// counted, the bad cursor is reported and ignored, and a gap row covers the crash window.
+func TestSpoolDamageAndCrashGap(t *testing.T) {
+	out := t.TempDir()
+	s := startSim(t, "--instruments", "2", "--rate", "50")
+	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "tickers,trades",
+		"--inst", "BTC-USDT", "--out", out, "--log-level", "warn")
+	time.Sleep(3 * time.Second)
+	sent := s.finish()
+	time.Sleep(500 * time.Millisecond) // > the 50 ms spool sync interval
+	rec.stop(syscall.SIGKILL, 10*time.Second)
+
+	segs, _ := filepath.Glob(filepath.Join(out, ".spool", "seg-*.wal"))
+	if len(segs) == 0 {
+		t.Fatal("no spool segment after the kill")
+	}
+	seg := segs[len(segs)-1]
+	b, err := os.ReadFile(seg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 100; i++ {
+		b[len(b)/2+i] = byte(i*131 + 7)
+	}
+	if err := os.WriteFile(seg, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(out, ".spool", "cursor-parquet.json"), []byte(`{"sink":"parquet","pos":99999999999}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	s2 := startSim(t, "--instruments", "2", "--rate", "5")
+	rec2 := start(t, nil, "record", "--ws-url", s2.ws(), "--rest-url", s2.rest(), "--channels", "tickers",
+		"--inst", "ETH-USDT", "--out", out, "--duration", "2s", "--log-level", "warn")
+	rec2.wait(60 * time.Second)
+	if rec2.exitCode() != 0 {
+		t.Fatalf("second record exit %d", rec2.exitCode())
+	}
+	var sum summary
+	rec2.lastJSON(&sum)
+	corrupt, _ := sum.path("store", "corrupt").(float64)
+	badCursors, _ := sum.path("store", "bad_cursors").(float64)
+	var stored, want uint64
+	for _, ch := range []string{"tickers", "trades"} {
+		stored += storedRows(t, out, ch, "BTC-USDT")[ch]
+		want += sent.Items[ch]
+	}
+	// The damage may hit raw frames (stored in the same spool) as well as events.
+	raw := storedRows(t, out, "raw", "BTC-USDT")
+	rawLost := int64(sent.Frames["tickers"]+sent.Frames["trades"]) - int64(raw["tickers"]+raw["trades"])
+	if corrupt < 1 || corrupt > 3 || int64(corrupt) != int64(want)-int64(stored)+rawLost || badCursors != 1 {
+		t.Fatalf("sent %d, stored %d, raw frames lost %d, reported lost %v, bad cursors %v", want, stored, rawLost, corrupt, badCursors)
+	}
+	var crash int
+	err = parquet.ReadDataset(out, "gaps", time.Time{}, time.Time{}, func(e schema.Stored) error {
+		if g := e.(*schema.Gap); g.Reason == "crash" && g.FromMs > 0 && g.FromMs <= g.ToMs {
+			crash++
+		}
+		return nil
+	})
+	if err != nil || crash != 1 {
+		t.Fatalf("crash gap rows: %d, %v", crash, err)
+	}
+	t.Logf("sent %d events, stored %d, records lost to the damage %v (raw frames among them %d)", want, stored, corrupt, rawLost)
 }
