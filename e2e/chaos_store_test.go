@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store/parquet"
 )
@@ -26,16 +28,10 @@ func recordArgs(s *sim, out string, more ...string) []string {
 		"--inst", "BTC-USDT,ETH-USDT", "--out", out, "--flush-interval", "200ms", "--log-level", "warn"}, more...)
 }
 
-// waitFor polls cond every 50 ms until it holds or within passes.
+// waitFor polls cond until it holds, failing the test after within.
 func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testenv.Eventually(t, within, cond, "timed out waiting for %s", what)
 }
 
 // metric reads one unlabelled gauge or counter from a recorder's /metrics.
@@ -194,9 +190,10 @@ func TestDiskFillsDuringRun(t *testing.T) {
 
 // newCHServerStopped is a private clickhouse-server with its ports chosen but not started yet.
 func newCHServerStopped(t *testing.T) *chServer {
-	requireClickHouse(t)
+	_, err := os.Stat(clickhouseServer)
+	testenv.ClickHouse.Check(t, err)
 	if os.Geteuid() != 0 {
-		t.Skip("a private clickhouse-server needs root here")
+		testenv.ClickHouse.Missing(t, errors.New("a private clickhouse-server needs root here"))
 	}
 	s := &chServer{t: t, dir: t.TempDir(), tcp: freePort(t), httpP: freePort(t)}
 	t.Cleanup(func() { s.stop() })

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
@@ -60,7 +61,7 @@ func TestCheckTableBothGenerations(t *testing.T) {
 // TestClickHouseWrongSchema is finding 3 against the real server: a table with the wrong columns made Open
 // say "ready" and the same insert was retried forever, blocking every other table.
 func TestClickHouseWrongSchema(t *testing.T) {
-	dsn, admin := chTestServer(t)
+	dsn, admin := testenv.ClickHouseDB(t)
 	ctx := context.Background()
 	db := strings.TrimPrefix(mustURL(t, dsn).Path, "/")
 	for _, q := range []string{"CREATE DATABASE " + quoteIdent(db),
@@ -98,7 +99,7 @@ func TestClickHouseWrongSchema(t *testing.T) {
 }
 
 func TestClickHouseAuthFailureIsPermanent(t *testing.T) {
-	dsn, _ := chTestServer(t)
+	dsn, _ := testenv.ClickHouseDB(t)
 	u := mustURL(t, dsn)
 	u.User = url.UserPassword("okxtape_no_such_user", "x")
 	s, err := NewSink(u.String(), Options{Logger: chQuietLog})
