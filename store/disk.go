@@ -46,9 +46,6 @@ var shedAt = func() (s [schema.NumKinds]int32) {
 	return s
 }()
 
-// ShedOrder lists the datasets shed before everything stops, in order (for docs and logs).
-var ShedOrder = []string{"raw", "quotes"}
-
 // Drop reasons (the reason label of okxtape_recorder_dropped_total).
 const (
 	dropDiskLow = iota

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -69,7 +70,7 @@ func TestRecorderDiskWatermarks(t *testing.T) {
 	want := map[string]uint64{}
 	stored := []schema.Stored{}
 	feed := func(seed uint64, shed ...string) {
-		for _, e := range storetest.RandEvents(seed, 3000) {
+		for _, e := range storetest.RandEvents(seed, 1000) {
 			e.Hdr().Seq += seed * 10000
 			rec.Handle(e)
 			name := schema.TableOf(e.Kind()).Name
@@ -179,7 +180,7 @@ func TestRecorderShutdownDoesNotWaitOutDeadSink(t *testing.T) {
 	spoolDir, dataDir := t.TempDir(), t.TempDir()
 	rec := newTestRecorder(t, spoolDir, store.RecorderOptions{DrainTimeout: 1 << 62, MaxBackoff: 1 << 62},
 		dead, NewSink(dataDir, Options{Logger: storetest.Quiet()}))
-	evs := storetest.RandEvents(51, 3000)
+	evs := storetest.RandEvents(51, 1000)
 	for _, e := range evs {
 		rec.Handle(e)
 	}
@@ -192,4 +193,50 @@ func TestRecorderShutdownDoesNotWaitOutDeadSink(t *testing.T) {
 	checkParquet(t, dataDir, evs)
 }
 
+func umask() os.FileMode {
+	m := syscall.Umask(0)
+	syscall.Umask(m)
+	return os.FileMode(m)
+}
+
 func waitABit() { <-time.After(2 * time.Millisecond) }
+
+// TestPrivateDatasetsAre0600 is finding 10's store part: orders and balances were written 0644.
+func TestPrivateDatasetsAre0600(t *testing.T) {
+	dir := t.TempDir()
+	s := NewSink(dir, Options{Logger: storetest.Quiet()})
+	ctx := context.Background()
+	if err := s.Open(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs := storetest.RandEvents(61, 3000)
+	for name, w := range byTable(evs) {
+		if err := s.Write(ctx, store.Batch{Table: schema.TableOf(w[0].Kind()), Events: storetest.BySeq(w)}); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, tb := range schema.Tables() {
+		files, _ := filepath.Glob(filepath.Join(dir, tb.Name, "date=*", "*.parquet"))
+		for _, f := range files {
+			fi, err := os.Stat(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if privateDatasets[tb.Name] {
+				seen[tb.Name] = true
+				if fi.Mode().Perm() != 0o600 {
+					t.Errorf("%s: mode %v, want 0600", f, fi.Mode().Perm())
+				}
+			} else if fi.Mode().Perm()&0o044 == 0 && fi.Mode().Perm() != FileMode(tb.Name)&^umask() {
+				t.Errorf("%s: mode %v", f, fi.Mode().Perm())
+			}
+		}
+	}
+	if len(seen) != len(privateDatasets) {
+		t.Fatalf("private datasets written: %v", seen)
+	}
+}
