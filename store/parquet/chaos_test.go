@@ -231,8 +231,8 @@ func TestPrivateDatasetsAre0600(t *testing.T) {
 				if fi.Mode().Perm() != 0o600 {
 					t.Errorf("%s: mode %v, want 0600", f, fi.Mode().Perm())
 				}
-			} else if fi.Mode().Perm()&0o044 == 0 && fi.Mode().Perm() != FileMode(tb.Name)&^umask() {
-				t.Errorf("%s: mode %v", f, fi.Mode().Perm())
+			} else if want := FileMode(tb.Name) &^ umask(); fi.Mode().Perm() != want {
+				t.Errorf("%s: mode %v, want %v", f, fi.Mode().Perm(), want)
 			}
 		}
 	}
