@@ -24,6 +24,8 @@ const (
 	readChunk      = 4096 // records read between timer checks
 	recordsPerMark = 4096
 	saveEvery      = 200 * time.Millisecond
+	// pressureFlushEvery is how often a sink is flushed while free disk space is below the low mark.
+	pressureFlushEvery = 5 * time.Second
 )
 
 // tableBatch is the partial batch of one table. Its events are reused after the sink accepted them.
@@ -68,6 +70,8 @@ type dispatcher struct {
 	lastHK   time.Time
 	lastSave time.Time
 	errLog   time.Time
+	// lastPressure is the last flush forced by low disk space.
+	lastPressure time.Time
 
 	ctx    context.Context // cancelled when the drain deadline passes
 	cancel context.CancelFunc
@@ -365,6 +369,18 @@ func (d *dispatcher) housekeep(now time.Time, force bool) {
 			d.errors.Add(1)
 			d.errCount.Inc()
 			d.fail("sink housekeeping", err)
+		}
+	}
+	if d.r.diskLevel.Load() != diskOK && !force && now.Sub(d.lastPressure) >= pressureFlushEvery {
+		// Short of disk: make buffered rows durable in the sink (Parquet is several times smaller than
+		// the spool), so the spool behind them can be deleted.
+		d.lastPressure = now
+		if d.flushDue(now, true) {
+			if err := d.sink.Flush(d.ctx); err != nil {
+				d.errors.Add(1)
+				d.errCount.Inc()
+				d.fail("flush under disk pressure", err)
+			}
 		}
 	}
 	if force || now.Sub(d.lastSave) >= saveEvery {

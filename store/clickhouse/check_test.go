@@ -2,10 +2,17 @@ package clickhouse
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/url"
 	"strings"
+	"syscall"
 	"testing"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
+	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 
 	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
@@ -119,4 +126,29 @@ func mustURL(t *testing.T, s string) *url.URL {
 		t.Fatal(err)
 	}
 	return u
+}
+
+func TestClassify(t *testing.T) {
+	for _, c := range []struct {
+		err       error
+		permanent bool
+	}{
+		{&proto.Exception{Code: 252, Name: "TOO_MANY_PARTS"}, false},
+		{&proto.Exception{Code: 159, Name: "TIMEOUT_EXCEEDED"}, false},
+		{&proto.Exception{Code: 241, Name: "MEMORY_LIMIT_EXCEEDED"}, false},
+		{&proto.Exception{Code: 60, Name: "UNKNOWN_TABLE"}, true},
+		{&proto.Exception{Code: 16, Name: "NO_SUCH_COLUMN_IN_TABLE"}, true},
+		{&proto.Exception{Code: 53, Name: "TYPE_MISMATCH"}, true},
+		{&proto.Exception{Code: 516, Name: "AUTHENTICATION_FAILED"}, true},
+		{fmt.Errorf("insert: %w", &proto.Exception{Code: 192}), true},
+		{&net.OpError{Op: "dial", Err: syscall.ECONNREFUSED}, false},
+		{io.EOF, false},
+		{context.DeadlineExceeded, false},
+		{&column.ColumnConverterError{Op: "Append", To: "Float64", From: "string"}, true},
+	} {
+		err := classify(c.err)
+		if store.IsPermanent(err) != c.permanent || store.IsTemporary(err) == c.permanent || !errors.Is(err, c.err) && err.Error() != c.err.Error() {
+			t.Errorf("%v: permanent %v temporary %v, want permanent %v", c.err, store.IsPermanent(err), store.IsTemporary(err), c.permanent)
+		}
+	}
 }
