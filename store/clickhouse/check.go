@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
@@ -92,6 +93,36 @@ func (s *Sink) checkSchema(ctx context.Context) (map[string]error, error) {
 		}
 	}
 	return bad, nil
+}
+
+// recheckEvery is how often the tables found bad are checked again (an operator may fix or drop them; a
+// dropped table is created afresh).
+const recheckEvery = time.Minute
+
+// badTable returns the schema error of t, re-checking the bad tables at most once per recheckEvery.
+func (s *Sink) badTable(ctx context.Context, t *schema.Table) error {
+	if s.bad[t.Name] == nil || time.Since(s.checked) < recheckEvery {
+		return s.bad[t.Name]
+	}
+	s.checked = time.Now()
+	for name := range s.bad {
+		if tb := schema.TableByName(name); tb != nil {
+			if err := s.conn.Exec(ctx, DDL(s.db, tb, s.ddlVersion())); err != nil {
+				return s.bad[t.Name]
+			}
+		}
+	}
+	bad, err := s.checkSchema(ctx)
+	if err != nil {
+		return s.bad[t.Name]
+	}
+	for name := range s.bad {
+		if bad[name] == nil {
+			s.log.Info("clickhouse: table matches the schema again; its batches are inserted again", "table", name)
+		}
+	}
+	s.bad = bad
+	return bad[t.Name]
 }
 
 // permanentCodes are ClickHouse error codes that retrying the same insert cannot fix.

@@ -94,6 +94,14 @@ func TestClickHouseWrongSchema(t *testing.T) {
 	if err := s.Write(ctx, store.Batch{Table: schema.TickerTable, Events: chGenEvents(schema.TickerTable, 0, 5)}); !store.IsPermanent(err) {
 		t.Fatalf("write into the bad table: %v", err)
 	}
+	// The operator drops the bad table: at the next check (once a minute) it is created afresh and used.
+	if err := admin.Exec(ctx, fmt.Sprintf("DROP TABLE %s.tickers", quoteIdent(db))); err != nil {
+		t.Fatal(err)
+	}
+	s.checked = s.checked.Add(-recheckEvery)
+	if err := s.Write(ctx, store.Batch{Table: schema.TickerTable, Events: chGenEvents(schema.TickerTable, 0, 5)}); err != nil {
+		t.Fatalf("write after the bad table was dropped: %v", err)
+	}
 	// A column dropped while recording: the server's error is permanent, not retried forever.
 	if err := admin.Exec(ctx, fmt.Sprintf("ALTER TABLE %s.trades DROP COLUMN side", quoteIdent(db))); err != nil {
 		t.Fatal(err)

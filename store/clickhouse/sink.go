@@ -73,6 +73,7 @@ type Sink struct {
 	version ServerVersion
 	ready   bool             // database and tables exist and were checked
 	bad     map[string]error // tables whose server schema does not match: their batches fail permanently
+	checked time.Time        // when bad was last computed
 	inserts map[string]string
 	w       chColumns
 
@@ -205,10 +206,7 @@ func (s *Sink) setup(ctx context.Context) error {
 		return classify(fmt.Errorf("clickhouse %s: %w", s.addr, err))
 	}
 	s.version = v
-	ddlVersion := v
-	if s.o.PlainDDL {
-		ddlVersion = ServerVersion{Major: 18, Minor: 16}
-	}
+	ddlVersion := s.ddlVersion()
 	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(s.db)); err != nil {
 		return classify(fmt.Errorf("clickhouse %s: create database %s: %w", s.addr, s.db, err))
 	}
@@ -221,13 +219,21 @@ func (s *Sink) setup(ctx context.Context) error {
 	if err != nil {
 		return classify(fmt.Errorf("clickhouse %s: %w", s.addr, err))
 	}
-	s.bad, s.ready = bad, true
+	s.bad, s.ready, s.checked = bad, true, time.Now()
 	for name, err := range bad {
 		s.log.Error("clickhouse: table does not match the schema; its batches go to dead-letter files", "table", name, "err", err)
 	}
 	s.log.Info("clickhouse sink ready", "addr", s.addr, "database", s.db, "server_version", v.String(),
 		"modern_ddl", ddlVersion.Modern(), "tables_checked", len(schema.Tables()), "tables_bad", len(bad))
 	return nil
+}
+
+// ddlVersion is the server version the DDL is written for (18.16 with PlainDDL).
+func (s *Sink) ddlVersion() ServerVersion {
+	if s.o.PlainDDL {
+		return ServerVersion{Major: 18, Minor: 16}
+	}
+	return s.version
 }
 
 func queryVersion(ctx context.Context, conn driver.Conn) (ServerVersion, error) {
@@ -251,7 +257,7 @@ func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 		chErrors.WithLabelValues("open").Inc()
 		return err
 	}
-	if err := s.bad[b.Table.Name]; err != nil {
+	if err := s.badTable(ctx, b.Table); err != nil {
 		chErrors.WithLabelValues("insert").Inc()
 		return store.Permanent(err)
 	}
