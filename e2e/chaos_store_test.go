@@ -388,7 +388,10 @@ func TestSpoolDamageAndCrashGap(t *testing.T) {
 	// The damage may hit raw frames (stored in the same spool) as well as events.
 	raw := storedRows(t, out, "raw", "BTC-USDT")
 	rawLost := int64(sent.Frames["tickers"]+sent.Frames["trades"]) - int64(raw["tickers"]+raw["trades"])
-	if corrupt < 1 || corrupt > 3 || int64(corrupt) != int64(want)-int64(stored)+rawLost || badCursors != 1 {
+	// The count comes from the damaged records' markers and lengths: exact unless the garbage wiped two
+	// record starts in a row, so allow one off.
+	actual := int64(want) - int64(stored) + rawLost
+	if corrupt < 1 || corrupt > 3 || actual < 1 || int64(corrupt) < actual-1 || int64(corrupt) > actual || badCursors != 1 {
 		t.Fatalf("sent %d, stored %d, raw frames lost %d, reported lost %v, bad cursors %v", want, stored, rawLost, corrupt, badCursors)
 	}
 	var crash int
