@@ -260,7 +260,9 @@ func TestSignalWithClickHouseDown(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	sent := s.finish()
 	time.Sleep(time.Second)
+	t0 := time.Now()
 	rec.stop(syscall.SIGTERM, 20*time.Second) // fails the test unless it exits within 20 s (it waited 30 s)
+	t.Logf("exit %d %v after SIGTERM with ClickHouse down", rec.exitCode(), time.Since(t0).Round(time.Millisecond))
 	var sum summary
 	rec.lastJSON(&sum)
 	if rec.exitCode() != 0 || sum.path("store", "sinks", "clickhouse", "backlog_bytes").(float64) == 0 {
