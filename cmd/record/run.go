@@ -19,6 +19,7 @@ import (
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/ingest"
 	"github.com/okxtape/okxtape/internal/cliutil"
+	"github.com/okxtape/okxtape/report"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
@@ -50,6 +51,7 @@ func run(c *cli.Context) error {
 	}
 
 	eng := engine.New(engine.Options{Mode: engine.Live, Logger: log})
+	report.NewLive(nil).Attach(eng) // okxtape_coverage_ratio and the gap metrics on /metrics
 	strats, err := cliutil.Strategies(c.StringSlice("strategy"), eng, os.Stdout)
 	if err != nil {
 		return cli.Exit("record: "+err.Error(), 2)
