@@ -72,6 +72,7 @@ type dispatcher struct {
 	errLog   time.Time
 	// lastPressure is the last flush forced by low disk space.
 	lastPressure time.Time
+	corruptLog   time.Time
 
 	ctx    context.Context // cancelled when the drain deadline passes
 	cancel context.CancelFunc
@@ -204,11 +205,16 @@ func (e errUnknownKind) Error() string {
 	return "spool record of unknown kind " + schema.Kind(e).String()
 }
 
+// corrupt counts records lost to spool damage; the first region is logged at once, then at most one line
+// per 10 s (with the running total).
 func (d *dispatcher) corrupt(err error, lost int) {
-	d.r.corrupt.Add(uint64(lost))
+	total := d.r.corrupt.Add(uint64(lost))
 	metricCorrupt.Add(float64(lost))
-	d.r.log.Error("recorder: SPOOL DAMAGE: records lost", "sink", d.name, "err", err, "lost", lost,
-		"lost_total", d.r.corrupt.Load())
+	if now := time.Now(); now.Sub(d.corruptLog) >= 10*time.Second {
+		d.corruptLog = now
+		d.r.log.Error("recorder: SPOOL DAMAGE: records lost (further damage within 10s is counted, not logged)",
+			"sink", d.name, "err", err, "lost", lost, "lost_total", total)
+	}
 }
 
 // fail logs an error of this sink's pipeline: the first at once, then at most one line per 10 s.
