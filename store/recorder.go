@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -47,8 +48,6 @@ type RecorderOptions struct {
 	DiskCheckInterval time.Duration
 	// FreeBytes returns the free bytes of a folder's file system [statfs].
 	FreeBytes func(dir string) (uint64, error)
-	// NoLock skips locking SpoolDir (the caller holds the lock, or tests open one spool twice on purpose).
-	NoLock bool
 	Logger *slog.Logger // nil: slog.Default()
 }
 
@@ -151,13 +150,14 @@ func NewRecorder(o RecorderOptions, sinks ...Sink) (*Recorder, error) {
 		seen[s.Name()] = true
 	}
 	r := &Recorder{o: o, log: o.Logger, sinks: sinks}
-	if !o.NoLock {
-		lock, err := LockDir(o.SpoolDir)
-		if err != nil {
-			return nil, fmt.Errorf("recorder: spool: %w", err)
-		}
-		r.lock = lock
+	if err := os.MkdirAll(o.SpoolDir, 0o700); err != nil { // private: the spool holds private datasets too
+		return nil, fmt.Errorf("recorder: create spool dir: %w", err)
 	}
+	lock, err := LockDir(o.SpoolDir)
+	if err != nil {
+		return nil, fmt.Errorf("recorder: spool: %w", err)
+	}
+	r.lock = lock
 	sp, err := openSpool(o.SpoolDir, o.SegmentBytes, o.MaxUnsynced, o.Logger)
 	if err != nil {
 		_ = r.lock.Release()
