@@ -48,7 +48,7 @@ type RecorderOptions struct {
 	DiskCheckInterval time.Duration
 	// FreeBytes returns the free bytes of a folder's file system [statfs].
 	FreeBytes func(dir string) (uint64, error)
-	Logger *slog.Logger // nil: slog.Default()
+	Logger    *slog.Logger // nil: slog.Default()
 }
 
 // DeadLetterFunc stores a batch that sink rejected permanently with cause and returns the file written.
