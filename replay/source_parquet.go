@@ -80,6 +80,7 @@ func filePartsOf(ctx context.Context, path string, insts, chans []string) ([]Par
 	}
 	if byInst && statsOK {
 		var parts []Part
+		ft.Keep(len(sel)) // the ts/seq reads of the sliced row groups (at most one per row group)
 		for _, g := range sel {
 			if g.HasInst && g.MinInst == g.MaxInst && g.Rows > int64(2*sliceRows) {
 				// A row group whose ts/seq cannot be read is listed whole: its error surfaces when it is read,
@@ -92,6 +93,8 @@ func filePartsOf(ctx context.Context, path string, insts, chans []string) ([]Par
 			parts = append(parts, Part{Name: fmt.Sprintf("%s (row group %d)", path, g.Index), MinTs: g.MinTs, MaxTs: g.MaxTs,
 				Rows: g.Rows, Read: readGroupsOf(ft, []int{g.Index})})
 		}
+		ft.Release()
+		ft.Keep(len(sel)) // one reader per row group, when it is read
 		// Stable: the slices of a row group, and an instrument's row groups, keep their file order.
 		slices.SortStableFunc(parts, func(a, b Part) int { return cmp.Compare(a.MinTs, b.MinTs) })
 		return parts, nil
@@ -105,6 +108,8 @@ func filePartsOf(ctx context.Context, path string, insts, chans []string) ([]Par
 	if len(idx) == len(groups) {
 		idx = nil // the whole file
 	}
+	ft.Release()
+	ft.Keep(1)
 	read := readGroupsOf(ft, idx)
 	if !statsOK {
 		lo, hi = maxTs, minTs

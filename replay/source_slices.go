@@ -10,7 +10,7 @@ import (
 )
 
 // sliceRows is about how many rows one slice of a streamed row group holds (a variable for tests).
-var sliceRows = 2048
+var sliceRows = 1024
 
 // slicedParts cuts row group g of path (one instrument, by-instrument layout) into parts of about sliceRows
 // rows, cut only where every earlier row of the row group arrived before every later one, so the parts keep

@@ -3,6 +3,7 @@ package parquet
 import (
 	"fmt"
 	"math"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -38,10 +39,28 @@ func within(vals []string, ok bool, lo, hi string) bool {
 	return false
 }
 
-// Footer is a part file's parsed footer, kept so that readers of its row groups do not parse it again.
+// Footer is a part file's footer as read by FileFooter. Its parsed form is kept only while opens of the file
+// are announced (Keep), so a long replay does not hold every file's footer: Release drops it after listing,
+// and the first of the readers announced next parses it again for the others.
 type Footer struct {
 	Path string
+	mu   sync.Mutex
 	md   *metadata.FileMetaData
+	uses int
+}
+
+// Keep announces n more opens (OpenRowsOf, TsSeqOf) of the file: the parsed footer is kept until the last.
+func (f *Footer) Keep(n int) {
+	f.mu.Lock()
+	f.uses += n
+	f.mu.Unlock()
+}
+
+// Release drops the parsed footer (it is parsed again by the next open).
+func (f *Footer) Release() {
+	f.mu.Lock()
+	f.md = nil
+	f.mu.Unlock()
 }
 
 // FileStats reads a part file's footer: its row groups' statistics and whether it uses the by-instrument
@@ -81,13 +100,29 @@ func FileFooter(path string) (groups []GroupStats, byInst bool, ft *Footer, err 
 	return groups, byInst, ft, nil
 }
 
-// open opens the file with its already parsed footer.
+// open opens the file, with its parsed footer when it is kept.
 func (f *Footer) open() (*file.Reader, error) {
-	pf, err := file.OpenParquetFile(f.Path, false, file.WithReadProps(parquet.NewReaderProperties(readerAlloc)),
-		file.WithMetadata(f.md))
+	f.mu.Lock()
+	md := f.md
+	f.mu.Unlock()
+	opts := []file.ReadOption{file.WithReadProps(parquet.NewReaderProperties(readerAlloc))}
+	if md != nil {
+		opts = append(opts, file.WithMetadata(md))
+	}
+	pf, err := file.OpenParquetFile(f.Path, false, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("open parquet %s: %w", f.Path, err)
 	}
+	f.mu.Lock()
+	if f.uses > 0 {
+		f.uses--
+	}
+	if f.uses > 0 {
+		f.md = pf.MetaData()
+	} else {
+		f.md = nil
+	}
+	f.mu.Unlock()
 	return pf, nil
 }
 
