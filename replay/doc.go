@@ -32,16 +32,18 @@
 //
 // # Reading and memory
 //
-// A Source lists each dataset as Parts: Parquet part files (ts bounds from the footer statistics), or
-// ClickHouse time windows sized to about 256k rows each. The merge keeps one heap entry per (stream, loaded
-// part) with the head key inlined and loads a part only when the heap's smallest key reaches the part's
-// lowest possible ts (the minimum MinTs of it and every later part of its dataset), so overlapping files of
-// a dataset are merged correctly without loading them all. A loaded part holds its rows by value in a
-// reusable slab (no allocation per row; the merge itself allocates nothing per event) plus a 36-byte entry
-// per row. Memory is bounded by the parts in memory: per dataset the part(s) being merged (normally one, two
-// where files overlap in time), plus StreamOptions.ReadAhead parts read ahead by worker goroutines. The
-// writer caps a file at 256k rows, so memory does not grow with the length of the range: for tickers a part
-// is about 55 MB in memory, and a replay of one dataset holds two to four parts.
+// A Source lists each dataset as Parts: for Parquet, slices of about 1k rows of the by-instrument row groups
+// (one reader per row group streams its slices in order; ts bounds from one read of the ts and seq columns),
+// whole row groups when small, or whole files written by older versions; for ClickHouse, time windows sized
+// to about 256k rows each. The merge keeps one heap entry per (stream, loaded part) with the head key inlined
+// and loads a part only when the heap's smallest key reaches the part's lowest possible ts (the minimum MinTs
+// of it and every later part of its dataset), so overlapping parts of a dataset are merged correctly without
+// loading them all. A loaded part holds its rows by value in a reusable slab (no allocation per row; the
+// merge itself allocates nothing per event) plus a 36-byte entry per row. Memory is bounded by the parts in
+// memory and the row-group readers open: about one slice and one reader per instrument and dataset, plus
+// StreamOptions.ReadAhead parts read ahead by worker goroutines, whatever the length of the range. Datasets
+// no selected channel writes are not opened, and row groups whose statistics exclude the selection are
+// not read.
 //
 // # Clock
 //

@@ -70,7 +70,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "out", Value: "./data", EnvVars: env("OUT"), Usage: "Parquet store folder (\"\" disables the Parquet sink)"},
 		&cli.StringFlag{Name: "clickhouse", EnvVars: env("CLICKHOUSE"), Usage: "ClickHouse sink DSN, e.g. clickhouse://127.0.0.1:9000/okx"},
 		&cli.StringFlag{Name: "spool-dir", EnvVars: env("SPOOL_DIR"), Usage: "crash-safe spool folder (default: OUT/.spool, or ./spool without --out)"},
-		&cli.IntFlag{Name: "batch-size", Value: 1000, EnvVars: env("BATCH_SIZE"), Usage: "rows per sink batch"},
+		&cli.IntFlag{Name: "batch-size", Value: 1000, EnvVars: env("BATCH_SIZE"), Usage: "rows per sink batch (for ClickHouse the floor: its batches grow toward one insert per table per --flush-interval)"},
 		&cli.DurationFlag{Name: "flush-interval", Value: defaultFlush, EnvVars: env("FLUSH_INTERVAL"), Usage: "flush a partial batch after this long"},
 		&cli.BoolFlag{Name: "raw-frames", Value: true, EnvVars: env("RAW_FRAMES"), Usage: "also store every push frame as received (dataset raw; needed by replay serve and renormalise)"},
 		&cli.BoolFlag{Name: "no-store", EnvVars: env("NO_STORE"), Usage: "run strategies only; store nothing"},
