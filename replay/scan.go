@@ -49,6 +49,13 @@ func PartBounds(tps []TableParts, q store.Query, use func(*schema.Table) bool) (
 // and partDone after each part. The event passed to fn is reused after it returns.
 func (tp TableParts) Scan(ctx context.Context, q store.Query, fn func(schema.Stored) error, partDone func()) error {
 	m := newMatcher(q, tp.Table)
+	defer func() {
+		for _, p := range tp.Parts {
+			if p.Release != nil {
+				p.Release()
+			}
+		}
+	}()
 	for _, p := range tp.Parts {
 		if !p.overlaps(m.from, m.to) {
 			continue

@@ -50,7 +50,7 @@ func (p *ParquetSource) Parts(ctx context.Context, t *schema.Table, q store.Quer
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fileParts, err := filePartsOf(ctx, f.Path, insts, chans)
+		fileParts, err := filePartsOf(ctx, f.Path, q, insts, chans)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
@@ -61,15 +61,16 @@ func (p *ParquetSource) Parts(ctx context.Context, t *schema.Table, q store.Quer
 
 // filePartsOf returns the parts of one file: one per selected row group (ordered by MinTs) for the
 // by-instrument layout, else one for the whole file (its selected row groups in file order).
-func filePartsOf(ctx context.Context, path string, insts, chans []string) ([]Part, error) {
+func filePartsOf(ctx context.Context, path string, q store.Query, insts, chans []string) ([]Part, error) {
 	groups, byInst, ft, err := parquet.FileFooter(path)
 	if err != nil {
 		return nil, err
 	}
+	from, to := q.Bounds()
 	var sel []parquet.GroupStats
 	statsOK := true
 	for _, g := range groups {
-		if g.Rows == 0 || !g.MayHold(insts, chans) {
+		if g.Rows == 0 || !g.MayHold(insts, chans) || g.MaxTs < from || g.MinTs >= to {
 			continue
 		}
 		statsOK = statsOK && g.MinTs != minTs && g.MaxTs != maxTs

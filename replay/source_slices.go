@@ -15,8 +15,8 @@ var sliceRows = 1024
 // slicedParts cuts row group g of path (one instrument, by-instrument layout) into parts of about sliceRows
 // rows, cut only where every earlier row of the row group arrived before every later one, so the parts keep
 // the arrival order part by part. Their ts bounds come from one read of the ts and seq columns. The parts
-// share one reader that streams the row group: part k waits for part k-1 and continues where it stopped, so
-// memory holds a slice per instrument and dataset instead of a row group.
+// share one reader that streams the row group (see groupStream), so memory holds a slice per instrument and
+// dataset instead of a row group.
 func slicedParts(ft *parquet.Footer, g parquet.GroupStats) ([]Part, error) {
 	path := ft.Path
 	ts, seq, err := parquet.TsSeqOf(ft, g.Index)
@@ -42,10 +42,7 @@ func slicedParts(ft *parquet.Footer, g parquet.GroupStats) ([]Part, error) {
 		}
 	}
 	bounds = append(bounds, n)
-	gs := &groupStream{ft: ft, rg: g.Index, done: make([]chan struct{}, len(bounds))}
-	for k := range gs.done {
-		gs.done[k] = make(chan struct{})
-	}
+	gs := &groupStream{ft: ft, rg: g.Index}
 	parts := make([]Part, len(bounds))
 	lo = 0
 	for k, hi := range bounds {
@@ -53,48 +50,50 @@ func slicedParts(ft *parquet.Footer, g parquet.GroupStats) ([]Part, error) {
 		for _, t := range ts[lo:hi] {
 			mn, mx = min(mn, t), max(mx, t)
 		}
-		k, rows := k, hi-lo
+		first, rows, last := lo, hi-lo, k == len(bounds)-1
 		parts[k] = Part{Name: fmt.Sprintf("%s (row group %d, rows %d-%d)", path, g.Index, lo, hi), MinTs: mn, MaxTs: mx,
 			Rows: int64(rows), Read: func(ctx context.Context, fn func(schema.Stored) error) error {
-				return gs.read(ctx, k, rows, fn)
+				return gs.read(ctx, first, rows, last, fn)
 			}, Release: gs.close}
 		lo = hi
 	}
 	return parts, nil
 }
 
-// groupStream is the reader a row group's slices share.
+// groupStream is the reader a row group's slices share. Slices are normally read in order, each continuing
+// where the previous one stopped; a slice that is skipped (outside the selected time range) or read out of
+// order costs a skip over its rows or a reopen, never a wait.
 type groupStream struct {
-	ft   *parquet.Footer
-	rg   int
-	done []chan struct{} // done[k] is closed when slice k has been read (or failed)
-	mu   sync.Mutex      // guards r against close from Release
-	r    *parquet.RowReader
-	err  error
+	ft  *parquet.Footer
+	rg  int
+	mu  sync.Mutex
+	r   *parquet.RowReader
+	pos int // next row of r
 }
 
-// read passes the rows of slice k (rows rows) to fn, after slice k-1.
-func (gs *groupStream) read(ctx context.Context, k, rows int, fn func(schema.Stored) error) error {
-	if k > 0 {
-		select {
-		case <-gs.done[k-1]:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-	defer close(gs.done[k])
+// read passes the rows [first, first+rows) of the row group to fn.
+func (gs *groupStream) read(ctx context.Context, first, rows int, last bool, fn func(schema.Stored) error) error {
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
-	if gs.err != nil {
-		return gs.err
+	if gs.r != nil && gs.pos > first {
+		gs.closeLocked()
 	}
 	if gs.r == nil {
-		if k > 0 {
-			gs.err = fmt.Errorf("row group %d: reader closed before slice %d", gs.rg, k)
-			return gs.err
+		r, err := parquet.OpenRowsOf(gs.ft, []int{gs.rg}, sliceRows)
+		if err != nil {
+			return err
 		}
-		if gs.r, gs.err = parquet.OpenRowsOf(gs.ft, []int{gs.rg}, sliceRows); gs.err != nil {
-			return gs.err
+		gs.r, gs.pos = r, 0
+	}
+	if gs.pos < first { // skipped slices before this one
+		n, err := gs.r.Read(first-gs.pos, func(schema.Stored) error { return nil })
+		gs.pos += n
+		if err == nil && gs.pos != first {
+			err = fmt.Errorf("row group %d: %d rows, want at least %d", gs.rg, gs.pos, first)
+		}
+		if err != nil {
+			gs.closeLocked()
+			return err
 		}
 	}
 	n := 0
@@ -106,16 +105,12 @@ func (gs *groupStream) read(ctx context.Context, k, rows int, fn func(schema.Sto
 		}
 		return fn(e)
 	})
+	gs.pos += got
 	if err == nil && got != rows {
-		err = fmt.Errorf("row group %d: slice %d has %d rows, want %d", gs.rg, k, got, rows)
+		err = fmt.Errorf("row group %d: rows %d-%d: read %d", gs.rg, first, first+rows, got)
 	}
-	if err != nil || k == len(gs.done)-1 {
-		gs.err = err
-		if err == nil {
-			gs.err = fmt.Errorf("row group %d: read past its last slice", gs.rg)
-		}
-		gs.r.Close()
-		gs.r = nil
+	if err != nil || last {
+		gs.closeLocked()
 	}
 	return err
 }
@@ -124,6 +119,10 @@ func (gs *groupStream) read(ctx context.Context, k, rows int, fn func(schema.Sto
 func (gs *groupStream) close() {
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
+	gs.closeLocked()
+}
+
+func (gs *groupStream) closeLocked() {
 	if gs.r != nil {
 		gs.r.Close()
 		gs.r = nil
