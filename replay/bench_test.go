@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -53,8 +54,17 @@ func benchStore(b *testing.B) string {
 	return benchDir
 }
 
-// BenchmarkReplay is Parquet → merge → engine → a no-op strategy, one op = 1M stored tickers.
+// replayGC applies the replay binary's GC settings (cmd/replay: GOGC 400 under a 100 MiB soft limit) for
+// the duration of a benchmark, so the figures are those of the product; restore undoes it.
+func replayGC() (restore func()) {
+	gc, lim := debug.SetGCPercent(400), debug.SetMemoryLimit(100<<20)
+	return func() { debug.SetGCPercent(gc); debug.SetMemoryLimit(lim) }
+}
+
+// BenchmarkReplay is Parquet → merge → engine → a no-op strategy, one op = every event of the store (1M
+// stored tickers, or the OKXTAPE_BENCH_STORE mix), with the replay binary's GC settings.
 func BenchmarkReplay(b *testing.B) {
+	defer replayGC()()
 	dir := benchStore(b)
 	src := NewParquetSource(dir)
 	// Peak heap in use while replaying, sampled every 2 ms (includes garbage not yet collected).
@@ -151,6 +161,7 @@ func TestMergeIsAllocationFree(t *testing.T) {
 // the bench store) with arrow-go's pqarrow alone, one record batch after another, touching no value: the
 // columnar read limit replay is compared with (replay_vs_arrow_read), measured in the same run.
 func BenchmarkArrowReadBaseline(b *testing.B) {
+	defer replayGC()()
 	dir := benchStore(b)
 	var paths []string
 	for _, t := range ReplayTables() {
