@@ -26,6 +26,8 @@ const (
 	KindDisconnected
 	KindSubscribed
 	KindExchangeError
+	KindBookSnapshot // derived: the top of a validated book at a fixed interval (schema/derived.go)
+	KindTradeBar     // derived: OHLCV bars from trades
 	NumKinds
 )
 
@@ -36,6 +38,7 @@ var kindNames = [NumKinds]string{
 	KindFill: "fill", KindBalance: "balance", KindPosition: "position", KindGap: "gap", KindRaw: "raw",
 	KindSession: "session", KindConnected: "connected", KindDisconnected: "disconnected",
 	KindSubscribed: "subscribed", KindExchangeError: "exchange_error",
+	KindBookSnapshot: "book_snapshot", KindTradeBar: "trade_bar",
 }
 
 func (k Kind) String() string {

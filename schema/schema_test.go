@@ -35,8 +35,8 @@ func (c *typeChecker) Float64s([]float64) { c.next(Float64List) }
 func (c *typeChecker) Int64s([]int64)     { c.next(Int64List) }
 
 func TestEveryTableWritesItsColumns(t *testing.T) {
-	if len(Tables()) != 16 {
-		t.Fatalf("expected 16 stored tables, got %d", len(Tables()))
+	if len(Tables()) != 18 {
+		t.Fatalf("expected 18 stored tables, got %d", len(Tables()))
 	}
 	for _, tab := range Tables() {
 		e := tab.New()
@@ -60,6 +60,11 @@ func TestCodecRoundTrip(t *testing.T) {
 			Bids: []Level{{Px: 3366.1, Sz: 7, Orders: 1}}, Asks: []Level{{Px: 3366.8, Sz: 9}, {Px: 3368, Sz: 8, Orders: 2}}},
 		&Candle{Header: Header{Channel: "candle1m"}, Open: 1, Close: 2, Confirm: true},
 		&Session{SessionID: "s", Channels: "tickers,trades"},
+		&BookSnapshot{Header: Header{Seq: 10, Channel: "books", InstID: "BTC-USDT", Ts: 1000}, Clock: ClockExchange,
+			IntervalMs: 1000, Levels: 5, SeqID: 42, BookTs: 999, BidPx: []float64{2, 1}, BidSz: []float64{1, 3},
+			AskPx: []float64{3}, AskSz: []float64{4}},
+		&TradeBar{Header: Header{Seq: 11, Channel: "trades", InstID: "BTC-USDT", Ts: 1000}, IntervalMs: 1000,
+			Open: 1, High: 2, Low: 0.5, Close: 1.5, Volume: 3, BuyVolume: 2, SellVolume: 1, Trades: 4, Vwap: 1.25},
 	}
 	for _, e := range events {
 		buf := AppendRow(nil, e)

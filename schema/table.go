@@ -64,6 +64,9 @@ type Table struct {
 	Kind    Kind
 	Columns []Column
 	New     func() Stored // a zero event of this table's type
+	// Derived marks datasets computed from other datasets (book_snapshots, trade_bars): they are written by
+	// the derive handlers, not received, so replay does not feed them back into the engine.
+	Derived bool
 }
 
 // Index returns the position of the named column, or -1.
