@@ -19,6 +19,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/okxtape/okxtape/derive"
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/ingest"
 	"github.com/okxtape/okxtape/ingest/decode"
@@ -85,6 +86,16 @@ func run(c *cli.Context) error {
 		return cli.Exit("record: private channels need OKX_API_KEY, OKX_API_SECRET and OKX_API_PASSPHRASE (environment or --credentials-file)", 2)
 	}
 
+	var deriveCfg derive.Config
+	if spec := c.String("derive"); spec != "" {
+		if c.Bool("no-store") {
+			return cli.Exit("record: --derive writes datasets; it cannot be combined with --no-store", 2)
+		}
+		if deriveCfg, err = derive.ParseSpec(spec); err != nil {
+			return cli.Exit("record: --derive: "+err.Error(), 2)
+		}
+	}
+
 	eng := engine.New(engine.Options{Mode: engine.Live, Logger: log})
 	strats, err := cliutil.Strategies(c.StringSlice("strategy"), eng, os.Stdout)
 	if err != nil {
@@ -98,6 +109,14 @@ func run(c *cli.Context) error {
 			return cli.Exit("record: "+err.Error(), 1)
 		}
 		eng.OnAll("recorder", rec.Handle)
+	}
+	var deriver *derive.Deriver
+	if !deriveCfg.Empty() {
+		// Derived rows go straight to the recorder (a handler cannot Emit); see package derive.
+		if deriver, err = derive.New(derive.Options{Config: deriveCfg, Out: func(e schema.Stored) { rec.Handle(e) }}); err != nil {
+			return cli.Exit("record: --derive: "+err.Error(), 2)
+		}
+		deriver.Attach(eng)
 	}
 	_, stopMetrics, err := cliutil.ServeMetrics(c.String("metrics-addr"), log)
 	if err != nil {
@@ -132,7 +151,11 @@ func run(c *cli.Context) error {
 	// accepted event is already in the fsync'd spool that the next start recovers.
 	stop()
 
-	// Shutdown in order: ingest has stopped; close the session, drain and close the recorder, summarise.
+	// Shutdown in order: ingest has stopped; write the derived rows the last events completed, close the
+	// session, drain and close the recorder, summarise.
+	if deriver != nil {
+		deriver.Flush()
+	}
 	session.EndMs = time.Now().UnixMilli()
 	session.Seq = 0
 	eng.Emit(session)
@@ -152,6 +175,9 @@ func run(c *cli.Context) error {
 		summary["store"] = rec.Stats()
 	}
 	summary["strategies"] = cliutil.Summaries(strats)
+	if deriver != nil {
+		summary["derive"] = deriver.Stats()
+	}
 	if err := cliutil.PrintJSONLine(os.Stdout, summary); err != nil {
 		log.Error("printing summary", "err", err)
 	}
@@ -230,7 +256,7 @@ func openRecorder(ctx context.Context, c *cli.Context, log *slog.Logger) (*store
 // configHash identifies the recording configuration in the session ledger; secrets are not part of it.
 func configHash(c *cli.Context) string {
 	var parts []string
-	for _, n := range []string{"ws-url", "rest-url", "demo", "channels", "inst", "inst-type", "all-instruments", "out", "clickhouse", "batch-size", "flush-interval", "raw-frames"} {
+	for _, n := range []string{"ws-url", "rest-url", "demo", "channels", "inst", "inst-type", "all-instruments", "out", "clickhouse", "batch-size", "flush-interval", "raw-frames", "derive"} {
 		parts = append(parts, n+"="+fmt.Sprint(c.Value(n)))
 	}
 	sort.Strings(parts)

@@ -52,6 +52,13 @@ func newApp() *cli.App {
 				Flags: append(sourceFlags(), serveFlags()...), Action: serveCmd, OnUsageError: usageErr,
 			},
 			{
+				Name:  "derive",
+				Usage: "compute derived datasets (book snapshots at fixed intervals, trade bars) from a stored range",
+				Description: "Replays books, gaps and trades through the same derive handlers that `record --derive` runs live and\n" +
+					"writes book_snapshots and trade_bars through the normal sinks (--out Parquet, --out-clickhouse).",
+				Flags: append(sourceFlags(), deriveFlags()...), Action: deriveCmd, OnUsageError: usageErr,
+			},
+			{
 				Name:         "renormalise",
 				Aliases:      []string{"renormalize"},
 				Usage:        "rebuild the normalised datasets from the raw frames with the current decoder (no exchange)",
