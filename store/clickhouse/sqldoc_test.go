@@ -90,7 +90,25 @@ func docDataset() map[*schema.Table][]schema.Stored {
 	gap := func(reason, conn, channel, inst string, from, to int64) schema.Stored {
 		return &schema.Gap{Header: h(channel, inst, from), FromMs: docT0 + from, ToMs: docT0 + to, Reason: reason, Conn: conn}
 	}
+	bar := func(ts int64, o, hi, lo, c, vol, buy float64, n int64, vwap float64) schema.Stored {
+		return &schema.TradeBar{Header: h("trades", "BTC-USDT", ts), IntervalMs: 1000, Open: o, High: hi, Low: lo,
+			Close: c, Volume: vol, BuyVolume: buy, SellVolume: vol - buy, Trades: n, Vwap: vwap}
+	}
+	snapshot := func(ts int64, inGap bool, bidPx, bidSz, askPx, askSz []float64) schema.Stored {
+		return &schema.BookSnapshot{Header: h("books", "BTC-USDT", ts), Clock: schema.ClockExchange, IntervalMs: 1000,
+			Levels: 5, SeqID: int64(seq), BookTs: docT0 + ts - 100, InGap: inGap, BidPx: bidPx, BidSz: bidSz,
+			AskPx: askPx, AskSz: askSz}
+	}
 	return map[*schema.Table][]schema.Stored{
+		schema.TradeBarTable: {
+			bar(0, 100, 102, 99, 101, 4, 3, 3, 100.5), bar(1_000, 101, 103, 101, 103, 2, 2, 2, 102),
+			bar(2_000, 103, 103, 98, 98, 4, 0, 1, 100), bar(61_000, 97, 97, 97, 97, 1, 1, 1, 97),
+		},
+		schema.BookSnapshotTable: {
+			snapshot(1_000, false, []float64{100, 99.5, 98}, []float64{1, 4, 3}, []float64{101, 102}, []float64{0.5, 2}),
+			snapshot(2_000, true, nil, nil, nil, nil),
+			snapshot(3_000, false, []float64{100.5, 100}, []float64{2, 1}, []float64{101}, []float64{1}),
+		},
 		schema.TradeTable: {
 			trade("BTC-USDT", 1_000, 100, 1), trade("ETH-USDT", 5_000, 10, 10), trade("BTC-USDT", 20_000, 102, 2),
 			trade("BTC-USDT", 40_000, 99, 1), trade("BTC-USDT", 61_000, 101, 3), trade("BTC-USDT", 90_000, 103, 1),
@@ -130,6 +148,15 @@ var docChecks = map[string][][]string{
 	"gaps_per_day":  {{"2024-01-02 00:00:00 +0000 UTC", "disconnect", "1", "30"}, {"2024-01-02 00:00:00 +0000 UTC", "sequence", "1", "1"}},
 	"not_recording": {{"2024-01-02 00:06:40 +0000 UTC", "2024-01-02 00:07:40 +0000 UTC", "60"}},
 	"raw_frames":    {{"public", "trades", "1", "58"}},
+	"snapshot_spread": {
+		{"BTC-USDT", "2024-01-02 00:00:01 +0000 UTC", "100", "101", "1", "8", "2.5"},
+		{"BTC-USDT", "2024-01-02 00:00:03 +0000 UTC", "100.5", "101", "0.5", "3", "1"},
+	},
+	"snapshot_gaps": {{"BTC-USDT", "books", "1", "3"}},
+	"bars_1m_from_1s": {
+		{"BTC-USDT", "2024-01-02 00:00:00 +0000 UTC", "100", "103", "98", "98", "10", "6", "100.6"},
+		{"BTC-USDT", "2024-01-02 00:01:00 +0000 UTC", "97", "97", "97", "97", "1", "1", "97"},
+	},
 }
 
 // docRowMatches compares the leading columns of a result row, numbers with a relative tolerance of 1e-9.
@@ -154,7 +181,7 @@ func docRowMatches(got, want []string) bool {
 var docCounts = map[string]int{"ticker_spread": 2, "rows_per_hour": 3, "gaps_list": 2, "sessions": 2, "top_of_last_row": 1}
 
 func TestClickHouseSQLDoc(t *testing.T) {
-	text, err := os.ReadFile("../docs/sql.md")
+	text, err := os.ReadFile("../../docs/sql.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,13 +284,15 @@ var duckChecks = map[string]duckExpect{
 	"gaps_list":       {2, map[string]float64{"millis": 30000}},
 	"not_recording":   {1, nil},
 	"depth_at_t":      {5, map[string]float64{"px": 100, "size": 1}},
+	"snapshot_spread": {2, map[string]float64{"best_bid": 100, "spread": 1, "bid_depth": 8, "ask_depth": 2.5}},
+	"bars_1m_from_1s": {2, map[string]float64{"open": 100, "high": 103, "low": 98, "close": 98, "volume": 10, "trades": 6, "vwap": 100.6}},
 }
 
 // TestSQLDocDuckDB runs the DuckDB examples of docs/sql.md over Parquet files that the Parquet sink writes from
 // the same known dataset (DuckDB from scripts/duckdb-install.sh; skipped without it unless
 // OKXTAPE_REQUIRE_DUCKDB=1).
 func TestSQLDocDuckDB(t *testing.T) {
-	script, err := filepath.Abs("../scripts/duckdb/query.mjs")
+	script, err := filepath.Abs("../../scripts/duckdb/query.mjs")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +302,7 @@ func TestSQLDocDuckDB(t *testing.T) {
 		}
 		t.Skip("DuckDB not installed (scripts/duckdb-install.sh)")
 	}
-	text, err := os.ReadFile("../docs/sql.md")
+	text, err := os.ReadFile("../../docs/sql.md")
 	if err != nil {
 		t.Fatal(err)
 	}
