@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -10,7 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ClickHouse/clickhouse-go/v2"
+
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
+	chstore "github.com/okxtape/okxtape/store/clickhouse"
 	"github.com/okxtape/okxtape/store/parquet"
 )
 
@@ -60,6 +66,30 @@ func TestDeriveLiveAndReplayed(t *testing.T) {
 	if dup.exitCode() != 2 {
 		t.Fatalf("a second derive into the same --out: exit %d, want 2", dup.exitCode())
 	}
+	t.Run("clickhouse", func(t *testing.T) {
+		dsn := sharedClickHouseDB(t)
+		ch := start(t, nil, "replay", "derive", "--data", out, "--out-clickhouse", dsn, "--book-snapshots", "5@1s",
+			"--trade-bars", "1s", "--log-level", "warn")
+		ch.wait(2 * time.Minute)
+		if ch.exitCode() != 0 {
+			t.Fatalf("replay derive --out-clickhouse exit %d", ch.exitCode())
+		}
+		for _, ds := range []string{"book_snapshots", "trade_bars"} {
+			var got []string
+			err := chstore.Read(context.Background(), dsn, ds, store.Query{}, func(e schema.Stored) error {
+				e.Hdr().Seq, e.Hdr().RecvNs = 0, 0
+				got = append(got, string(schema.AppendRow(nil, e)))
+				return nil
+			})
+			if err != nil {
+				t.Fatalf("reading %s back from ClickHouse: %v", ds, err)
+			}
+			slices.Sort(got)
+			if want := derivedRows(t, again, ds); !slices.Equal(got, want) {
+				t.Fatalf("%s: %d rows in ClickHouse differ from the %d in Parquet", ds, len(got), len(want))
+			}
+		}
+	})
 	if n, size := snapshotFiles(t, again); n > 0 {
 		t.Logf("book_snapshots: %d rows in %d bytes of Parquet (%.0f bytes/row, small-file overhead included)",
 			n, size, float64(size)/float64(n))
@@ -187,4 +217,44 @@ func snapshotFiles(t *testing.T, dir string) (rows, bytes int64) {
 		t.Fatal(err)
 	}
 	return rows, bytes
+}
+
+// sharedClickHouseDB creates a database of its own on the shared test server (OKXTAPE_TEST_CLICKHOUSE) and
+// returns a DSN naming it; it is dropped when the test ends. Skips without a server unless
+// OKXTAPE_REQUIRE_CLICKHOUSE=1.
+func sharedClickHouseDB(t *testing.T) string {
+	t.Helper()
+	base := os.Getenv("OKXTAPE_TEST_CLICKHOUSE")
+	if base == "" {
+		base = "clickhouse://127.0.0.1:9000/default"
+	}
+	opts, err := clickhouse.ParseDSN(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Auth.Database, opts.DialTimeout = "", 2*time.Second
+	conn, err := clickhouse.Open(opts)
+	if err == nil {
+		err = conn.Ping(context.Background())
+	}
+	if err != nil {
+		if os.Getenv("OKXTAPE_REQUIRE_CLICKHOUSE") == "1" {
+			t.Fatalf("ClickHouse required but not reachable at %s: %v", base, err)
+		}
+		t.Skipf("no ClickHouse server at %s: %v", base, err)
+	}
+	db := "okxtape_e2e_derive_" + strconv.FormatInt(time.Now().UnixNano(), 36)
+	if err := conn.Exec(context.Background(), "CREATE DATABASE "+db); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
+		conn.Close()
+	})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.Path = "/" + db
+	return u.String()
 }
