@@ -3,7 +3,6 @@ package e2e
 import (
 	"context"
 	"math"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -12,8 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ClickHouse/clickhouse-go/v2"
-
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 	chstore "github.com/okxtape/okxtape/store/clickhouse"
@@ -67,7 +65,7 @@ func TestDeriveLiveAndReplayed(t *testing.T) {
 		t.Fatalf("a second derive into the same --out: exit %d, want 2", dup.exitCode())
 	}
 	t.Run("clickhouse", func(t *testing.T) {
-		dsn := sharedClickHouseDB(t)
+		dsn, _ := testenv.ClickHouseDB(t)
 		ch := start(t, nil, "replay", "derive", "--data", out, "--out-clickhouse", dsn, "--book-snapshots", "5@1s",
 			"--trade-bars", "1s", "--log-level", "warn")
 		ch.wait(2 * time.Minute)
@@ -217,44 +215,4 @@ func snapshotFiles(t *testing.T, dir string) (rows, bytes int64) {
 		t.Fatal(err)
 	}
 	return rows, bytes
-}
-
-// sharedClickHouseDB creates a database of its own on the shared test server (OKXTAPE_TEST_CLICKHOUSE) and
-// returns a DSN naming it; it is dropped when the test ends. Skips without a server unless
-// OKXTAPE_REQUIRE_CLICKHOUSE=1.
-func sharedClickHouseDB(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("OKXTAPE_TEST_CLICKHOUSE")
-	if base == "" {
-		base = "clickhouse://127.0.0.1:9000/default"
-	}
-	opts, err := clickhouse.ParseDSN(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Auth.Database, opts.DialTimeout = "", 2*time.Second
-	conn, err := clickhouse.Open(opts)
-	if err == nil {
-		err = conn.Ping(context.Background())
-	}
-	if err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_CLICKHOUSE") == "1" {
-			t.Fatalf("ClickHouse required but not reachable at %s: %v", base, err)
-		}
-		t.Skipf("no ClickHouse server at %s: %v", base, err)
-	}
-	db := "okxtape_e2e_derive_" + strconv.FormatInt(time.Now().UnixNano(), 36)
-	if err := conn.Exec(context.Background(), "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-		conn.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + db
-	return u.String()
 }

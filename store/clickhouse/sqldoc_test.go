@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 	"github.com/okxtape/okxtape/store/parquet"
@@ -189,7 +190,7 @@ func TestClickHouseSQLDoc(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docs/sql.md: %v", err)
 	}
-	dsn, admin := chTestServer(t)
+	dsn, admin := testenv.ClickHouseDB(t)
 	s := chOpenTestSink(t, dsn, Options{})
 	ctx := context.Background()
 	for tab, events := range docDataset() {
@@ -292,16 +293,7 @@ var duckChecks = map[string]duckExpect{
 // the same known dataset (DuckDB from scripts/duckdb-install.sh; skipped without it unless
 // OKXTAPE_REQUIRE_DUCKDB=1).
 func TestSQLDocDuckDB(t *testing.T) {
-	script, err := filepath.Abs("../../scripts/duckdb/query.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(script), "node_modules/@duckdb/node-api/package.json")); err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_DUCKDB") == "1" {
-			t.Fatal("DuckDB is required (OKXTAPE_REQUIRE_DUCKDB=1): run scripts/duckdb-install.sh")
-		}
-		t.Skip("DuckDB not installed (scripts/duckdb-install.sh)")
-	}
+	script := testenv.DuckDBScript(t)
 	text, err := os.ReadFile("../../docs/sql.md")
 	if err != nil {
 		t.Fatal(err)
