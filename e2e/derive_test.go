@@ -23,38 +23,9 @@ import (
 // identical; DuckDB's own 1 s aggregation of the stored trades equals every trade_bars row; the best bid/ask of
 // every 5-level snapshot taken each second equals the last stored quote at or before its boundary.
 func TestDeriveLiveAndReplayed(t *testing.T) {
-	out, again := t.TempDir(), filepath.Join(t.TempDir(), "derived")
-	s := startSim(t, "--instruments", "2", "--rate", "20")
-	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "trades,books",
-		"--inst", "BTC-USDT,ETH-USDT", "--out", out, "--flush-interval", "200ms", "--log-level", "warn",
-		"--derive", "book-snapshots=5@1s trade-bars=1s")
-	time.Sleep(12 * time.Second)
-	s.finish() // stop the source first: the client reads everything already on the wire
-	time.Sleep(1500 * time.Millisecond)
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
-	var live summary
-	rec.lastJSON(&live)
-
-	der := start(t, nil, "replay", "derive", "--data", out, "--out", again, "--book-snapshots", "5@1s",
-		"--trade-bars", "1s", "--log-level", "warn")
-	der.wait(2 * time.Minute)
-	if der.exitCode() != 0 {
-		t.Fatalf("replay derive exit %d", der.exitCode())
-	}
-	var replayed summary
-	der.lastJSON(&replayed)
-	t.Logf("replay derive: %v events, %.0f events/s, derive %v", replayed.path("events"),
-		replayed.path("events_per_s"), replayed.path("derive"))
-
-	for _, ds := range []string{"book_snapshots", "trade_bars"} {
-		l, r := derivedRows(t, out, ds), derivedRows(t, again, ds)
-		if len(l) < 20 || !slices.Equal(l, r) {
-			t.Fatalf("%s: %d live rows, %d replayed; equal: %v", ds, len(l), len(r), slices.Equal(l, r))
-		}
-	}
+	out := recordDerived(t, 12*time.Second, []string{"--instruments", "2", "--rate", "20"}, "book-snapshots=5@1s trade-bars=1s")
+	again := replayDerived(t, out, "--book-snapshots", "5@1s", "--trade-bars", "1s")
+	requireSameDerived(t, out, again)
 	checkBarsAgainstDuckDB(t, out, again)
 	checkSnapshotsAgainstQuotes(t, out, again)
 
@@ -92,6 +63,80 @@ func TestDeriveLiveAndReplayed(t *testing.T) {
 		t.Logf("book_snapshots: %d rows in %d bytes of Parquet (%.0f bytes/row, small-file overhead included)",
 			n, size, float64(size)/float64(n))
 	}
+}
+
+// recordDerived records trades and books of two instruments from a simulator started with simArgs for d, with
+// `record --derive spec`, and returns the store.
+func recordDerived(t *testing.T, d time.Duration, simArgs []string, spec string) string {
+	t.Helper()
+	out := t.TempDir()
+	s := startSim(t, simArgs...)
+	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "trades,books",
+		"--inst", "BTC-USDT,ETH-USDT", "--out", out, "--flush-interval", "200ms", "--log-level", "warn", "--derive", spec)
+	time.Sleep(d)
+	s.finish() // stop the source first: the client reads everything already on the wire
+	time.Sleep(1500 * time.Millisecond)
+	rec.stop(syscall.SIGTERM, 60*time.Second)
+	if rec.exitCode() != 0 {
+		t.Fatalf("record exit %d", rec.exitCode())
+	}
+	return out
+}
+
+// replayDerived runs `replay derive` over the store into a new folder and returns it.
+func replayDerived(t *testing.T, data string, args ...string) string {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "derived")
+	der := start(t, nil, "replay", append([]string{"derive", "--data", data, "--out", out, "--log-level", "warn"}, args...)...)
+	der.wait(2 * time.Minute)
+	if der.exitCode() != 0 {
+		t.Fatalf("replay derive exit %d", der.exitCode())
+	}
+	var s summary
+	der.lastJSON(&s)
+	t.Logf("replay derive: %v events, %.0f events/s, derive %v", s.path("events"), s.path("events_per_s"), s.path("derive"))
+	return out
+}
+
+// requireSameDerived fails unless two stores hold the same derived rows (seq and recv_ns aside).
+func requireSameDerived(t *testing.T, live, replayed string) {
+	t.Helper()
+	for _, ds := range []string{"book_snapshots", "trade_bars"} {
+		l, r := derivedRows(t, live, ds), derivedRows(t, replayed, ds)
+		if len(l) == 0 || !slices.Equal(l, r) {
+			t.Fatalf("%s: %d live rows, %d replayed; equal: %v", ds, len(l), len(r), slices.Equal(l, r))
+		}
+	}
+}
+
+// TestDeriveThroughBookGaps: the simulator loses book updates, so books go through sequence gaps and resyncs.
+// Live and replayed snapshots still agree, and exactly the 100 ms boundaries inside a blind window (after the
+// last good message, before the resync snapshot) are flagged in_gap, with empty levels.
+func TestDeriveThroughBookGaps(t *testing.T) {
+	out := recordDerived(t, 8*time.Second, []string{"--instruments", "2", "--rate", "20", "--book-gap-every", "8"},
+		"book-snapshots=1@100ms trade-bars=1s")
+	again := replayDerived(t, out, "--book-snapshots", "1@100ms", "--trade-bars", "1s")
+	requireSameDerived(t, out, again)
+	rows := duckdb(t, `SELECT s.inst_id, epoch_ms(s.ts)::BIGINT AS b, s.in_gap, len(s.bid_px)::BIGINT AS nb,
+		count(g.seq)::BIGINT AS windows
+		FROM read_parquet('`+again+`/book_snapshots/*/*.parquet') s
+		LEFT JOIN read_parquet('`+out+`/gaps/*/*.parquet') g
+		  ON g.inst_id = s.inst_id AND g.channel = s.channel AND g.reason = 'resync' AND g.from_ms < s.ts AND s.ts < g.to_ms
+		GROUP BY ALL ORDER BY s.inst_id, b`)
+	flagged := 0
+	for _, r := range rows {
+		inside := num(t, r["windows"]) > 0
+		if r["in_gap"] != inside || (inside && num(t, r["nb"]) != 0) {
+			t.Fatalf("snapshot %v: in_gap %v, inside a resync window %v", r, r["in_gap"], inside)
+		}
+		if inside {
+			flagged++
+		}
+	}
+	if flagged == 0 {
+		t.Fatalf("no snapshot fell inside a gap; %d rows", len(rows))
+	}
+	t.Logf("%d of %d snapshots flagged in_gap", flagged, len(rows))
 }
 
 // derivedRows returns a dataset's rows as canonical encodings without the local columns (seq, recv_ns), sorted.
