@@ -34,6 +34,9 @@ type Stats struct {
 	ChainBreaks   uint64            `json:"chain_breaks"`   // stored updates that did not link (missing rows, or a range starting mid-chain)
 	LateTrades    uint64            `json:"late_trades"`    // trades older than their instrument's open bar, left out of bars
 	InvalidTrades uint64            `json:"invalid_trades"` // NaN/Inf price or size, left out of bars
+	// SkippedBoundaries counts snapshot boundaries more than a day before the message that completed them
+	// (a book silent that long, or a bogus timestamp): not written, so one event cannot write millions of rows.
+	SkippedBoundaries uint64 `json:"skipped_boundaries"`
 }
 
 // Deriver turns book, trade and gap events into book_snapshots and trade_bars rows.

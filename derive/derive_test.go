@@ -300,3 +300,37 @@ func TestParse(t *testing.T) {
 		t.Error("New without Out accepted")
 	}
 }
+
+func TestSilentBookSkipsBoundariesOlderThanADay(t *testing.T) {
+	c := Config{Snapshots: []SnapshotSpec{{Levels: 1, Interval: time.Hour}}}
+	day := int64(24 * 3600 * 1000)
+	snaps, _, st := run(t, c, snap(1000, 1, lv(1, 1), lv(2, 1)), upd(3*day+1000, 1, 2, nil, nil))
+	if len(snaps) != 24 || st.SkippedBoundaries != 48 || snaps[0].Ts != 2*day+3600_000 || snaps[23].Ts != 3*day {
+		t.Fatalf("%d rows from %d, skipped %d", len(snaps), snaps[0].Ts, st.SkippedBoundaries)
+	}
+}
+
+func FuzzParseSpec(f *testing.F) {
+	for _, s := range []string{"book-snapshots=5@1s,25@100ms trade-bars=1s,1m clock=local", "trade-bars=1d", "x=y", "book-snapshots=@"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		c, err := ParseSpec(s)
+		if err != nil {
+			return
+		}
+		for _, sp := range c.Snapshots {
+			if sp.Levels < 1 || sp.Levels > MaxLevels || sp.Interval < MinInterval || (24*time.Hour)%sp.Interval != 0 {
+				t.Fatalf("%q accepted %v", s, sp)
+			}
+			if back, err := ParseSnapshots(sp.String()); err != nil || back[0] != sp {
+				t.Fatalf("%v does not round trip: %v %v", sp, back, err)
+			}
+		}
+		for _, b := range c.Bars {
+			if b < MinInterval || b > MaxInterval || (24*time.Hour)%b != 0 {
+				t.Fatalf("%q accepted bar %v", s, b)
+			}
+		}
+	})
+}

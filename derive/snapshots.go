@@ -137,12 +137,21 @@ func (d *Deriver) onGap(g *schema.Gap) {
 	}
 }
 
+// maxCatchUpMs bounds how far back a book's pending boundaries are written at once: the boundaries more than a
+// day before the event that completes them are counted (Stats.SkippedBoundaries), not written.
+const maxCatchUpMs = 24 * 3600 * 1000
+
 // emitSnapshots writes the rows of every boundary before t (through t when inclusive). Rows at or after the
 // suspect window's start are flagged when affected.
 func (d *Deriver) emitSnapshots(st *bookState, t int64, inclusive, affected bool) {
 	for i, sp := range d.o.Snapshots {
 		iv := sp.Interval.Milliseconds()
 		b := st.next[i]
+		if lim := t/1e6 - maxCatchUpMs; b < lim { // a book silent for over a day (or a bogus ts): skip ahead
+			n := ceilDiv(lim-b, iv)
+			b += n * iv
+			d.st.SkippedBoundaries += uint64(n)
+		}
 		for ; b*1e6 < t || (inclusive && b*1e6 == t); b += iv {
 			d.snapshotRow(st, sp, b, affected && b*1e6 >= st.suspectFrom)
 		}
