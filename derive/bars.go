@@ -2,6 +2,7 @@ package derive
 
 import (
 	"math"
+	"strings"
 
 	"github.com/okxtape/okxtape/schema"
 )
@@ -28,7 +29,7 @@ func (d *Deriver) barStates(h *schema.Header) []*barState {
 	for i, iv := range d.o.Bars {
 		bs[i] = &barState{iv: iv.Milliseconds()}
 	}
-	d.bars[k] = bs
+	d.bars[key{strings.Clone(k.channel), strings.Clone(k.instID)}] = bs // kept beyond the event: own the strings
 	return bs
 }
 

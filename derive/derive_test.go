@@ -334,3 +334,25 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+func TestStandaloneBookThroughADisconnect(t *testing.T) {
+	c := Config{Snapshots: []SnapshotSpec{{Levels: 1, Interval: time.Second}}}
+	b5 := func(ts int64, inst string) *schema.Book {
+		b := snap(ts, 0, lv(100, 1), lv(101, 1))
+		b.Channel, b.InstID, b.PrevSeqID = "books5", inst, 0
+		return b
+	}
+	disc := &schema.Gap{Header: hdr("", "", 1500), FromMs: 1500, ToMs: 3300, Reason: schema.GapDisconnect}
+	// A was on the dropped connection: its next message is received after the reconnect (3300). B's next
+	// message is received at 2605, inside the window: B's connection was up.
+	snaps, _, _ := run(t, c, b5(400, "A"), b5(600, "B"), disc, b5(2600, "B"), b5(3400, "A"))
+	flagged := map[string][]int64{}
+	for _, r := range snaps {
+		if r.InGap {
+			flagged[r.InstID] = append(flagged[r.InstID], r.Ts)
+		}
+	}
+	if !reflect.DeepEqual(flagged, map[string][]int64{"A": {2000, 3000}}) {
+		t.Fatalf("flagged %v", flagged)
+	}
+}

@@ -1,6 +1,8 @@
 package derive
 
 import (
+	"strings"
+
 	"github.com/okxtape/okxtape/schema"
 )
 
@@ -19,8 +21,9 @@ type bookState struct {
 
 	// A disconnect gap covered this book's silence: whether the book really went through the outage is
 	// known at its next message (a fresh snapshot: yes; an update that links: no).
-	suspect                bool
-	suspectFrom, suspectTo int64 // ns
+	suspect     bool
+	suspectFrom int64 // start of the outage on the snapshot clock, ns
+	suspectToMs int64 // its end, local receive time in ms (what disconnect gaps record)
 }
 
 // isStandalone reports depth channels whose every message is a full snapshot (as ingest/book.IsStandalone).
@@ -45,6 +48,7 @@ func (d *Deriver) bookState(h *schema.Header, t int64) *bookState {
 	if st := d.books[k]; st != nil {
 		return st
 	}
+	k = key{strings.Clone(k.channel), strings.Clone(k.instID)} // kept beyond the event: own the strings
 	st := &bookState{key: k, standalone: isStandalone(h.Channel), next: make([]int64, len(d.o.Snapshots))}
 	for i, sp := range d.o.Snapshots {
 		iv := sp.Interval.Milliseconds()
@@ -78,8 +82,8 @@ func (d *Deriver) onBook(b *schema.Book) {
 	affected := false
 	if st.suspect {
 		// Incremental books: a book that went through the outage restarts with a snapshot. Standalone books
-		// cannot tell, so a message well inside the outage window proves the book's connection was up.
-		affected = !linked && (!st.standalone || t >= st.suspectTo-standaloneMargin)
+		// cannot tell from the message, but one received before the outage ended came over another connection.
+		affected = !linked && (!st.standalone || b.RecvNs/1e6 >= st.suspectToMs)
 	}
 	d.emitSnapshots(st, t, false, affected)
 	st.suspect = false
@@ -100,10 +104,6 @@ func (d *Deriver) onBook(b *schema.Book) {
 	st.seqID, st.bookTs, st.recvNs, st.last = b.SeqID, b.Ts, b.RecvNs, t
 }
 
-// standaloneMargin: a standalone book's message this long before the end of a disconnect window shows its
-// connection was not the one down.
-const standaloneMargin = int64(1e9)
-
 func (d *Deriver) onGap(g *schema.Gap) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -119,20 +119,20 @@ func (d *Deriver) onGap(g *schema.Gap) {
 		st.valid = false
 		st.bk.reset()
 	case schema.GapDisconnect:
-		from, to := g.FromMs*1e6, g.ToMs*1e6
+		// Disconnect windows are local receive times (ms): the last frame before the drop, the reconnect.
 		for k, st := range d.books {
 			if (g.Channel != "" && g.Channel != k.channel) || (g.InstID != "" && g.InstID != k.instID) {
 				continue
 			}
-			// A book with messages after the outage began was on another connection (live, the gap arrives
-			// after the reconnect; replay sorts it to where the outage began).
-			if !st.valid || st.last > from {
+			// A book that received messages after the outage began was on another connection (live, the gap
+			// arrives after the reconnect; replay sorts it to where the outage began).
+			if !st.valid || st.recvNs/1e6 > g.FromMs {
 				continue
 			}
 			if !st.suspect {
-				st.suspect, st.suspectFrom = true, from
+				st.suspect, st.suspectFrom = true, g.FromMs*1e6
 			}
-			st.suspectTo = max(st.suspectTo, to)
+			st.suspectToMs = max(st.suspectToMs, g.ToMs)
 		}
 	}
 }
