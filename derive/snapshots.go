@@ -142,7 +142,7 @@ func (d *Deriver) onGap(g *schema.Gap) {
 const maxCatchUpMs = 24 * 3600 * 1000
 
 // emitSnapshots writes the rows of every boundary before t (through t when inclusive). Rows at or after the
-// suspect window's start are flagged when affected.
+// suspect window's start (the last frame before the outage) are flagged when affected.
 func (d *Deriver) emitSnapshots(st *bookState, t int64, inclusive, affected bool) {
 	for i, sp := range d.o.Snapshots {
 		iv := sp.Interval.Milliseconds()
@@ -153,7 +153,7 @@ func (d *Deriver) emitSnapshots(st *bookState, t int64, inclusive, affected bool
 			d.st.SkippedBoundaries += uint64(n)
 		}
 		for ; b*1e6 < t || (inclusive && b*1e6 == t); b += iv {
-			d.snapshotRow(st, sp, b, affected && b*1e6 >= st.suspectFrom)
+			d.snapshotRow(st, sp, b, affected && b*1e6 > st.suspectFrom)
 		}
 		st.next[i] = b
 	}

@@ -111,7 +111,8 @@ func requireSameDerived(t *testing.T, live, replayed string) {
 
 // TestDeriveThroughBookGaps: the simulator loses book updates, so books go through sequence gaps and resyncs.
 // Live and replayed snapshots still agree, and exactly the 100 ms boundaries inside a blind window (after the
-// last good message, before the resync snapshot) are flagged in_gap, with empty levels.
+// last good message, before the resync snapshot; or after the last frame when the simulator stops) are flagged
+// in_gap, with empty levels.
 func TestDeriveThroughBookGaps(t *testing.T) {
 	out := recordDerived(t, 8*time.Second, []string{"--instruments", "2", "--rate", "20", "--book-gap-every", "8"},
 		"book-snapshots=1@100ms trade-bars=1s")
@@ -121,7 +122,8 @@ func TestDeriveThroughBookGaps(t *testing.T) {
 		count(g.seq)::BIGINT AS windows
 		FROM read_parquet('`+again+`/book_snapshots/*/*.parquet') s
 		LEFT JOIN read_parquet('`+out+`/gaps/*/*.parquet') g
-		  ON g.inst_id = s.inst_id AND g.channel = s.channel AND g.reason = 'resync' AND g.from_ms < s.ts AND s.ts < g.to_ms
+		  ON ((g.inst_id = s.inst_id AND g.channel = s.channel AND g.reason = 'resync') OR g.reason = 'disconnect')
+		  AND g.from_ms < s.ts AND s.ts < g.to_ms
 		GROUP BY ALL ORDER BY s.inst_id, b`)
 	flagged := 0
 	for _, r := range rows {
