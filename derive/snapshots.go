@@ -4,6 +4,7 @@ import (
 	"strings"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
 // bookState is the rebuilt book of one (depth channel, instrument) and its pending snapshot boundaries.
@@ -26,13 +27,11 @@ type bookState struct {
 	suspectToMs int64 // its end, local receive time in ms (what disconnect gaps record)
 }
 
-// isStandalone reports depth channels whose every message is a full snapshot (as ingest/book.IsStandalone).
+// isStandalone reports depth channels whose every message is a full snapshot, by the channel registry (the
+// book manager's rule, ingest/book.IsStandalone).
 func isStandalone(channel string) bool {
-	switch channel {
-	case "books5", "bbo-tbt", "sprd-books5", "sprd-bbo-tbt":
-		return true
-	}
-	return false
+	e := channels.Lookup(channel)
+	return e != nil && e.Book != nil && !e.Book.Incremental
 }
 
 // clock returns an event's time on the snapshot clock, in ns.
