@@ -286,6 +286,7 @@ var duckChecks = map[string]duckExpect{
 	"not_recording":   {1, nil},
 	"depth_at_t":      {5, map[string]float64{"px": 100, "size": 1}},
 	"snapshot_spread": {2, map[string]float64{"best_bid": 100, "spread": 1, "bid_depth": 8, "ask_depth": 2.5}},
+	"snapshot_gaps":   {1, map[string]float64{"invalid_intervals": 1, "intervals": 3}},
 	"bars_1m_from_1s": {2, map[string]float64{"open": 100, "high": 103, "low": 98, "close": 98, "volume": 10, "trades": 6, "vwap": 100.6}},
 }
 
