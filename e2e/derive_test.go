@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -262,4 +263,20 @@ func snapshotFiles(t *testing.T, dir string) (rows, bytes int64) {
 		t.Fatal(err)
 	}
 	return rows, bytes
+}
+
+// TestRecordDeriveBadSpec: a bad --derive is a usage error (exit 2, saying what is wrong) before connecting.
+func TestRecordDeriveBadSpec(t *testing.T) {
+	for args, want := range map[[2]string]string{
+		{"--derive", "trade-bars=7s"}:            "divide a day",
+		{"--derive", "book-snapshots=5"}:         "LEVELS@INTERVAL",
+		{"--derive", "trade-bars=1s clock=x"}:    "clock",
+		{"--no-store", "--derive=trade-bars=1s"}: "--no-store",
+	} {
+		p := start(t, nil, "record", "--out", t.TempDir(), args[0], args[1])
+		p.wait(20 * time.Second)
+		if msg := p.stderr.String(); p.exitCode() != 2 || !strings.Contains(msg, want) {
+			t.Errorf("record %v: exit %d, stderr %q", args, p.exitCode(), msg)
+		}
+	}
 }
