@@ -3,7 +3,9 @@
 package derive
 
 import (
+	"cmp"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -120,14 +122,26 @@ func (d *Deriver) Stats() Stats {
 func (d *Deriver) Flush() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	for _, st := range d.books {
+	for _, k := range sortedKeys(d.books) { // a fixed order: the same rows get the same relative seqs
+		st := d.books[k]
 		d.emitSnapshots(st, d.now, true, st.suspect)
 	}
-	for k, bs := range d.bars {
-		for _, b := range bs {
+	for _, k := range sortedKeys(d.bars) {
+		for _, b := range d.bars[k] {
 			d.emitBar(k.channel, k.instID, b)
 		}
 	}
+}
+
+func sortedKeys[V any](m map[key]V) []key {
+	ks := make([]key, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	slices.SortFunc(ks, func(a, b key) int {
+		return cmp.Or(cmp.Compare(a.instID, b.instID), cmp.Compare(a.channel, b.channel))
+	})
+	return ks
 }
 
 // out stamps and hands over one row.
