@@ -26,6 +26,12 @@ const (
 	KindDisconnected
 	KindSubscribed
 	KindExchangeError
+	KindLiquidation
+	KindPriceLimit
+	KindInstrument
+	KindStatus
+	KindOptSummary
+	KindEstimatedPrice
 	KindBookSnapshot // derived: the top of a validated book at a fixed interval (schema/derived.go)
 	KindTradeBar     // derived: OHLCV bars from trades
 	NumKinds
@@ -37,7 +43,9 @@ var kindNames = [NumKinds]string{
 	KindOpenInterest: "open_interest", KindBook: "book", KindQuote: "quote", KindOrder: "order",
 	KindFill: "fill", KindBalance: "balance", KindPosition: "position", KindGap: "gap", KindRaw: "raw",
 	KindSession: "session", KindConnected: "connected", KindDisconnected: "disconnected",
-	KindSubscribed: "subscribed", KindExchangeError: "exchange_error",
+	KindSubscribed: "subscribed", KindExchangeError: "exchange_error", KindLiquidation: "liquidation",
+	KindPriceLimit: "price_limit", KindInstrument: "instrument", KindStatus: "status",
+	KindOptSummary: "opt_summary", KindEstimatedPrice: "estimated_price",
 	KindBookSnapshot: "book_snapshot", KindTradeBar: "trade_bar",
 }
 

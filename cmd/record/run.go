@@ -24,6 +24,7 @@ import (
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/ingest"
 	"github.com/okxtape/okxtape/internal/cliutil"
+	"github.com/okxtape/okxtape/report"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
@@ -65,6 +66,7 @@ func run(c *cli.Context) error {
 	}
 
 	eng := engine.New(engine.Options{Mode: engine.Live, Logger: log})
+	report.NewLive(nil).Attach(eng) // okxtape_coverage_ratio and the gap metrics on /metrics
 	strats, err := cliutil.Strategies(c.StringSlice("strategy"), eng, os.Stdout)
 	if err != nil {
 		return cli.Exit("record: "+err.Error(), 2)
@@ -77,6 +79,9 @@ func run(c *cli.Context) error {
 			return cli.Exit("record: "+err.Error(), 1)
 		}
 		eng.OnAll("recorder", rec.Handle)
+	}
+	if tg.listings != nil {
+		tg.listings.attach(eng)
 	}
 	var deriver *derive.Deriver
 	if !deriveCfg.Empty() {
@@ -111,6 +116,9 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit("record: "+err.Error(), 2)
 	}
+	if tg.listings != nil {
+		go tg.listings.run(ctx, client)
+	}
 	if iv := c.Duration("stats-interval"); iv > 0 {
 		go logStats(ctx, log, iv, eng, client, rec)
 	}
@@ -124,19 +132,23 @@ func run(c *cli.Context) error {
 	if deriver != nil { // the rows the last events completed, before the recorder closes
 		deriver.Flush()
 	}
-	return finish(log, started, session, eng, client, rec, strats, deriver, runErr)
+	return finish(log, started, session, eng, client, rec, strats, tg.listings, deriver, runErr)
 }
 
 // finish shuts down in order once ingest has stopped: it closes the session, drains and closes the
 // recorder, and prints the summary line. The exit is 1 when the run or the recorder failed.
 func finish(log *slog.Logger, started time.Time, session *schema.Session, eng *engine.Engine, client *ingest.Client,
-	rec *store.Recorder, strats map[string]strategies.Strategy, deriver *derive.Deriver, runErr error) error {
+	rec *store.Recorder, strats map[string]strategies.Strategy, lst *listings,
+	deriver *derive.Deriver, runErr error) error {
 	session.EndMs = time.Now().UnixMilli()
 	session.Seq = 0
 	eng.Emit(session)
 	summary := map[string]any{
 		"command": "record", "wall_s": time.Since(started).Seconds(),
 		"ingest": client.Stats(), "engine": eng.Stats(),
+	}
+	if lst != nil {
+		summary["listings"] = lst.summary()
 	}
 	if rec != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
