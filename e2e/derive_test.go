@@ -28,7 +28,7 @@ func TestDeriveLiveAndReplayed(t *testing.T) {
 	again := replayDerived(t, out, "--book-snapshots", "5@1s", "--trade-bars", "1s")
 	requireSameDerived(t, out, again)
 	checkBarsAgainstDuckDB(t, out, again)
-	checkSnapshotsAgainstQuotes(t, out, again)
+	checkSnapshotsAgainstQuotes(t, out, again, 1000, false, 10)
 
 	// A second derive into the same folder is refused: the Parquet sink dedups by seq.
 	dup := start(t, nil, "replay", "derive", "--data", out, "--out", again, "--trade-bars", "1s", "--log-level", "warn")
@@ -108,6 +108,16 @@ func requireSameDerived(t *testing.T, live, replayed string) {
 			t.Fatalf("%s: %d live rows, %d replayed; equal: %v", ds, len(l), len(r), slices.Equal(l, r))
 		}
 	}
+}
+
+// TestDeriveOnTheLocalClock: snapshot boundaries in local receive time, live and replayed alike; each
+// snapshot's top equals the last quote received at or before its boundary.
+func TestDeriveOnTheLocalClock(t *testing.T) {
+	out := recordDerived(t, 6*time.Second, []string{"--instruments", "2", "--rate", "20"},
+		"book-snapshots=5@100ms trade-bars=1s clock=local")
+	again := replayDerived(t, out, "--book-snapshots", "5@100ms", "--trade-bars", "1s", "--clock", "local")
+	requireSameDerived(t, out, again)
+	checkSnapshotsAgainstQuotes(t, out, again, 100, true, 40)
 }
 
 // TestDeriveThroughBookGaps: the simulator loses book updates, so books go through sequence gaps and resyncs.
@@ -212,20 +222,25 @@ func checkBarsAgainstDuckDB(t *testing.T, data, derived string) {
 	}
 }
 
-// checkSnapshotsAgainstQuotes: the best bid/ask of every 5-level 1 s snapshot equals the last stored quote
-// (the validated top of book after each message) at or before its boundary, by (ts, seq).
-func checkSnapshotsAgainstQuotes(t *testing.T, data, derived string) {
+// checkSnapshotsAgainstQuotes: the best bid/ask of every 5-level snapshot of the interval equals the last
+// stored quote (the validated top of book after each message) at or before its boundary, by (ts, seq), or by
+// (recv_ns, seq) on the local clock.
+func checkSnapshotsAgainstQuotes(t *testing.T, data, derived string, intervalMs int, local bool, minPerInst int) {
 	t.Helper()
+	qt := "epoch_ms(q.ts) * 1000000"
+	if local {
+		qt = "epoch_ns(q.recv_ns)"
+	}
 	rows := duckdb(t, `SELECT s.inst_id, epoch_ms(s.ts)::BIGINT AS b, s.in_gap, len(s.bid_px)::BIGINT AS nb,
 		len(s.ask_px)::BIGINT AS na, s.bid_px[1] AS sbid, s.bid_sz[1] AS sbsz, s.ask_px[1] AS sask, s.ask_sz[1] AS sasz,
 		list_sort(s.bid_px, 'DESC') = s.bid_px AND list_sort(s.ask_px) = s.ask_px AS sorted,
-		last(q.bid_px ORDER BY q.ts, q.seq) AS qbid, last(q.bid_sz ORDER BY q.ts, q.seq) AS qbsz,
-		last(q.ask_px ORDER BY q.ts, q.seq) AS qask, last(q.ask_sz ORDER BY q.ts, q.seq) AS qasz,
-		last(q.seq_id ORDER BY q.ts, q.seq) AS qseq, s.seq_id AS sseq
+		last(q.bid_px ORDER BY `+qt+`, q.seq) AS qbid, last(q.bid_sz ORDER BY `+qt+`, q.seq) AS qbsz,
+		last(q.ask_px ORDER BY `+qt+`, q.seq) AS qask, last(q.ask_sz ORDER BY `+qt+`, q.seq) AS qasz,
+		last(q.seq_id ORDER BY `+qt+`, q.seq) AS qseq, s.seq_id AS sseq
 		FROM read_parquet('`+derived+`/book_snapshots/*/*.parquet') s
 		LEFT JOIN read_parquet('`+data+`/quotes/*/*.parquet') q
-		  ON q.inst_id = s.inst_id AND q.channel = s.channel AND q.ts <= s.ts
-		WHERE s.levels = 5 AND s.interval_ms = 1000
+		  ON q.inst_id = s.inst_id AND q.channel = s.channel AND `+qt+` <= epoch_ms(s.ts) * 1000000
+		WHERE s.levels = 5 AND s.interval_ms = `+strconv.Itoa(intervalMs)+`
 		GROUP BY ALL ORDER BY s.inst_id, b`)
 	perInst := map[string]int{}
 	for _, r := range rows {
@@ -239,7 +254,7 @@ func checkSnapshotsAgainstQuotes(t *testing.T, data, derived string) {
 		}
 		perInst[r["inst_id"].(string)]++
 	}
-	if len(perInst) != 2 || perInst["BTC-USDT"] < 10 || perInst["ETH-USDT"] < 10 {
+	if len(perInst) != 2 || perInst["BTC-USDT"] < minPerInst || perInst["ETH-USDT"] < minPerInst {
 		t.Fatalf("snapshots per instrument: %v", perInst)
 	}
 }
