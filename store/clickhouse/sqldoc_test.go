@@ -154,7 +154,7 @@ func docRowMatches(got, want []string) bool {
 var docCounts = map[string]int{"ticker_spread": 2, "rows_per_hour": 3, "gaps_list": 2, "sessions": 2, "top_of_last_row": 1}
 
 func TestClickHouseSQLDoc(t *testing.T) {
-	text, err := os.ReadFile("../docs/sql.md")
+	text, err := os.ReadFile("../../docs/sql.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +263,7 @@ var duckChecks = map[string]duckExpect{
 // the same known dataset (DuckDB from scripts/duckdb-install.sh; skipped without it unless
 // OKXTAPE_REQUIRE_DUCKDB=1).
 func TestSQLDocDuckDB(t *testing.T) {
-	script, err := filepath.Abs("../scripts/duckdb/query.mjs")
+	script, err := filepath.Abs("../../scripts/duckdb/query.mjs")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +273,7 @@ func TestSQLDocDuckDB(t *testing.T) {
 		}
 		t.Skip("DuckDB not installed (scripts/duckdb-install.sh)")
 	}
-	text, err := os.ReadFile("../docs/sql.md")
+	text, err := os.ReadFile("../../docs/sql.md")
 	if err != nil {
 		t.Fatal(err)
 	}
