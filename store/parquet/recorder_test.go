@@ -296,7 +296,7 @@ func TestRecorderCrashRecovery(t *testing.T) {
 
 func TestDuckDBReadsParquet(t *testing.T) {
 	// DuckDB (npm @duckdb/node-api via scripts/duckdb-install.sh): an engine that is not ours.
-	script, _ := filepath.Abs("../scripts/duckdb/query.mjs")
+	script, _ := filepath.Abs("../../scripts/duckdb/query.mjs")
 	if _, err := os.Stat(filepath.Join(filepath.Dir(script), "node_modules/@duckdb/node-api/package.json")); err != nil {
 		if os.Getenv("OKXTAPE_REQUIRE_DUCKDB") == "1" {
 			t.Fatal("DuckDB is required (OKXTAPE_REQUIRE_DUCKDB=1): run scripts/duckdb-install.sh")
