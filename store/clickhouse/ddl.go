@@ -63,7 +63,7 @@ func (v ServerVersion) Modern() bool { return v.AtLeast(20, 5) }
 // AliasName). Older servers (18.16 is what Debian ships) get plain types: LowCardinality is
 // experimental there and codecs, DateTime64 and the conversion functions do not exist.
 func DDL(db string, t *schema.Table, v ServerVersion) string {
-	return createTable(db, t.Name, "", columnDefs(t, v.Modern(), true),
+	return createTable(db, t.Name, "", columnDefs(t, v.Modern(), true, true),
 		"ReplacingMergeTree("+quoteIdent("seq")+")", mergeTreeClauses(t))
 }
 
@@ -105,8 +105,8 @@ func ClusterDDL(db string, t *schema.Table, v ServerVersion, l Layout) []string 
 	dist := fmt.Sprintf("Distributed(%s, %s, %s, cityHash64(%s))", quoteIdent(l.Cluster), quoteIdent(db),
 		quoteIdent(local), quoteIdent("inst_id"))
 	return []string{
-		createTable(db, local, l.Cluster, columnDefs(t, modern, true), engine, mergeTreeClauses(t)),
-		createTable(db, t.Name, l.Cluster, columnDefs(t, modern, false), dist, ""),
+		createTable(db, local, l.Cluster, columnDefs(t, modern, true, modern), engine, mergeTreeClauses(t)),
+		createTable(db, t.Name, l.Cluster, columnDefs(t, modern, false, modern), dist, ""),
 	}
 }
 
@@ -143,11 +143,13 @@ func mergeTreeClauses(t *schema.Table) string {
 }
 
 // columnDefs are the column definitions of t; codecs only for stored (MergeTree) tables of modern servers.
-func columnDefs(t *schema.Table, modern, codecs bool) []string {
+// Comments are left out of 18.16's replicated tables: it compares the column list in ZooKeeper without them and
+// refuses the second replica ("Table structure in ZooKeeper is too different").
+func columnDefs(t *schema.Table, modern, codecs, comments bool) []string {
 	var defs []string
 	for _, c := range t.Columns {
 		d := "    " + quoteIdent(c.Name) + " " + chType(c, modern)
-		if c.Doc != "" {
+		if c.Doc != "" && comments {
 			d += " COMMENT " + quoteString(c.Doc)
 		}
 		if modern && codecs {
