@@ -159,3 +159,20 @@ func TestEveryTableDeclaresItsEventKey(t *testing.T) {
 		}
 	}
 }
+
+func TestKeyEncoderSeesOnlyTheKey(t *testing.T) {
+	var k KeyEncoder
+	a := &Trade{Header: Header{Seq: 1, RecvNs: 10, Channel: "trades", InstID: "BTC-USDT", Ts: 5}, TradeID: 7, Px: 1}
+	b := &Trade{Header: Header{Seq: 2, RecvNs: 20, Channel: "trades", InstID: "BTC-USDT", Ts: 5}, TradeID: 7, Px: 1}
+	if string(k.Append(nil, a)) != string(k.Append(nil, b)) {
+		t.Fatal("two copies of one trade (different seq and receive time) have different keys")
+	}
+	b.TradeID = 8
+	if string(k.Append(nil, a)) == string(k.Append(nil, b)) {
+		t.Fatal("two trades with different ids have the same key")
+	}
+	tk := &Ticker{Header: Header{Channel: "tickers", InstID: "BTC-USDT", Ts: 5}}
+	if string(k.Append(nil, tk)) == string(k.Append(nil, a)) {
+		t.Fatal("a ticker and a trade share a key encoding")
+	}
+}

@@ -185,3 +185,25 @@ func renormaliseCmd(c *cli.Context) error {
 	summary := map[string]any{"command": "replay renormalise", "data": dir, "renormalise": st}
 	return cliutil.PrintJSONLine(os.Stdout, summary)
 }
+
+func mergeCmd(c *cli.Context) error {
+	log, err := cliutil.NewLogger(c.String("log-level"))
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 2)
+	}
+	slog.SetDefault(log)
+	dirs := cliutil.SplitList(c.StringSlice("data"))
+	if len(dirs) < 2 {
+		return cli.Exit("replay: merge needs two or more --data stores", 2)
+	}
+	if c.String("out") == "" {
+		return cli.Exit("replay: merge needs --out", 2)
+	}
+	ctx, stop := cliutil.RunContext(c.Context, 0)
+	defer stop()
+	st, err := replay.MergeStores(ctx, replay.MergeOptions{Dirs: dirs, Out: c.String("out"), Window: c.Duration("window"), Logger: log})
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 1)
+	}
+	return cliutil.PrintJSONLine(os.Stdout, map[string]any{"command": "replay merge", "data": dirs, "merge": st})
+}

@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -52,6 +53,17 @@ func newApp() *cli.App {
 				Flags: append(sourceFlags(), serveFlags()...), Action: serveCmd, OnUsageError: usageErr,
 			},
 			{
+				Name:  "merge",
+				Usage: "merge Parquet stores of redundant recorders into one: each event once, gap ledger recomputed",
+				Description: "Events are deduplicated by their exchange identity (each table's event key); sessions of every\n" +
+					"store are kept; a gap of one store that another store recorded is reported as covered, not kept.\n" +
+					"Streaming, in bounded memory. Prints a summary JSON line.",
+				Flags:        mergeFlags(),
+				Action:       mergeCmd,
+				ArgsUsage:    " ",
+				OnUsageError: usageErr,
+			},
+			{
 				Name:         "renormalise",
 				Aliases:      []string{"renormalize"},
 				Usage:        "rebuild the normalised datasets from the raw frames with the current decoder (no exchange)",
@@ -91,6 +103,15 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", EnvVars: env("LISTEN"), Usage: "address to serve on (loopback by default)"},
 		&cli.StringFlag{Name: "speed", Value: "1", EnvVars: env("SPEED"), Usage: "pace of each connection's playback: a factor of real time (1 = as recorded), or max"},
 		&cli.BoolFlag{Name: "render", EnvVars: env("RENDER"), Usage: "re-render pushes from the normalised datasets even when raw frames are stored"},
+	}
+}
+
+func mergeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "data", EnvVars: env("MERGE_DATA"), Usage: "a Parquet store to merge (give two or more: --data A --data B)"},
+		&cli.StringFlag{Name: "out", EnvVars: env("MERGE_OUT"), Usage: "folder for the merged store (new or empty; never one of the inputs)"},
+		&cli.DurationFlag{Name: "window", Value: time.Minute, EnvVars: env("MERGE_WINDOW"), Usage: "how far apart in time two copies of one event may be"},
+		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn, error"},
 	}
 }
 
