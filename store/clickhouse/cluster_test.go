@@ -278,3 +278,62 @@ func TestClickHouseClusterTwoRecorders(t *testing.T) {
 		return err == nil && n == 1500, fmt.Sprintf("%d rows, want 1500 (optimize: %v)", n, err)
 	})
 }
+
+// BenchmarkClickHouseClusterInsert measures insert rows/s of 100k-row trade batches (8 instruments): into one
+// server, into the 2-shard cluster through the Distributed table (synchronous, what the sink does), and straight
+// into each shard's local table (the rows split by the server's own cityHash64(inst_id) % 2, as the
+// Distributed table would).
+func BenchmarkClickHouseClusterInsert(b *testing.B) {
+	c := chTestCluster(b)
+	ctx := context.Background()
+	const rows = 100_000
+	events := chSpread(chGenEvents(schema.TradeTable, 0, rows))
+	single := chOpenTestSink(b, fmt.Sprintf("clickhouse://%s/%s_single", c.addrs[0], c.db), Options{})
+	b.Cleanup(func() { _ = c.admin[0].Exec(ctx, "DROP DATABASE IF EXISTS "+quoteIdent(c.db+"_single")) })
+	dist := chOpenTestSink(b, c.dsn(0, chTwoShards), Options{})
+	// Straight to the shards: one sink per server writing the local table.
+	var direct []*Sink
+	for i := range c.addrs {
+		s := chOpenTestSink(b, c.dsn(i, chTwoShards), Options{})
+		s.inserts[schema.TradeTable.Name] = strings.Replace(insertSQL(c.db, schema.TradeTable), "`trades`", "`trades_local`", 1)
+		direct = append(direct, s)
+	}
+	shardOf := map[string]int{}
+	for _, inst := range chClusterInsts {
+		var h uint64
+		if err := c.admin[0].QueryRow(ctx, "SELECT toUInt64(cityHash64(?) % 2)", inst).Scan(&h); err != nil {
+			b.Fatal(err)
+		}
+		shardOf[inst] = int(h)
+	}
+	split := make([][]schema.Stored, len(c.addrs))
+	for _, e := range events {
+		i := shardOf[e.Hdr().InstID]
+		split[i] = append(split[i], e)
+	}
+	run := func(name string, write func() error) {
+		b.Run(name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := write(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(rows*b.N)/b.Elapsed().Seconds(), "rows/s")
+		})
+	}
+	run("one-server", func() error { return single.Write(ctx, store.Batch{Table: schema.TradeTable, Events: events}) })
+	run("2-shards-distributed", func() error { return dist.Write(ctx, store.Batch{Table: schema.TradeTable, Events: events}) })
+	run("2-shards-direct", func() error {
+		errs := make(chan error, len(direct))
+		for i, s := range direct { // both shards at once, as one writer per shard would
+			go func() { errs <- s.Write(ctx, store.Batch{Table: schema.TradeTable, Events: split[i]}) }()
+		}
+		var first error
+		for range direct {
+			if err := <-errs; err != nil && first == nil {
+				first = err
+			}
+		}
+		return first
+	})
+}
