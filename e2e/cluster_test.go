@@ -16,6 +16,7 @@ import (
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	chstore "github.com/okxtape/okxtape/store/clickhouse"
 	"github.com/okxtape/okxtape/store/parquet"
@@ -49,10 +50,7 @@ func requireCluster(t *testing.T) *cluster {
 			cancel()
 		}
 		if err != nil {
-			if os.Getenv("OKXTAPE_REQUIRE_CLUSTER") == "1" {
-				t.Fatalf("the local ClickHouse cluster is required (OKXTAPE_REQUIRE_CLUSTER=1) but %s: %v", a, err)
-			}
-			t.Skipf("no local ClickHouse cluster at %s (scripts/clickhouse-cluster.sh start): %v", a, err)
+			testenv.Cluster.Missing(t, fmt.Errorf("%s: %w", a, err))
 		}
 		c.admin = append(c.admin, conn)
 	}
@@ -234,12 +232,12 @@ func TestClusterTwoRecordersAndMerge(t *testing.T) {
 	}
 	for i := range c.addrs {
 		var raw uint64
-		deadline := time.Now().Add(30 * time.Second)
-		for raw = c.count(i, "SELECT count() FROM DB.trades_local"); raw != uint64(len(idsA)+len(idsB)); raw = c.count(i, "SELECT count() FROM DB.trades_local") {
-			if time.Now().After(deadline) {
-				t.Fatalf("replica %s: %d raw trade rows, want %d from both recorders", c.addrs[i], raw, len(idsA)+len(idsB))
-			}
-			time.Sleep(200 * time.Millisecond)
+		replicated := testenv.WaitFor(30*time.Second, func() bool {
+			raw = c.count(i, "SELECT count() FROM DB.trades_local")
+			return raw == uint64(len(idsA)+len(idsB))
+		})
+		if !replicated {
+			t.Fatalf("replica %s: %d raw trade rows, want %d from both recorders", c.addrs[i], raw, len(idsA)+len(idsB))
 		}
 		final := c.count(i, "SELECT count() FROM DB.trades FINAL")
 		uniq := c.count(i, "SELECT uniqExact(inst_id, trade_id) FROM DB.trades")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 )
 
@@ -28,15 +29,9 @@ type chdbResult struct {
 // skipped, or fails when OKXTAPE_REQUIRE_CHDB=1 (CI).
 func runChDB(t *testing.T, stmts []chdbStmt) []chdbResult {
 	t.Helper()
-	script, err := filepath.Abs("../../scripts/chdb/ddlcheck.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(script), "node_modules/chdb/package.json")); err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_CHDB") == "1" {
-			t.Fatal("chDB is required (OKXTAPE_REQUIRE_CHDB=1): run scripts/chdb-install.sh")
-		}
-		t.Skip("chDB not installed (scripts/chdb-install.sh)")
+	script := filepath.Join(testenv.RepoRoot(t), "scripts", "chdb", "ddlcheck.mjs")
+	if _, err := os.Stat(filepath.Join(filepath.Dir(script), "node_modules", "chdb", "package.json")); err != nil {
+		testenv.ChDB.Missing(t, err)
 	}
 	in, _ := json.Marshal(stmts)
 	cmd := exec.Command("node", script)

@@ -14,6 +14,7 @@ import (
 	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
@@ -57,10 +58,7 @@ func chTestCluster(tb testing.TB) *chCluster {
 			cancel()
 		}
 		if err != nil {
-			if os.Getenv("OKXTAPE_REQUIRE_CLUSTER") == "1" {
-				tb.Fatalf("the local ClickHouse cluster is required (OKXTAPE_REQUIRE_CLUSTER=1) but %s: %v", a, err)
-			}
-			tb.Skipf("no local ClickHouse cluster at %s (scripts/clickhouse-cluster.sh start): %v", a, err)
+			testenv.Cluster.Missing(tb, fmt.Errorf("%s: %w", a, err))
 		}
 		c.admin = append(c.admin, conn)
 	}
@@ -95,19 +93,12 @@ func (c *chCluster) count(tb testing.TB, i int, query string, args ...any) uint6
 	return n
 }
 
-// chEventually polls cond every 100 ms until it holds or the timeout passes.
+// chEventually polls cond until it holds, or fails with what and cond's last account of the state.
 func chEventually(tb testing.TB, within time.Duration, what string, cond func() (bool, string)) {
 	tb.Helper()
-	deadline := time.Now().Add(within)
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not reached within %v (%s)", what, within, state)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var state string
+	if !testenv.WaitFor(within, func() (ok bool) { ok, state = cond(); return ok }) {
+		tb.Fatalf("%s: not reached within %v (%s)", what, within, state)
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 	"github.com/okxtape/okxtape/store/parquet"
@@ -306,7 +307,7 @@ func runDocClickHouse(t *testing.T, dsn string, conn driver.Conn, queries []docQ
 // TestSQLDocClickHouse runs the ClickHouse examples of docs/sql.md on a single server.
 func TestSQLDocClickHouse(t *testing.T) {
 	queries := docQueries(t)
-	dsn, admin := chTestServer(t)
+	dsn, admin := testenv.ClickHouseDB(t)
 	runDocClickHouse(t, dsn, admin, queries)
 }
 
@@ -322,16 +323,7 @@ func TestSQLDocCluster(t *testing.T) {
 // OKXTAPE_REQUIRE_DUCKDB=1).
 func TestSQLDocDuckDB(t *testing.T) {
 	queries := docQueries(t)
-	script, err := filepath.Abs("../../scripts/duckdb/query.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(script), "node_modules/@duckdb/node-api/package.json")); err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_DUCKDB") == "1" {
-			t.Fatal("DuckDB is required (OKXTAPE_REQUIRE_DUCKDB=1): run scripts/duckdb-install.sh")
-		}
-		t.Skip("DuckDB not installed (scripts/duckdb-install.sh)")
-	}
+	script := testenv.DuckDBScript(t)
 	dir := t.TempDir()
 	ctx := context.Background()
 	pq := parquet.NewSink(filepath.Join(dir, "data"), parquet.Options{})

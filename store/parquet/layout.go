@@ -55,10 +55,29 @@ func ParsePartPath(path string) (PartFile, error) {
 	return pf, nil
 }
 
+// Glob returns the paths under dir matching the pattern elements (joined with filepath.Join). Unlike
+// filepath.Glob on a joined string, dir is taken literally: a store folder named "data[1]" is not a
+// pattern. The error is filepath.ErrBadPattern for a malformed pattern, wrapped with the pattern.
+func Glob(dir string, pattern ...string) ([]string, error) {
+	var esc strings.Builder
+	for _, r := range dir {
+		if strings.ContainsRune(`*?[\`, r) && filepath.Separator != '\\' {
+			esc.WriteByte('\\')
+		}
+		esc.WriteRune(r)
+	}
+	p := filepath.Join(append([]string{esc.String()}, pattern...)...)
+	m, err := filepath.Glob(p)
+	if err != nil {
+		return nil, fmt.Errorf("glob %s: %w", p, err)
+	}
+	return m, nil
+}
+
 // ListParts returns the completed part files of a dataset whose date partition lies in [from, to] (zero
 // times mean unbounded), sorted by date then FirstSeq.
 func ListParts(dir, dataset string, from, to time.Time) ([]PartFile, error) {
-	days, err := filepath.Glob(filepath.Join(dir, dataset, "date=*"))
+	days, err := Glob(dir, dataset, "date=*")
 	if err != nil {
 		return nil, err
 	}
@@ -71,7 +90,7 @@ func ListParts(dir, dataset string, from, to time.Time) ([]PartFile, error) {
 		if !to.IsZero() && date > to.UTC().Format("2006-01-02") {
 			continue
 		}
-		files, err := filepath.Glob(filepath.Join(d, "part-*.parquet"))
+		files, err := Glob(d, "part-*.parquet")
 		if err != nil {
 			return nil, err
 		}
