@@ -185,10 +185,11 @@ func windowDigest(t *testing.T, dir string, from, to time.Time) summary {
 }
 
 // TestClusterTwoRecordersAndMerge is redundant recording: two recorders overlapping in time, one on each replica
-// of the 1-shard-2-replica cluster, each also keeping its own Parquet store. The cluster keeps each trade once
-// (count() FINAL == uniqExact(inst_id, trade_id), with more raw rows than that until a merge), and
-// `replay merge` of the two Parquet stores has more trades than either, no duplicate, and over the time both
-// recorded it replays with the digest of each.
+// of the 1-shard-2-replica cluster, each also keeping its own Parquet store; the first loses its network path
+// for a second while the second records. The cluster keeps each trade once (count() FINAL ==
+// uniqExact(inst_id, trade_id), with more raw rows than that until a merge) and `replay gaps` reports the
+// outage as covered; `replay merge` of the two Parquet stores has more trades than either, no duplicate, drops
+// the covered gap from its ledger, and replays with the digest of each recorder over the time both recorded.
 func TestClusterTwoRecordersAndMerge(t *testing.T) {
 	c := requireCluster(t)
 	// Create the tables first and hold background merges, so the copies stay countable as raw rows.
@@ -197,17 +198,21 @@ func TestClusterTwoRecordersAndMerge(t *testing.T) {
 		c.exec(i, "SYSTEM STOP MERGES DB.trades_local")
 	}
 	s := startSim(t, "--instruments", "2", "--rate", "20")
+	proxy := newTCPProxy(t, s.addr) // recorder A's own network path
 	dirA, dirB, merged := t.TempDir(), t.TempDir(), t.TempDir()+"/merged"
-	args := func(i int, dir string) []string {
-		return []string{"--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "tickers,trades",
+	args := func(i int, dir, exchange string) []string {
+		return []string{"--ws-url", "ws://" + exchange, "--rest-url", "http://" + exchange, "--channels", "tickers,trades",
 			"--inst", "BTC-USDT,ETH-USDT", "--clickhouse", c.dsn(i, "okx_1s2r"), "--out", dir,
 			"--flush-interval", "200ms", "--log-level", "warn"}
 	}
-	recA := start(t, nil, "record", args(0, dirA)...)
+	recA := start(t, nil, "record", args(0, dirA, proxy.addr())...)
 	time.Sleep(1500 * time.Millisecond)
 	startB := time.Now()
-	recB := start(t, nil, "record", args(1, dirB)...)
-	time.Sleep(4 * time.Second)
+	recB := start(t, nil, "record", args(1, dirB, s.addr)...)
+	time.Sleep(3 * time.Second)
+	cutAt := time.Now()
+	proxy.cut(time.Second) // A is blind for a second or two; B records on
+	time.Sleep(3 * time.Second)
 	stopA := time.Now()
 	recA.stop(syscall.SIGTERM, 60*time.Second)
 	time.Sleep(1500 * time.Millisecond)
@@ -261,10 +266,35 @@ func TestClusterTwoRecordersAndMerge(t *testing.T) {
 	if sess := storedRows(t, merged, "sessions", ""); sess[""] != 4 {
 		t.Errorf("merged sessions rows %v, want both recorders' 2 each", sess)
 	}
-	// Over the time both recorded (B subscribed; A not yet stopping), the merged store replays each stream as
-	// each recorder saw it live.
-	from, to := startB.Add(1500*time.Millisecond), stopA.Add(-500*time.Millisecond)
-	dm, da, db := windowDigest(t, merged, from, to), windowDigest(t, dirA, from, to), windowDigest(t, dirB, from, to)
+	// A's outage is in A's ledger, covered by B: the merge leaves it out and says so; so does `replay gaps` over
+	// the cluster, where both recorders' ledgers are mixed.
+	gapsA, gapsB, gapsM := storedRows(t, dirA, "gaps", ""), storedRows(t, dirB, "gaps", ""), storedRows(t, merged, "gaps", "")
+	nA, nB, nM := sum(gapsA), sum(gapsB), sum(gapsM)
+	covered, _ := ms.path("merge", "gaps", "covered").(float64)
+	if nA == 0 || covered < 1 || nM != nA+nB-uint64(covered) {
+		t.Errorf("gaps: A %d, B %d, merged %d, reported covered %v", nA, nB, nM, ms.path("merge", "gaps"))
+	}
+	rg := start(t, nil, "replay", "gaps", "--clickhouse", c.dsn(1, "okx_1s2r"), "--log-level", "warn")
+	rg.wait(time.Minute)
+	var gs summary
+	rg.lastJSON(&gs)
+	if n, _ := gs.path("covered").(float64); rg.exitCode() != 0 || n < 1 {
+		t.Errorf("replay gaps over the cluster: exit %d, %s", rg.exitCode(), tail(rg.stdout.String(), 2000))
+	}
+	// Before A's outage both recorded everything: the merged store replays each stream as each recorder saw it
+	// live. Across the outage the merged store is B's view.
+	from := startB.Add(1500 * time.Millisecond)
+	before, after := cutAt.Add(-300*time.Millisecond), stopA.Add(-500*time.Millisecond)
+	dm, da, db := windowDigest(t, merged, from, before), windowDigest(t, dirA, from, before), windowDigest(t, dirB, from, before)
 	requireParity(t, "recorder A vs merged", da, dm)
 	requireParity(t, "recorder B vs merged", db, dm)
+	requireParity(t, "recorder B vs merged across A's outage", windowDigest(t, dirB, from, after), windowDigest(t, merged, from, after))
+}
+
+func sum(m map[string]uint64) uint64 {
+	var n uint64
+	for _, v := range m {
+		n += v
+	}
+	return n
 }

@@ -1,10 +1,12 @@
 package replay
 
 import (
+	"context"
 	"slices"
 	"strings"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
 // Ledger is what one recorder (one store) says about its own coverage: its sessions, its gap ledger, and the
@@ -162,4 +164,135 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// GapReport is one gap of a combined ledger and how much of it some other recorder covered.
+type GapReport struct {
+	Gap       *schema.Gap `json:"-"`
+	Covered   int64       `json:"covered_ms"` // milliseconds of the gap that another recorder recorded
+	Uncovered [][2]int64  `json:"uncovered"`  // the windows nobody recorded, [from, to] in ms
+}
+
+// Status is "covered", "partly covered" or "gap".
+func (r GapReport) Status() string {
+	switch {
+	case len(r.Uncovered) == 0:
+		return "covered"
+	case r.Covered > 0:
+		return "partly covered"
+	}
+	return "gap"
+}
+
+// CoverageByCount judges each gap of a ledger that mixes several recorders' rows without saying which row is
+// whose (a ClickHouse cluster two recorders write into; Uncovered is for ledgers kept apart): at any moment in a
+// gap, its stream was recorded if more sessions that subscribed it were running than there were gaps of that
+// stream open (each recorder contributes one session and, when it is blind, one gap). A session without a
+// clean-stop row counts as running until lastTs (the end of the stored data).
+func CoverageByCount(sessions []*schema.Session, gaps []*schema.Gap, lastTs int64) []GapReport {
+	l := Ledger{Sessions: sessions, LastTs: lastTs}
+	type run struct {
+		s        *schema.Session
+		from, to int64
+	}
+	var runs []run
+	seen := map[string]bool{}
+	for _, s := range sessions {
+		if !seen[s.SessionID] {
+			seen[s.SessionID] = true
+			runs = append(runs, run{s, s.StartMs, l.sessionEnd(s)})
+		}
+	}
+	out := make([]GapReport, 0, len(gaps))
+	for _, g := range gaps {
+		var subs []window // sessions that subscribed g's stream
+		for _, r := range runs {
+			if (g.Channel == "" || slices.Contains(splitList(r.s.Channels), g.Channel)) &&
+				(g.InstID == "" || slices.Contains(splitList(r.s.Instruments), g.InstID)) {
+				subs = append(subs, window{r.from, r.to})
+			}
+		}
+		var blind []window // gaps touching g's stream, g included
+		for _, o := range gaps {
+			if (o.Channel == "" || g.Channel == "" || o.Channel == g.Channel) && (o.InstID == "" || g.InstID == "" || o.InstID == g.InstID) {
+				blind = append(blind, window{o.FromMs, o.ToMs})
+			}
+		}
+		out = append(out, countCoverage(g, subs, blind))
+	}
+	return out
+}
+
+// countCoverage sweeps the gap's window at every boundary of subs and blind.
+func countCoverage(g *schema.Gap, subs, blind []window) GapReport {
+	points := []int64{g.FromMs, g.ToMs + 1}
+	for _, w := range append(append([]window(nil), subs...), blind...) {
+		for _, p := range []int64{w.from, w.to + 1} {
+			if p > g.FromMs && p <= g.ToMs {
+				points = append(points, p)
+			}
+		}
+	}
+	slices.Sort(points)
+	points = slices.Compact(points)
+	active := func(ws []window, p int64) int {
+		n := 0
+		for _, w := range ws {
+			if w.from <= p && p <= w.to {
+				n++
+			}
+		}
+		return n
+	}
+	r := GapReport{Gap: g}
+	for i := 0; i+1 < len(points); i++ {
+		from, to := points[i], points[i+1]-1
+		if active(subs, from) > active(blind, from) {
+			r.Covered += to - from + 1
+			continue
+		}
+		if n := len(r.Uncovered); n > 0 && r.Uncovered[n-1][1] == from-1 {
+			r.Uncovered[n-1][1] = to
+		} else {
+			r.Uncovered = append(r.Uncovered, [2]int64{from, to})
+		}
+	}
+	return r
+}
+
+// GapReports reads the session and gap ledgers of src (rows of every recorder that wrote into it) and judges
+// each gap of the selection with CoverageByCount; sessions are read whatever their time (one may have started
+// before the selection), and the end of the stored data bounds sessions that never stopped cleanly.
+func GapReports(ctx context.Context, src Source, q store.Query) ([]GapReport, error) {
+	var sessions []*schema.Session
+	var gaps []*schema.Gap
+	err := readTable(ctx, src, store.Query{}, schema.SessionTable, func(e schema.Stored) { sessions = append(sessions, e.(*schema.Session)) })
+	if err == nil {
+		err = readTable(ctx, src, store.Query{From: q.From, To: q.To}, schema.GapTable, func(e schema.Stored) { gaps = append(gaps, e.(*schema.Gap)) })
+	}
+	if err != nil {
+		return nil, err
+	}
+	data, err := Open(ctx, src, store.Query{}, ReplayTables())
+	if err != nil {
+		return nil, err
+	}
+	_, last, _ := data.Bounds()
+	data.Close()
+	rep := CoverageByCount(sessions, gaps, last)
+	m := newMatcher(q, schema.GapTable)
+	return slices.DeleteFunc(rep, func(r GapReport) bool { return !m.stream(r.Gap.Channel, r.Gap.InstID) }), nil
+}
+
+// readTable hands a copy of every row of one dataset of src selected by q to fn, in replay order.
+func readTable(ctx context.Context, src Source, q store.Query, t *schema.Table, fn func(schema.Stored)) error {
+	s, err := Open(ctx, src, q, []*schema.Table{t})
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	for ev := s.Next(); ev != nil; ev = s.Next() {
+		fn(schema.Clone(ev))
+	}
+	return s.Err()
 }

@@ -177,3 +177,25 @@ func TestUncoveredSubtractsWindows(t *testing.T) {
 		t.Fatal("a covered window remains")
 	}
 }
+
+// TestCoverageByCount: two recorders' rows in one ledger, without saying whose each is.
+func TestCoverageByCount(t *testing.T) {
+	sessions := []*schema.Session{session("a", 1, 0, 1000), session("b", 2, 500, 0)} // b never stopped cleanly
+	gaps := []*schema.Gap{
+		gapRow(3, "trades", "BTC-USDT", 100, 200),   // only a ran: a gap
+		gapRow(4, "", "", 600, 700),                 // a blind, b recording: covered
+		gapRow(5, "trades", "ETH-USDT", 650, 690),   // b blind too while a was: 650..690 nobody saw ETH trades
+		gapRow(6, "tickers", "BTC-USDT", 950, 1100), // both ran until 1000 (covered), then b alone: the gap is b's
+		gapRow(7, "trades", "BTC-USDT", 1400, 1600), // b alone and blind, and b's data ends at 1500
+	}
+	got := CoverageByCount(sessions, gaps, 1500)
+	want := []string{"gap [[100 200]]", "partly covered [[650 690]]", "gap [[650 690]]", "partly covered [[1001 1100]]", "gap [[1400 1600]]"}
+	for i, r := range got {
+		if s := fmt.Sprintf("%s %v", r.Status(), r.Uncovered); s != want[i] {
+			t.Errorf("gap %d: %s, want %s", i, s, want[i])
+		}
+	}
+	if got[1].Covered != 101-41 {
+		t.Errorf("covered ms of the connection-wide gap: %d, want 60", got[1].Covered)
+	}
+}

@@ -64,6 +64,14 @@ func newApp() *cli.App {
 				OnUsageError: usageErr,
 			},
 			{
+				Name:  "gaps",
+				Usage: "print the gap ledger, each gap judged covered or not by the other recorders' sessions",
+				Description: "For stores that several recorders wrote into (a ClickHouse cluster): a moment of a gap counts as\n" +
+					"recorded when more sessions subscribed to its stream were running than gaps of it were open.\n" +
+					"One JSON line per gap, then a summary line.",
+				Flags: sourceFlags(), Action: gapsCmd, OnUsageError: usageErr,
+			},
+			{
 				Name:         "renormalise",
 				Aliases:      []string{"renormalize"},
 				Usage:        "rebuild the normalised datasets from the raw frames with the current decoder (no exchange)",
