@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -72,6 +73,12 @@ type Table struct {
 	New     func() Stored // a zero event of this table's type
 }
 
+// ValuesKey in a Key stands for every column after the header (the event's values, in column order): for data
+// that OKX identifies by instrument and exchange ts alone, where one millisecond can still carry two different
+// pushes (OKX's own mark prices do; so does a simulator catching up), the values keep those apart while two
+// recorders' copies of one push, which are equal in every value, still share the key.
+const ValuesKey = "*values"
+
 // KeyIndexes returns the column positions of t.Key, in Key order.
 func (t *Table) KeyIndexes() []int {
 	out := make([]int, len(t.Key))
@@ -120,6 +127,13 @@ var (
 )
 
 func register(t *Table) *Table {
+	if i := slices.Index(t.Key, ValuesKey); i >= 0 {
+		var vals []string
+		for _, c := range t.Columns {
+			vals = append(vals, c.Name)
+		}
+		t.Key = slices.Concat(t.Key[:i], vals, t.Key[i+1:])
+	}
 	t.Columns = append(append([]Column(nil), headerColumns...), t.Columns...)
 	tables[t.Kind] = t
 	tableNames[t.Name] = t
