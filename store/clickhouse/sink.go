@@ -57,10 +57,12 @@ var (
 	}, []string{"op"})
 )
 
-// Sink stores batches in ClickHouse with native batch inserts, one table per dataset (see
-// DDL). Inserts are synchronous: a Write that returned nil is durable, so Pending never reports
-// anything. Idempotency by Seq comes from ReplacingMergeTree keyed on (inst_id, ts, seq): a retried batch
-// collapses on merge and FINAL queries see each event once.
+// Sink stores batches in ClickHouse with native batch inserts, one table per dataset (see DDL), or in
+// cluster mode (?cluster=NAME) through the Distributed tables of ClusterDDL. Inserts are synchronous (on a
+// cluster: insert_distributed_sync): a Write that returned nil is durable, so Pending never reports anything.
+// Idempotency comes from ReplacingMergeTree keyed on each table's event key (schema.Table.Key): a retried
+// batch, or a second recorder's copy of the same events, collapses on merge and FINAL queries see each event
+// once.
 //
 // Concurrency: the Sink methods follow the Sink contract (one goroutine); Stats may be called concurrently.
 type Sink struct {
