@@ -37,7 +37,7 @@ type Book struct {
 func (*Book) Kind() Kind { return KindBook }
 
 // BookTable stores book messages.
-var BookTable = register(&Table{Name: "books", Key: []string{"inst_id", "channel", "ts", "seq_id", "action", "checksum"}, Kind: KindBook, New: func() Stored { return new(Book) },
+var BookTable = register(&Table{Name: "books", Key: []string{"inst_id", "channel", "ts", "seq_id", "prev_seq_id", "action", "checksum"}, Kind: KindBook, New: func() Stored { return new(Book) },
 	Columns: []Column{
 		{Name: "action", Type: String, Dict: true}, {Name: "seq_id", Type: Int64},
 		{Name: "prev_seq_id", Type: Int64}, {Name: "checksum", Type: Int64},
