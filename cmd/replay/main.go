@@ -1,5 +1,5 @@
 // Command replay replays stored OKX market data through the okxtape engine and strategies (run), serves it
-// to OKX v5 WebSocket clients (serve), and rebuilds normalised datasets from raw frames (renormalise).
+// to OKX v5 WebSocket clients (serve), reports on its quality (report), and rebuilds normalised datasets from raw frames (renormalise).
 package main
 
 import (
@@ -70,6 +70,13 @@ func newApp() *cli.App {
 					"recorded when more sessions subscribed to its stream were running than gaps of it were open.\n" +
 					"One JSON line per gap, then a summary line.",
 				Flags: sourceFlags(), Action: gapsCmd, OnUsageError: usageErr,
+			},
+			{
+				Name:  "report",
+				Usage: "write a data-quality report (coverage, gaps, lag, books, sessions, verdicts) of a stored range",
+				Description: "Reads every dataset of the range once, in bounded memory, and writes a self-contained HTML page\n" +
+					"(--out), optionally the same figures as JSON (--json), and a short summary on stdout.",
+				Flags: append(sourceFlags(), reportFlags()...), Action: reportCmd, OnUsageError: usageErr,
 			},
 			{
 				Name:         "renormalise",
