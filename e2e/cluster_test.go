@@ -298,3 +298,25 @@ func sum(m map[string]uint64) uint64 {
 	}
 	return n
 }
+
+// distinctKeyCounts counts the distinct event keys (schema.Table.Key) of every dataset of a Parquet store per
+// instrument: what a store that keeps each event once (ClickHouse FINAL, replay merge) holds of it.
+func distinctKeyCounts(t *testing.T, dir string) map[[2]string]uint64 {
+	t.Helper()
+	out := map[[2]string]uint64{}
+	var enc schema.KeyEncoder
+	for _, tb := range schema.Tables() {
+		seen := map[string]bool{}
+		err := parquet.ReadDataset(dir, tb.Name, time.Time{}, time.Time{}, func(e schema.Stored) error {
+			if k := string(enc.Append(nil, e)); !seen[k] {
+				seen[k] = true
+				out[[2]string{tb.Name, e.Hdr().InstID}]++
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", tb.Name, err)
+		}
+	}
+	return out
+}
