@@ -7,5 +7,5 @@ if ! command -v node >/dev/null; then
   echo "chdb-install: node is missing; installing Debian's nodejs and npm" >&2
   apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
 fi
-[ -d node_modules/chdb ] || npm install --no-audit --no-fund --loglevel=error --no-save chdb@3.4.0
+[ -d node_modules/chdb ] || npm install --prefix "$PWD" --no-audit --no-fund --loglevel=error --no-save chdb@3.4.0
 echo '[{"sql":"SELECT version()","mode":"exec"}]' | node ddlcheck.mjs
