@@ -88,7 +88,8 @@ func MergeStores(ctx context.Context, o MergeOptions) (MergeStats, error) {
 		if err != nil {
 			return st, err
 		}
-		s, err := Open(ctx, NewParquetSource(dir), store.Query{}, tables)
+		// One part read ahead per input: the inputs advance together, so more would only hold memory.
+		s, err := OpenWith(ctx, NewParquetSource(dir), store.Query{}, tables, StreamOptions{Workers: 1, ReadAhead: 1})
 		if err != nil {
 			return st, fmt.Errorf("merge: %s: %w", dir, err)
 		}
@@ -102,16 +103,16 @@ func MergeStores(ctx context.Context, o MergeOptions) (MergeStats, error) {
 	if err := sink.Open(ctx); err != nil {
 		return st, err
 	}
-	w := &mergeWriter{ctx: ctx, sink: sink, st: &st, batches: map[*schema.Table][]schema.Stored{}}
+	w := &mergeWriter{ctx: ctx, sink: sink, st: &st, batches: map[*schema.Table][]schema.Stored{},
+		pools: map[*schema.Table][]schema.Stored{}}
 	err := mergeRows(ctx, ins, o.Window.Milliseconds(), w)
 	if err == nil {
 		gaps, cov := Uncovered(ledgers)
 		st.Gaps = cov
 		slices.SortStableFunc(gaps, func(a, b *schema.Gap) int { return cmp.Compare(a.FromMs, b.FromMs) })
 		for _, g := range gaps {
-			c := schema.Clone(g)
-			c.Hdr().Seq = 0 // numbered after the data: the ledger is written last
-			w.add(schema.GapTable, c)
+			g.Seq = 0 // numbered after the data: the ledger is written last
+			w.add(schema.GapTable, g)
 		}
 		err = w.flushAll()
 	}
@@ -249,7 +250,7 @@ func mergeRows(ctx context.Context, ins []*mergeInput, windowMs int64, w *mergeW
 		} else {
 			seen[key] = struct{}{}
 			fifo = append(fifo, seenAt{key, k})
-			w.add(t, schema.Clone(ev))
+			w.add(t, ev)
 		}
 		if err := next.advance(); err != nil {
 			return err
@@ -260,17 +261,32 @@ func mergeRows(ctx context.Context, ins []*mergeInput, windowMs int64, w *mergeW
 	}
 }
 
-// mergeWriter numbers rows and hands them to the Parquet sink in batches per dataset.
+// mergeWriter numbers rows and hands them to the Parquet sink in batches per dataset. A batch holds copies in
+// events of its own that are reused once the sink has taken their values (Write copies them into its columns).
 type mergeWriter struct {
 	ctx     context.Context
 	sink    *parquet.Sink
 	st      *MergeStats
 	batches map[*schema.Table][]schema.Stored
+	pools   map[*schema.Table][]schema.Stored
+	buf     []byte
 	lastSeq uint64
 	full    *schema.Table
 }
 
-func (w *mergeWriter) add(t *schema.Table, e schema.Stored) {
+// add appends a copy of src to its dataset's batch.
+func (w *mergeWriter) add(t *schema.Table, src schema.Stored) {
+	b := w.batches[t]
+	pool := w.pools[t]
+	if len(b) == len(pool) {
+		pool = append(pool, t.New())
+		w.pools[t] = pool
+	}
+	e := pool[len(b)]
+	w.buf = schema.AppendRow(w.buf[:0], src)
+	if err := schema.DecodeRow(w.buf, e); err != nil {
+		panic("replay: merge copy round trip failed: " + err.Error()) // a bug in a WriteRow/ReadRow pair
+	}
 	h := e.Hdr()
 	if h.Seq <= w.lastSeq {
 		if h.Seq != 0 {
@@ -279,7 +295,7 @@ func (w *mergeWriter) add(t *schema.Table, e schema.Stored) {
 		h.Seq = w.lastSeq + 1
 	}
 	w.lastSeq = h.Seq
-	w.batches[t] = append(w.batches[t], e)
+	w.batches[t] = append(b, e)
 	if len(w.batches[t]) >= mergeBatch {
 		w.full = t
 	}
@@ -294,7 +310,6 @@ func (w *mergeWriter) flush(t *schema.Table) error {
 		return fmt.Errorf("merge: writing %s: %w", t.Name, err)
 	}
 	w.st.Written[t.Name] += uint64(len(b))
-	clear(b)
 	w.batches[t] = b[:0]
 	return nil
 }

@@ -3,10 +3,14 @@ package replay
 import (
 	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -198,4 +202,39 @@ func TestCoverageByCount(t *testing.T) {
 	if got[1].Covered != 101-41 {
 		t.Errorf("covered ms of the connection-wide gap: %d, want 60", got[1].Covered)
 	}
+}
+
+// BenchmarkMergeStores merges the 1M-ticker bench store with itself (every row a duplicate: the most the merge
+// has to remember), reporting rows read per second and the peak heap in use, which stays at a few part files
+// plus a minute of keys however long the stores are.
+func BenchmarkMergeStores(b *testing.B) {
+	dir := benchStore(b)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	defer close(stop)
+	runtime.GC()
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		st, err := MergeStores(context.Background(), MergeOptions{Dirs: []string{dir, dir}, Out: filepath.Join(b.TempDir(), "m"),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err != nil || st.Written["tickers"] != benchTickers || st.Duplicates["tickers"] != benchTickers {
+			b.Fatalf("written %v duplicates %v err %v", st.Written, st.Duplicates, err)
+		}
+	}
+	b.ReportMetric(float64(2*benchTickers*b.N)/b.Elapsed().Seconds(), "rows-read/s")
+	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 }
