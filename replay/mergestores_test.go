@@ -52,7 +52,7 @@ func recording(seed uint64, n int, have func(i int) bool) []schema.Stored {
 
 func tsOf(i int) int64 { return feedEvent(i).Hdr().Ts }
 
-func session(id string, seq uint64, start, end int64) *schema.Session {
+func sessionOf(id string, seq uint64, start, end int64) *schema.Session {
 	return &schema.Session{Header: schema.Header{Seq: seq, Ts: start}, SessionID: id, StartMs: start, EndMs: end,
 		Channels: "tickers,trades", Instruments: "BTC-USDT,ETH-USDT,SOL-USDT"}
 }
@@ -97,10 +97,10 @@ func TestMergeStoresOfTwoRecorders(t *testing.T) {
 	aMiss := func(i int) bool { return i >= 200 && i <= 250 && i%3 == 0 && i%5 != 4 }
 	evA := recording(1, 700, func(i int) bool { return !aMiss(i) })
 	evB := recording(2, n, func(i int) bool { return i >= 300 && (i < 500 || i > 549) })
-	evA = append(evA, session("sa", 10, day0-1000, tsOf(699)+1),
+	evA = append(evA, sessionOf("sa", 10, day0-1000, tsOf(699)+1),
 		gapRow(12, "trades", "BTC-USDT", tsOf(200), tsOf(250)), // before B started: stays a gap
 		gapRow(13, "trades", "ETH-USDT", tsOf(280), tsOf(320))) // B started at 300: trimmed to 280..299
-	evB = append(evB, session("sb", 20, tsOf(300), tsOf(n-1)+1),
+	evB = append(evB, sessionOf("sb", 20, tsOf(300), tsOf(n-1)+1),
 		gapRow(21, "", "", tsOf(500), tsOf(549))) // A recorded it all: covered
 	writeStore(t, a, parquet.Options{}, evA)
 	writeStore(t, b, parquet.Options{}, evB)
@@ -184,7 +184,7 @@ func TestUncoveredSubtractsWindows(t *testing.T) {
 
 // TestCoverageByCount: two recorders' rows in one ledger, without saying whose each is.
 func TestCoverageByCount(t *testing.T) {
-	sessions := []*schema.Session{session("a", 1, 0, 1000), session("b", 2, 500, 0)} // b never stopped cleanly
+	sessions := []*schema.Session{sessionOf("a", 1, 0, 1000), sessionOf("b", 2, 500, 0)} // b never stopped cleanly
 	gaps := []*schema.Gap{
 		gapRow(3, "trades", "BTC-USDT", 100, 200),   // only a ran: a gap
 		gapRow(4, "", "", 600, 700),                 // a blind, b recording: covered
