@@ -31,7 +31,9 @@ type BookSnapshot struct {
 func (*BookSnapshot) Kind() Kind { return KindBookSnapshot }
 
 // BookSnapshotTable stores derived book snapshots.
+// A row is identified by its book, configuration and boundary (a rerun of derive replaces it).
 var BookSnapshotTable = register(&Table{Name: "book_snapshots", Kind: KindBookSnapshot, Derived: true,
+	Key: []string{"inst_id", "channel", "clock", "interval_ms", "levels", "ts"},
 	New: func() Stored { return new(BookSnapshot) },
 	Columns: []Column{
 		{Name: "clock", Type: String, Dict: true, Doc: "exchange or local: which time the boundaries are in"},
@@ -95,7 +97,9 @@ type TradeBar struct {
 func (*TradeBar) Kind() Kind { return KindTradeBar }
 
 // TradeBarTable stores derived trade bars.
+// A row is identified by its instrument, trade channel, bar length and start (a rerun of derive replaces it).
 var TradeBarTable = register(&Table{Name: "trade_bars", Kind: KindTradeBar, Derived: true,
+	Key: []string{"inst_id", "channel", "interval_ms", "ts"},
 	New: func() Stored { return new(TradeBar) },
 	Columns: []Column{
 		{Name: "interval_ms", Type: Int64, Doc: "bar length in ms; ts is the bar start"},
