@@ -124,7 +124,9 @@ func isLedger(t *schema.Table) bool { return t.Kind == schema.KindGap || t.Kind 
 // auxiliary tables are counted in coverage but not as a channel's events: raw frames repeat the events, and
 // the registry's derived kinds (quotes from books) and the derived datasets (book_snapshots, trade_bars) are
 // computed from them.
-func isAuxiliary(t *schema.Table) bool { return t.Kind == schema.KindRaw || derivedKinds[t.Kind] || t.Derived }
+func isAuxiliary(t *schema.Table) bool {
+	return t.Kind == schema.KindRaw || derivedKinds[t.Kind] || t.Derived
+}
 
 var derivedKinds = func() map[schema.Kind]bool {
 	m := map[schema.Kind]bool{}
