@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -251,11 +250,7 @@ func (cn *conn) handle(frame []byte, recvNs int64) {
 	cc.statsFr.Add(1)
 	cn.emitRaw(frame, recvNs, ch, env.Arg.InstID)
 	if _, err := cn.dec.Push(env, frame, recvNs, cn.onEvent); err != nil {
-		kind := "malformed"
-		if errors.Is(err, decode.ErrUnknownChannel) {
-			kind = "unknown_channel"
-		}
-		c.decodeError(kind, cn.label, err)
+		c.pushError(cn.label, err)
 	}
 }
 
@@ -523,13 +518,6 @@ func (c *Client) logOnce(key, msg string, args ...any) {
 	if _, seen := c.logged.LoadOrStore(key, struct{}{}); !seen {
 		c.log.Warn(msg, args...)
 	}
-}
-
-func (c *Client) decodeError(kind, label string, err error) {
-	c.decodeErrs.add(kind, 1)
-	metricDecodeErrors.WithLabelValues(kind).Inc()
-	c.logOnce("decode:"+kind, "frame not decoded; further "+kind+" frames are counted, not logged",
-		slog.String("conn", label), slog.String("kind", kind), slog.String("err", c.scrub.scrub(err.Error())))
 }
 
 func (c *Client) exchangeError(label string, oe *OKXError) {

@@ -33,6 +33,7 @@ type Decoder struct {
 	fill    schema.Fill
 	bal     schema.Balance
 	pos     schema.Position
+	vc      valueCheck // the Push in progress
 }
 
 // Stats counts the frames a Decoder rejected, by kind. The client turns them into metrics and logs; the
@@ -40,6 +41,7 @@ type Decoder struct {
 type Stats struct {
 	Malformed      uint64 // Envelope or Push returned ErrMalformed
 	UnknownChannel uint64 // Push returned ErrUnknownChannel
+	BadValue       uint64 // elements Push dropped for bad values (see ValueError)
 }
 
 // NewDecoder returns a Decoder with an empty intern table.
@@ -84,6 +86,7 @@ func (d *Decoder) Push(env *Envelope, frame []byte, recvNs int64, emit func(sche
 	}
 	s := scanner{b: frame[:end], i: start}
 	h := schema.Header{RecvNs: recvNs, Channel: env.Arg.Channel, InstID: env.Arg.InstID}
+	d.vc = valueCheck{}
 	switch ch := env.Arg.Channel; ch {
 	case "tickers":
 		n = d.tickers(&s, h, emit)
@@ -122,9 +125,17 @@ func (d *Decoder) Push(env *Envelope, frame []byte, recvNs int64, emit func(sche
 			return 0, fmt.Errorf("%w: %q", ErrUnknownChannel, ch)
 		}
 	}
+	n = d.vc.n
 	if s.bad {
 		d.stats.Malformed++
 		return n, s.err(env.Arg.Channel)
+	}
+	if vc := d.vc.err; vc != nil {
+		d.vc.err = nil
+		for _, c := range vc.Counts {
+			d.stats.BadValue += uint64(c)
+		}
+		return n, vc
 	}
 	return n, nil
 }
