@@ -39,9 +39,9 @@ type Client struct {
 	fatal   chan error
 	logged  sync.Map
 
-	frames, events, decodeErrs, exchErrors counters
-	reconnects, handovers, pings           atomic.Uint64
-	upConns                                atomic.Int64
+	frames, events, decodeErrs, exchErrors, handoverDups counters
+	reconnects, handovers, pings                         atomic.Uint64
+	upConns                                              atomic.Int64
 }
 
 var _ book.Resyncer = (*Client)(nil)
@@ -135,7 +135,7 @@ func (c *Client) Stats() Stats {
 	return Stats{Books: books,
 		Frames: c.frames.snapshot(), Events: c.events.snapshot(), DecodeErrors: c.decodeErrs.snapshot(),
 		ExchangeErrors: c.exchErrors.snapshot(), Reconnects: c.reconnects.Load(),
-		Handovers: c.handovers.Load(), Pings: c.pings.Load(), Connections: int(c.upConns.Load()),
+		Handovers: c.handovers.Load(), HandoverDuplicates: c.handoverDups.snapshot(), Pings: c.pings.Load(), Connections: int(c.upConns.Load()),
 		Shards: len(c.slots),
 	}
 }

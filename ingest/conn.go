@@ -67,6 +67,11 @@ type conn struct {
 	cur     *chanCounters
 	chans   map[string]*chanCounters
 	onEvent func(schema.Event)
+
+	idEnc   schema.Encoder // exchange identities of events (handover.go)
+	idBuf   []byte
+	lastMu  sync.Mutex
+	lastIDs map[streamKey]uint64 // latest identity per value-channel stream, seeds a handover window
 }
 
 type argState uint8
@@ -108,7 +113,7 @@ func (c *Client) dial(ctx context.Context, s *slot) (*conn, error) {
 		budget: newRequestBudget(480, time.Hour),
 		done:   make(chan struct{}), closing: make(chan struct{}), notice: make(chan struct{}, 1),
 		requests: map[string]*request{}, state: map[string]argState{}, unsubs: map[string]int{},
-		dec: decode.NewDecoder(), chans: map[string]*chanCounters{},
+		dec: decode.NewDecoder(), chans: map[string]*chanCounters{}, lastIDs: map[streamKey]uint64{},
 	}
 	cn.onEvent = cn.event
 	cn.lastRecv.Store(now)
@@ -278,6 +283,9 @@ func (cn *conn) event(ev schema.Event) {
 	}
 	if b, ok := ev.(*schema.Book); ok {
 		cn.s.books.Apply(b, cn.dec.BookRaw())
+		return
+	}
+	if !cn.admit(ev) {
 		return
 	}
 	cn.c.cfg.Emit(ev)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -30,6 +31,8 @@ type slot struct {
 	mu        sync.Mutex
 	cur       *conn
 	firstDial time.Time
+
+	window atomic.Pointer[handoverWindow] // open during a handover's overlap (handover.go)
 }
 
 func newSlot(c *Client, endpoint string, i int, args []decode.Arg) *slot {
@@ -208,7 +211,9 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 	c := s.c
 	var ho chan handoverResult
 	var retry <-chan time.Time
+	var window *handoverWindow
 	startHandover := func() {
+		window = s.beginHandover(cn)
 		ho = make(chan handoverResult, 1)
 		go func(out chan<- handoverResult) {
 			ncn, err := s.establish(ctx, true)
@@ -239,6 +244,7 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 					s.shutdown(cn, nil)
 					return 0, ""
 				}
+				s.endHandover(window, nil)
 				c.log.Warn("handover failed; retrying", "conn", s.label, "err", c.scrub.scrub(r.err.Error()))
 				retry = time.After(c.cfg.Backoff.Initial * 10)
 				continue
@@ -247,6 +253,7 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 			cn = r.cn
 			s.setCurrent(cn)
 			old.close("handed over to a new connection", true)
+			s.endHandover(window, old)
 			c.handovers.Add(1)
 			now := time.Now()
 			c.cfg.Emit(&schema.Connected{Header: schema.Header{RecvNs: now.UnixNano(), Ts: now.UnixMilli()},
@@ -257,6 +264,7 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 			from := s.down(cn)
 			if ho != nil {
 				r := <-ho // a handover in flight becomes the reconnect
+				s.endHandover(window, cn)
 				if r.err == nil {
 					s.up(r.cn, true, from)
 					cn, ho = r.cn, nil

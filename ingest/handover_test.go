@@ -1,0 +1,71 @@
+package ingest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/okxtape/okxtape/schema"
+)
+
+// TestHandoverWindow drives the dedupe window of a slot with two connections directly: what the other
+// connection already delivered is dropped and counted, what the same connection repeats is kept, the old
+// connection's latest value from before the window counts as delivered, and once the window expires
+// nothing is filtered.
+func TestHandoverWindow(t *testing.T) {
+	c := &Client{}
+	s := &slot{c: c}
+	oldC := &conn{c: c, s: s, lastIDs: map[streamKey]uint64{}, done: make(chan struct{})}
+	newC := &conn{c: c, s: s, lastIDs: map[streamKey]uint64{}, done: make(chan struct{})}
+	tick := func(ts int64) *schema.Ticker {
+		return &schema.Ticker{Header: schema.Header{Channel: "tickers", InstID: "BTC-USDT", Ts: ts, RecvNs: time.Now().UnixNano()}, Last: float64(ts)}
+	}
+	trade := func(id int64) *schema.Trade {
+		return &schema.Trade{Header: schema.Header{Channel: "trades", InstID: "BTC-USDT", Ts: 5, RecvNs: time.Now().UnixNano()}, TradeID: id, Px: 1, Sz: 1}
+	}
+	steps := []struct {
+		name string
+		cn   *conn
+		ev   schema.Event
+		want bool
+	}{
+		{"old before the window", oldC, tick(1), true},
+		{"open", nil, nil, false},
+		{"new repeats the old's latest ticker", newC, tick(1), false},
+		{"new is first with ts 2", newC, tick(2), true},
+		{"old delivers ts 2 again", oldC, tick(2), false},
+		{"old is first with ts 3", oldC, tick(3), true},
+		{"old repeats ts 3 itself", oldC, tick(3), true},
+		{"new delivers ts 3", newC, tick(3), false},
+		{"new trade 7", newC, trade(7), true},
+		{"old trade 7", oldC, trade(7), false},
+		{"old trade 8", oldC, trade(8), true},
+		{"close", nil, nil, false},
+		{"new trade 8 within the grace", newC, trade(8), false},
+	}
+	var w *handoverWindow
+	for _, st := range steps {
+		switch st.name {
+		case "open":
+			w = s.beginHandover(oldC)
+			continue
+		case "close":
+			s.endHandover(w, oldC)
+			close(oldC.done)
+			continue
+		}
+		if got := st.cn.admit(st.ev); got != st.want {
+			t.Fatalf("%s: admit %v, want %v", st.name, got, st.want)
+		}
+	}
+	dups := c.handoverDups.snapshot()
+	if dups["tickers"] != 3 || dups["trades"] != 2 {
+		t.Fatalf("duplicates %v", dups)
+	}
+	for !w.expired(time.Now().Add(handoverGrace + time.Second)) { // the closing goroutine runs soon
+		time.Sleep(time.Millisecond)
+	}
+	w.closeIn(-time.Second) // pretend the grace has passed
+	if !newC.admit(trade(8)) || s.window.Load() != nil {
+		t.Fatal("an expired window still filters")
+	}
+}
