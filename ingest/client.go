@@ -42,6 +42,8 @@ type Client struct {
 	frames, events, decodeErrs, exchErrors, handoverDups counters
 	reconnects, handovers, pings                         atomic.Uint64
 	upConns                                              atomic.Int64
+	opened                                               atomic.Uint64 // connections that came up: first, reconnects, handovers
+	refusedSlots                                         atomic.Int64  // slots whose every subscription OKX refused
 }
 
 var _ book.Resyncer = (*Client)(nil)
@@ -88,8 +90,9 @@ func New(cfg Config) (*Client, error) {
 
 // Run connects every shard and keeps them up until ctx ends; it then closes them (letting frames in flight
 // drain briefly) and returns nil. It returns an error when a connection could not be established within
-// ConnectTimeout of its first dial, or when OKX rejects the login (wrapping ErrLoginRejected). Run may be
-// called once.
+// ConnectTimeout of its first dial, when ctx ended before a shard ever connected (ErrNeverConnected), when
+// OKX refused every subscription (ErrAllRefused), or when OKX rejects the login (wrapping
+// ErrLoginRejected). Run may be called once.
 func (c *Client) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("ingest: Run called twice")
@@ -115,6 +118,9 @@ func (c *Client) Run(ctx context.Context) error {
 	for _, s := range c.slots {
 		s.books.Close()
 	}
+	if err == nil {
+		err = c.neverConnected()
+	}
 	return err
 }
 
@@ -136,7 +142,8 @@ func (c *Client) Stats() Stats {
 		Frames: c.frames.snapshot(), Events: c.events.snapshot(), DecodeErrors: c.decodeErrs.snapshot(),
 		ExchangeErrors: c.exchErrors.snapshot(), Reconnects: c.reconnects.Load(),
 		Handovers: c.handovers.Load(), HandoverDuplicates: c.handoverDups.snapshot(), Pings: c.pings.Load(), Connections: int(c.upConns.Load()),
-		Shards: len(c.slots),
+		ConnectionsOpened: c.opened.Load(),
+		Shards:            len(c.slots),
 	}
 }
 

@@ -59,6 +59,7 @@ type conn struct {
 	state    map[string]argState // per argKey
 	unsubs   map[string]int      // unsubscribes we asked for, per argKey
 	lastErr  time.Time
+	firstErr *OKXError // the first error event answering a subscribe request
 
 	// reader-goroutine state
 	dec     *decode.Decoder
@@ -369,6 +370,9 @@ func (cn *conn) resolveError(id string, oe *OKXError) (channel, instID string) {
 		return "", ""
 	}
 	cn.lastErr = time.Now()
+	if cn.firstErr == nil {
+		cn.firstErr = oe
+	}
 	req := cn.requests[id]
 	var keys []string
 	if req != nil {

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/okxtape/okxtape/ingest/decode"
@@ -33,4 +34,47 @@ func (c *Client) decodeErrorN(kind string, n int, label string, err error) {
 	metricDecodeErrors.WithLabelValues(kind).Add(float64(n))
 	c.logOnce("decode:"+kind, "frame not decoded; further "+kind+" errors are counted, not logged",
 		slog.String("conn", label), slog.String("kind", kind), slog.String("err", c.scrub.scrub(err.Error())))
+}
+
+// ErrNeverConnected: the run ended (signal, duration) before a connection slot had ever connected.
+var ErrNeverConnected = errors.New("ingest: never connected")
+
+// ErrAllRefused: OKX answered every subscription with an error (an unknown channel or instrument: 60018).
+var ErrAllRefused = errors.New("ingest: every subscription was refused")
+
+// checkRefused runs once a slot's first connection is subscribed: a slot whose every argument OKX refused
+// is counted, and when that is every slot, Run fails with ErrAllRefused (nothing could ever be recorded).
+func (s *slot) checkRefused(cn *conn) {
+	cn.mu.Lock()
+	refused := 0
+	for _, a := range s.args {
+		k := argKey(a)
+		if st := cn.state[k]; st == argFailed || (st == argPending && cn.pendingInErroredRequest(k)) {
+			refused++
+		}
+	}
+	first := cn.firstErr
+	cn.mu.Unlock()
+	if refused < len(s.args) || first == nil {
+		return
+	}
+	c := s.c
+	if int(c.refusedSlots.Add(1)) == len(c.slots) {
+		c.fail(fmt.Errorf("%w by OKX (%s: %s); check --channels and --inst", ErrAllRefused, first.Code, first.Msg))
+	}
+}
+
+// neverConnected returns ErrNeverConnected (with the slot's last connect error) if a slot was never up.
+func (c *Client) neverConnected() error {
+	for _, s := range c.slots {
+		if s.wasUp.Load() {
+			continue
+		}
+		last, _ := s.lastErr.Load().(string)
+		if last == "" {
+			last = "no attempt finished"
+		}
+		return fmt.Errorf("%w: %s to %s before the run ended (last error: %s)", ErrNeverConnected, s.label, s.url, last)
+	}
+	return nil
 }

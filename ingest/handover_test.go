@@ -1,10 +1,15 @@
 package ingest
 
 import (
+	"errors"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/sim"
 )
 
 // TestHandoverWindow drives the dedupe window of a slot with two connections directly: what the other
@@ -68,4 +73,47 @@ func TestHandoverWindow(t *testing.T) {
 	if !newC.admit(trade(8)) || s.window.Load() != nil {
 		t.Fatal("an expired window still filters")
 	}
+}
+
+// TestRunRefusedAndNeverConnected: Run tells the truth about a run that could record nothing.
+func TestRunRefusedAndNeverConnected(t *testing.T) {
+	t.Run("every subscription refused", func(t *testing.T) {
+		_, addr := startSim(t, sim.Config{Rate: 20})
+		h := run(t, testConfig(addr, []decode.Arg{sub("tickers", "NOPE-USDT"), sub("no-such-channel", "BTC-USDT"),
+			sub("candle1m", "NOPE-USDT")}))
+		select {
+		case err := <-h.done:
+			h.done <- err
+			if !errors.Is(err, ErrAllRefused) || !strings.Contains(err.Error(), "60018") {
+				t.Fatalf("Run: %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("Run did not fail")
+		}
+	})
+	t.Run("one good subscription is enough", func(t *testing.T) {
+		_, addr := startSim(t, sim.Config{Rate: 20})
+		h := run(t, testConfig(addr, []decode.Arg{sub("tickers", "NOPE-USDT"), sub("tickers", "BTC-USDT")}))
+		waitFor(t, 5*time.Second, "data", func() bool { return h.r.count(schema.KindTicker) > 0 })
+		if err := h.stop(); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("never connected", func(t *testing.T) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := ln.Addr().String()
+		ln.Close() // nothing listens there
+		h := run(t, testConfig(addr, []decode.Arg{sub("tickers", "BTC-USDT")}))
+		time.Sleep(300 * time.Millisecond) // a few refused dials, well within ConnectTimeout
+		err = h.stop()
+		if !errors.Is(err, ErrNeverConnected) || !strings.Contains(err.Error(), "connection refused") {
+			t.Fatalf("Run: %v", err)
+		}
+		if st := h.c.Stats(); st.ConnectionsOpened != 0 {
+			t.Fatalf("stats %+v", st)
+		}
+	})
 }

@@ -1,9 +1,9 @@
 package ingest
 
 import (
-	"fmt"
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"

@@ -32,7 +32,9 @@ type slot struct {
 	cur       *conn
 	firstDial time.Time
 
-	window atomic.Pointer[handoverWindow] // open during a handover's overlap (handover.go)
+	window  atomic.Pointer[handoverWindow] // open during a handover's overlap (handover.go)
+	wasUp   atomic.Bool                    // the slot has been connected at least once
+	lastErr atomic.Value                   // string: the last connect error (scrubbed)
 }
 
 func newSlot(c *Client, endpoint string, i int, args []decode.Arg) *slot {
@@ -126,6 +128,7 @@ func (s *slot) run(ctx context.Context) {
 				c.fail(le)
 				return
 			}
+			s.lastErr.Store(c.scrub.scrub(err.Error()))
 			if !everUp && time.Since(s.firstDial) >= c.cfg.ConnectTimeout {
 				c.fail(fmt.Errorf("ingest: %s could not connect to %s within %s: %w", s.label, s.url,
 					c.cfg.ConnectTimeout, err))
@@ -138,6 +141,9 @@ func (s *slot) run(ctx context.Context) {
 			continue
 		}
 		bo.Reset()
+		if !everUp {
+			s.checkRefused(cn)
+		}
 		s.up(cn, everUp, outageFrom)
 		everUp = true
 		outageFrom, lastReason = s.serve(ctx, cn)
@@ -148,6 +154,8 @@ func (s *slot) run(ctx context.Context) {
 func (s *slot) up(cn *conn, reconnect bool, outageFrom int64) {
 	c := s.c
 	s.setCurrent(cn)
+	s.wasUp.Store(true)
+	c.opened.Add(1)
 	metricConnections.WithLabelValues(s.endpoint).Inc()
 	c.upConns.Add(1)
 	now := time.Now()
@@ -255,6 +263,7 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 			old.close("handed over to a new connection", true)
 			s.endHandover(window, old)
 			c.handovers.Add(1)
+			c.opened.Add(1)
 			now := time.Now()
 			c.cfg.Emit(&schema.Connected{Header: schema.Header{RecvNs: now.UnixNano(), Ts: now.UnixMilli()},
 				Conn: s.label, URL: s.url, ConnID: cn.connIDString(), Reconnect: true, OutageFromMs: now.UnixMilli()})

@@ -67,11 +67,12 @@ func (f *feed) run() {
 		}
 		f.mu.Lock()
 		for !next.After(now) {
+			at := next // a tick caught up late carries its own time: no two ticks of a stream share a ts
 			next = next.Add(f.interval)
 			if len(f.subs) == 0 { // the last subscriber just left (quit is closing): the stream does not advance
 				continue
 			}
-			for _, fr := range f.gen.tick(now) {
+			for _, fr := range f.gen.tick(at) {
 				for c := range f.subs {
 					c.sendData(f.channel, fr.data, fr.items)
 				}

@@ -46,7 +46,10 @@ var typeWide = map[string]bool{"orders": true, "fills": false, "account": true, 
 func run(c *cli.Context) error {
 	log, err := cliutil.NewLogger(c.String("log-level"))
 	if err != nil {
-		return cli.Exit(err.Error(), 2)
+		return cli.Exit("record: "+err.Error(), 2)
+	}
+	if err := validate(c); err != nil {
+		return err
 	}
 	slog.SetDefault(log)
 	setGC(c, log)

@@ -1,7 +1,10 @@
 package parquet
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -58,25 +61,26 @@ func ParsePartPath(path string) (PartFile, error) {
 // ListParts returns the completed part files of a dataset whose date partition lies in [from, to] (zero
 // times mean unbounded), sorted by date then FirstSeq.
 func ListParts(dir, dataset string, from, to time.Time) ([]PartFile, error) {
-	days, err := filepath.Glob(filepath.Join(dir, dataset, "date=*"))
+	days, err := dirNames(filepath.Join(dir, dataset), "date=", "")
 	if err != nil {
 		return nil, err
 	}
 	var out []PartFile
-	for _, d := range days {
-		date := strings.TrimPrefix(filepath.Base(d), "date=")
+	for _, name := range days {
+		date := strings.TrimPrefix(name, "date=")
 		if !from.IsZero() && date < from.UTC().Format("2006-01-02") {
 			continue
 		}
 		if !to.IsZero() && date > to.UTC().Format("2006-01-02") {
 			continue
 		}
-		files, err := filepath.Glob(filepath.Join(d, "part-*.parquet"))
+		d := filepath.Join(dir, dataset, name)
+		files, err := dirNames(d, "part-", ".parquet")
 		if err != nil {
 			return nil, err
 		}
 		for _, f := range files {
-			pf, err := ParsePartPath(f)
+			pf, err := ParsePartPath(filepath.Join(d, f))
 			if err != nil {
 				continue
 			}
@@ -84,5 +88,24 @@ func ListParts(dir, dataset string, from, to time.Time) ([]PartFile, error) {
 		}
 	}
 	sortParts(out)
+	return out, nil
+}
+
+// dirNames lists the entries of dir named prefix…suffix. A missing dir has none; an unreadable one is an
+// error (a dataset that cannot be read is never silently skipped).
+func dirNames(dir, prefix, suffix string) ([]string, error) {
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listing %s: %w", dir, err)
+	}
+	var out []string
+	for _, e := range ents {
+		if n := e.Name(); strings.HasPrefix(n, prefix) && strings.HasSuffix(n, suffix) {
+			out = append(out, n)
+		}
+	}
 	return out, nil
 }
