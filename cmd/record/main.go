@@ -15,7 +15,18 @@ import (
 var version = "dev"
 
 func main() {
-	app := &cli.App{
+	if err := newApp().Run(os.Args); err != nil {
+		if ec, ok := err.(cli.ExitCoder); ok {
+			fmt.Fprintln(os.Stderr, ec.Error())
+			os.Exit(ec.ExitCode())
+		}
+		fmt.Fprintln(os.Stderr, "record:", err)
+		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
 		Name:    "record",
 		Usage:   "record OKX v5 market data through the okxtape engine into Parquet and/or ClickHouse",
 		Version: version,
@@ -25,14 +36,6 @@ func main() {
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return cli.Exit(fmt.Sprintf("record: %v (see record --help)", err), 2)
 		},
-	}
-	if err := app.Run(os.Args); err != nil {
-		if ec, ok := err.(cli.ExitCoder); ok {
-			fmt.Fprintln(os.Stderr, ec.Error())
-			os.Exit(ec.ExitCode())
-		}
-		fmt.Fprintln(os.Stderr, "record:", err)
-		os.Exit(1)
 	}
 }
 
