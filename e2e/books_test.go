@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/store/parquet"
 
 	"github.com/okxtape/okxtape/schema"
@@ -221,10 +222,7 @@ func TestBookFaultsDetectedResyncedLedgered(t *testing.T) {
 // record, with no gap, and every books message is stored.
 func TestCaptureChecksumsVerify(t *testing.T) {
 	if _, err := os.Stat(captureFixture); err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_FIXTURES") == "1" {
-			t.Fatalf("capture fixture missing: %v", err)
-		}
-		t.Skipf("capture fixture missing: %v", err)
+		testenv.Fixtures.Missing(t, err)
 	}
 	const books = 290
 	out := t.TempDir()

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/okxtape/okxtape/internal/testenv"
 )
 
 const clickhouseServer = "/usr/sbin/clickhouse-server"
@@ -26,18 +29,14 @@ type chServer struct {
 	cmd        *exec.Cmd
 }
 
-func requireClickHouse(t *testing.T) {
-	t.Helper()
-	if _, err := os.Stat(clickhouseServer); err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_CLICKHOUSE") == "1" {
-			t.Fatalf("clickhouse-server is required (OKXTAPE_REQUIRE_CLICKHOUSE=1) but %s is missing", clickhouseServer)
-		}
-		t.Skip("clickhouse-server not installed (scripts/clickhouse-start.sh installs it)")
-	}
-}
-
+// newCHServer starts a private server; without the binary, or without root (its data folder and the
+// packaged config need it here), the test ends per ClickHouse's requirement: skipped, or failed in CI.
 func newCHServer(t *testing.T) *chServer {
-	requireClickHouse(t)
+	_, err := os.Stat(clickhouseServer)
+	testenv.ClickHouse.Check(t, err)
+	if os.Geteuid() != 0 {
+		testenv.ClickHouse.Missing(t, errors.New("a private clickhouse-server needs root here"))
+	}
 	s := &chServer{t: t, dir: t.TempDir(), tcp: freePort(t), httpP: freePort(t)}
 	s.start()
 	t.Cleanup(func() { s.stop() })
@@ -53,9 +52,6 @@ func (s *chServer) start() {
 		"--http_port="+strconv.Itoa(s.httpP), "--interserver_http_port="+strconv.Itoa(freePort(s.t)),
 		"--logger.log="+d+"/server.log", "--logger.errorlog="+d+"/server.err.log", "--logger.console=0")
 	s.cmd.Dir = d
-	if os.Geteuid() != 0 {
-		s.t.Skip("a private clickhouse-server needs root here")
-	}
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("starting clickhouse-server: %v", err)
 	}

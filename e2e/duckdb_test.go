@@ -2,24 +2,19 @@ package e2e
 
 import (
 	"encoding/json"
-	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/okxtape/okxtape/internal/testenv"
 )
 
 // duckdb runs SQL in DuckDB (scripts/duckdb, installed by scripts/duckdb-install.sh) and returns the rows.
 func duckdb(t *testing.T, sql string) []map[string]any {
 	t.Helper()
-	if _, err := os.Stat("../scripts/duckdb/node_modules/@duckdb/node-api/package.json"); err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_DUCKDB") == "1" {
-			t.Fatal("DuckDB is required (OKXTAPE_REQUIRE_DUCKDB=1): run scripts/duckdb-install.sh")
-		}
-		t.Skip("DuckDB not installed (scripts/duckdb-install.sh)")
-	}
-	out, err := exec.Command("node", "../scripts/duckdb/query.mjs", sql).CombinedOutput()
+	out, err := exec.Command("node", testenv.DuckDBScript(t), sql).CombinedOutput()
 	if err != nil {
 		t.Fatalf("duckdb: %v\n%s", err, out)
 	}

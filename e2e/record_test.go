@@ -110,12 +110,19 @@ func TestKill9LosesNothingSpooled(t *testing.T) {
 	}
 }
 
-// TestBadFlagsAndUnreachable: a usage error exits 2 with a clear message; no exchange exits 1.
+// TestBadFlagsAndUnreachable: a usage error (a bad value, an unknown channel) exits 2 with a clear message;
+// no exchange exits 1.
 func TestBadFlagsAndUnreachable(t *testing.T) {
 	p := start(t, nil, "record", "--batch-size", "lots")
 	p.wait(20 * time.Second)
 	if p.exitCode() != 2 || !strings.Contains(p.stderr.String(), "batch-size") {
 		t.Fatalf("bad flag: exit %d, stderr %q", p.exitCode(), p.stderr.String())
+	}
+	p = start(t, nil, "record", "--channels", "tickers,nosuchchannel", "--out", t.TempDir())
+	p.wait(20 * time.Second)
+	if msg := p.stderr.String(); p.exitCode() != 2 || !strings.Contains(msg, `"nosuchchannel"`) ||
+		!strings.Contains(msg, "books5") || !strings.Contains(msg, "candle<bar>") {
+		t.Fatalf("unknown channel: exit %d, stderr %q", p.exitCode(), msg)
 	}
 	port := freePort(t)
 	p = start(t, nil, "record", "--ws-url", "ws://127.0.0.1:"+itoa(port), "--rest-url", "http://127.0.0.1:"+itoa(port),

@@ -187,7 +187,9 @@ func TestReconnectLosesNothingOutsideOutage(t *testing.T) {
 					conns++
 				}
 			}
-			if resub != conns {
+			// Every connection that came up was subscribed; an attempt that was acked but lost before it
+			// counted as connected ("connection lost while subscribing") adds a subscription without a connection.
+			if resub < conns {
 				t.Fatalf("books subscribed %d times on %d public connections", resub, conns)
 			}
 		})

@@ -16,6 +16,7 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
 const (
@@ -66,7 +67,8 @@ type conn struct {
 	env     decode.Envelope
 	raw     schema.Raw
 	cur     *chanCounters
-	chans   map[string]*chanCounters
+	chans   map[string]*chanCounters // by wire channel, registry channels only
+	other   *chanCounters            // every channel the registry does not know
 	onEvent func(schema.Event)
 
 	idEnc   schema.Encoder // exchange identities of events (handover.go)
@@ -248,8 +250,7 @@ func (cn *conn) handle(frame []byte, recvNs int64) {
 	ch := env.Arg.Channel
 	cc := cn.chans[ch]
 	if cc == nil {
-		cc = c.chanCounters(cn.endpoint, ch)
-		cn.chans[ch] = cc
+		cc = cn.counters(ch)
 	}
 	cn.cur = cc
 	cc.frames.Inc()
@@ -258,6 +259,22 @@ func (cn *conn) handle(frame []byte, recvNs int64) {
 	if _, err := cn.dec.Push(env, frame, recvNs, cn.onEvent); err != nil {
 		c.pushError(cn.label, err)
 	}
+}
+
+// counters returns the counters of a channel first seen on this connection: its own for a registry channel
+// (cached), the shared channels.Other ones for any other name (not cached, so junk names cannot grow the map
+// or the metrics' label set).
+func (cn *conn) counters(ch string) *chanCounters {
+	label := channels.Label(ch)
+	if label == channels.Other {
+		if cn.other == nil {
+			cn.other = cn.c.chanCounters(cn.endpoint, label)
+		}
+		return cn.other
+	}
+	cc := cn.c.chanCounters(cn.endpoint, label)
+	cn.chans[ch] = cc
+	return cc
 }
 
 func (cn *conn) emitRaw(frame []byte, recvNs int64, channel, instID string) {

@@ -12,10 +12,10 @@ import (
 // Prometheus metrics, shared by every Client in the process.
 var (
 	metricFrames = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "okxtape_frames_total", Help: "Push frames received, by endpoint and channel.",
+		Name: "okxtape_frames_total", Help: "Push frames received, by endpoint and channel (\"other\": channels okxtape does not know).",
 	}, []string{"endpoint", "channel"})
 	metricEvents = promauto.NewCounterVec(prometheus.CounterOpts{
-		Name: "okxtape_events_total", Help: "Events decoded from push frames, by channel.",
+		Name: "okxtape_events_total", Help: "Events decoded from push frames, by channel (\"other\": channels okxtape does not know).",
 	}, []string{"channel"})
 	metricDecodeErrors = promauto.NewCounterVec(prometheus.CounterOpts{
 		Name: "okxtape_decode_errors_total", Help: "Frames that could not be decoded, by kind.",
@@ -74,7 +74,7 @@ type chanCounters struct {
 
 // Stats is a JSON-friendly snapshot of a Client's counters.
 type Stats struct {
-	Frames         map[string]uint64 `json:"frames"`          // push frames per channel
+	Frames         map[string]uint64 `json:"frames"`          // push frames per channel ("other": unknown)
 	Events         map[string]uint64 `json:"events"`          // decoded events per channel (before the book manager)
 	DecodeErrors   map[string]uint64 `json:"decode_errors"`   // per kind: malformed, unknown_channel, bad_number, bad_level, no_ts
 	ExchangeErrors map[string]uint64 `json:"exchange_errors"` // per OKX code

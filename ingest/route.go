@@ -6,6 +6,7 @@ import (
 
 	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
 // Endpoint paths.
@@ -19,16 +20,10 @@ const (
 const maxRequestBytes = 64*1024 - 512
 
 // EndpointOf returns the endpoint (schema.EndpointPublic, EndpointBusiness or EndpointPrivate) that serves a
-// channel: candles, mark/index candles and trades-all live on business; orders, fills, account, positions and
-// balance_and_position on private (login first); everything else on public.
+// channel, from the channel registry; channels it does not know go to public (OKX answers with an error).
 func EndpointOf(channel string) string {
-	switch {
-	case strings.HasPrefix(channel, "candle"), strings.HasPrefix(channel, "mark-price-candle"),
-		strings.HasPrefix(channel, "index-candle"), channel == "trades-all":
-		return schema.EndpointBusiness
-	case channel == "orders", channel == "fills", channel == "account", channel == "positions",
-		channel == "balance_and_position":
-		return schema.EndpointPrivate
+	if e := channels.Lookup(channel); e != nil {
+		return e.Endpoint
 	}
 	return schema.EndpointPublic
 }
@@ -43,23 +38,24 @@ func endpointPath(endpoint string) string {
 	return pathPublic
 }
 
-// isDepth reports order-book channels whose pushes go through the book manager and that OKX advises to keep
-// below 30 per connection.
+// isDepth reports order-book channels with a seqId chain: their pushes go through the book manager's chain
+// checks and OKX advises to keep them below 30 per connection.
 func isDepth(channel string) bool {
-	switch channel {
-	case "books", "books-l2-tbt", "books50-l2-tbt", "books-elp", "books-rpi":
-		return true
-	}
-	return false
+	e := channels.Lookup(channel)
+	return e != nil && e.IsDepth()
 }
 
 // isBookChannel reports every channel whose events are *schema.Book (reset on disconnect).
 func isBookChannel(channel string) bool {
-	return isDepth(channel) || channel == "books5" || channel == "bbo-tbt"
+	e := channels.Lookup(channel)
+	return e != nil && e.Book != nil
 }
 
 // needsLogin reports public channels that require a logged-in connection.
-func needsLogin(channel string) bool { return channel == "books-l2-tbt" || channel == "books50-l2-tbt" }
+func needsLogin(channel string) bool {
+	e := channels.Lookup(channel)
+	return e != nil && e.Login && e.Endpoint != schema.EndpointPrivate
+}
 
 // argKey identifies a subscription; uid (push-only) is left out so acks and pushes map to the same key.
 func argKey(a decode.Arg) string {

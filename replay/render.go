@@ -7,12 +7,27 @@ import (
 	"unicode/utf8"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
-// RenderTables are the datasets replay serve re-renders into OKX pushes when no raw frames are stored.
+// RenderTables are the datasets replay serve re-renders into OKX pushes when no raw frames are stored: the
+// decoded kinds of the registry's channels marked channels.RenderRows, in Kind order.
 func RenderTables() []*schema.Table {
-	return []*schema.Table{schema.TickerTable, schema.TradeTable, schema.CandleTable, schema.FundingRateTable,
-		schema.MarkPriceTable, schema.IndexTickerTable, schema.OpenInterestTable, schema.BookTable}
+	var want [schema.NumKinds]bool
+	for _, e := range channels.All() {
+		if e.Render == channels.RenderRows {
+			for _, k := range e.Kinds {
+				want[k] = true
+			}
+		}
+	}
+	var out []*schema.Table
+	for _, t := range schema.Tables() {
+		if want[t.Kind] {
+			out = append(out, t)
+		}
+	}
+	return out
 }
 
 // AppendPush appends an OKX v5 push frame carrying ev (one element in "data") to buf, in the shape OKX sends
@@ -165,11 +180,8 @@ func AppendPush(buf []byte, ev schema.Stored) (_ []byte, ok bool) {
 
 // IncrementalBook reports the depth channels that send a snapshot followed by updates (seqId chains).
 func IncrementalBook(channel string) bool {
-	switch channel {
-	case "books", "books-l2-tbt", "books50-l2-tbt", "books-elp", "books-rpi":
-		return true
-	}
-	return false
+	e := channels.Lookup(channel)
+	return e != nil && e.IsDepth()
 }
 
 // jw is a minimal JSON appender for the fixed push shapes.

@@ -65,7 +65,11 @@ func Renormalise(ctx context.Context, o RenormaliseOptions) (RenormaliseStats, e
 	if a, b := filepath.Clean(o.Dir), filepath.Clean(o.Out); a == b {
 		return st, errors.New("renormalise: the output folder must differ from the store (the originals stay until you replace them)")
 	}
-	if files, _ := filepath.Glob(filepath.Join(o.Out, "*", "date=*", "*.parquet")); len(files) > 0 {
+	existing, err := parquet.Glob(o.Out, "*", "date=*", "*.parquet")
+	if err != nil {
+		return st, fmt.Errorf("renormalise: %w", err)
+	}
+	if len(existing) > 0 {
 		return st, fmt.Errorf("renormalise: %s already holds a store; remove it or choose another --out", o.Out)
 	}
 	to := o.To

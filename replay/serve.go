@@ -18,6 +18,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 	"github.com/okxtape/okxtape/store"
 )
 
@@ -321,20 +322,11 @@ func containsStr(l []string, s string) bool {
 	return false
 }
 
-// channelEndpoint returns the endpoint that serves an OKX channel, and whether the channel is known.
+// channelEndpoint returns the endpoint that serves an OKX channel, and whether the channel is known (the
+// channel registry).
 func channelEndpoint(ch string) (string, bool) {
-	switch {
-	case strings.HasPrefix(ch, "candle"), strings.HasPrefix(ch, "mark-price-candle"),
-		strings.HasPrefix(ch, "index-candle"), ch == "trades-all":
-		return schema.EndpointBusiness, true
-	}
-	switch ch {
-	case "tickers", "trades", "books", "books5", "bbo-tbt", "books-l2-tbt", "books50-l2-tbt", "books-elp",
-		"books-rpi", "funding-rate", "mark-price", "index-tickers", "open-interest", "price-limit", "instruments",
-		"opt-summary", "estimated-price", "liquidation-orders", "status", "option-trades", "adl-warning":
-		return schema.EndpointPublic, true
-	case "orders", "fills", "account", "positions", "balance_and_position":
-		return schema.EndpointPrivate, true
+	if e := channels.Lookup(ch); e != nil {
+		return e.Endpoint, true
 	}
 	return "", false
 }

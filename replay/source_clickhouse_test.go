@@ -2,63 +2,19 @@ package replay
 
 import (
 	"context"
-	"fmt"
-	"net/url"
-	"os"
 	"reflect"
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	chstore "github.com/okxtape/okxtape/store/clickhouse"
-
-	"github.com/ClickHouse/clickhouse-go/v2"
 
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
 
-// clickHouseDB creates a database of its own on the test server and returns a DSN naming it; it is dropped
-// when the test ends. Without a server the test is skipped, unless OKXTAPE_REQUIRE_CLICKHOUSE=1.
-func clickHouseDB(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("OKXTAPE_TEST_CLICKHOUSE")
-	if base == "" {
-		base = "clickhouse://127.0.0.1:9000/default"
-	}
-	opts, err := clickhouse.ParseDSN(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts.Auth.Database = ""
-	opts.DialTimeout = 2 * time.Second
-	conn, err := clickhouse.Open(opts)
-	if err == nil {
-		err = conn.Ping(context.Background())
-	}
-	if err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_CLICKHOUSE") == "1" {
-			t.Fatalf("ClickHouse required but not reachable at %s: %v", base, err)
-		}
-		t.Skipf("no ClickHouse server at %s: %v", base, err)
-	}
-	db := fmt.Sprintf("okxtape_replay_test_%d", time.Now().UnixNano())
-	if err := conn.Exec(context.Background(), "CREATE DATABASE "+db); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = conn.Exec(context.Background(), "DROP DATABASE IF EXISTS "+db)
-		conn.Close()
-	})
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u.Path = "/" + db
-	return u.String()
-}
-
 func TestClickHouseSourceMatchesTheOrderingRule(t *testing.T) {
-	dsn := clickHouseDB(t)
+	dsn, _ := testenv.ClickHouseDB(t)
 	ctx := context.Background()
 	evs := randomEvents(3, 3000, []string{"BTC-USDT", "ETH-USDT"})
 	evs = append(evs, &schema.Gap{Header: schema.Header{Seq: 999, Ts: day0 + 1500}, FromMs: day0 + 1500,

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/okxtape/okxtape/internal/testenv"
 )
 
 var captureFixture = filepath.Join("..", "..", "shared", "fixtures", "okx", "OKX.ws.1.0")
@@ -14,7 +16,7 @@ var captureFixture = filepath.Join("..", "..", "shared", "fixtures", "okx", "OKX
 func TestReadCapture(t *testing.T) {
 	b, err := os.ReadFile(captureFixture)
 	if err != nil {
-		skipWithoutFixture(t, err)
+		testenv.Fixtures.Missing(t, err)
 	}
 	frames, err := ReadCapture(bytes.NewReader(b))
 	if err != nil {
@@ -54,7 +56,7 @@ func TestReadCapture(t *testing.T) {
 
 func TestCaptureModeServesFramesInOrder(t *testing.T) {
 	if _, err := os.Stat(captureFixture); err != nil {
-		skipWithoutFixture(t, err)
+		testenv.Fixtures.Missing(t, err)
 	}
 	s, addr := startSim(t, Config{Capture: captureFixture})
 	c := dial(t, addr, "public")

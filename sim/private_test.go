@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/okxtape/okxtape/internal/testenv"
 )
 
 func TestLoginSignVector(t *testing.T) {
@@ -162,7 +164,7 @@ func readFixtureData(t *testing.T, name string) map[string]any {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "shared", "fixtures", "okx", name))
 	if err != nil {
-		skipWithoutFixture(t, err)
+		testenv.Fixtures.Missing(t, err)
 	}
 	var p struct{ Data []map[string]any }
 	if err := json.Unmarshal(b, &p); err != nil || len(p.Data) == 0 {

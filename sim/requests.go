@@ -16,15 +16,11 @@ const (
 	selNone
 )
 
-// chanSpec describes one channel name: where it lives and what it is subscribed with.
+// chanSpec describes one channel name: the simulator's entry for it and, for a candle, the bar.
 type chanSpec struct {
-	name    string
-	path    pathKind
-	sel     selKind
-	l2      bool   // books-l2-tbt / books50-l2-tbt: login (and fee tier) required, else 64003
-	depth   int    // incremental books window (0 for other channels)
-	bar     string // candles: bar name ("1m", "1Hutc")
-	private bool
+	simChannel
+	name string
+	bar  string // candles: bar name ("1m", "1Hutc")
 }
 
 var candleBars = map[string]bool{}
@@ -34,32 +30,6 @@ func init() {
 		"3Mutc 1Mutc 1Wutc 1Dutc 2Dutc 3Dutc 5Dutc 12Hutc 6Hutc") {
 		candleBars[b] = true
 	}
-}
-
-func lookupChannel(name string) (chanSpec, bool) {
-	sp := chanSpec{name: name, path: pathPublic, sel: selInstID}
-	switch name {
-	case "tickers", "trades", "books5", "bbo-tbt", "funding-rate", "mark-price", "index-tickers", "open-interest":
-	case "books", "books-l2-tbt":
-		sp.depth, sp.l2 = 400, name == "books-l2-tbt"
-	case "books50-l2-tbt":
-		sp.depth, sp.l2 = 50, true
-	case "instruments":
-		sp.sel = selInstType
-	case "trades-all":
-		sp.path = pathBusiness
-	case "orders", "positions":
-		sp.path, sp.sel, sp.private = pathPrivate, selInstType, true
-	case "fills", "account", "balance_and_position":
-		sp.path, sp.sel, sp.private = pathPrivate, selNone, true
-	default:
-		bar, ok := strings.CutPrefix(name, "candle")
-		if !ok || !candleBars[bar] {
-			return sp, false
-		}
-		sp.path, sp.bar = pathBusiness, bar
-	}
-	return sp, true
 }
 
 // sub is one accepted subscription of a connection.
@@ -280,7 +250,7 @@ func (c *conn) validate(sb *sub) (string, string) {
 		if sb.instID == "" {
 			return "60013", "Invalid args"
 		}
-		if sb.channel == "index-tickers" {
+		if sp.index {
 			if c.srv.indexMarket(sb.instID) == nil {
 				return bad()
 			}
@@ -290,23 +260,14 @@ func (c *conn) validate(sb *sub) (string, string) {
 		if in == nil {
 			return bad()
 		}
-		if (sb.channel == "funding-rate" || sb.channel == "open-interest") && in.Type != "SWAP" {
+		if sp.swapOnly && in.Type != "SWAP" {
 			return bad()
 		}
 	case selInstType:
-		ok := false
-		switch sb.channel {
-		case "instruments":
-			ok = sb.instType == "SPOT" || sb.instType == "SWAP"
-		case "orders":
-			ok = strings.Contains(" SPOT MARGIN SWAP FUTURES OPTION EVENTS ANY ", " "+sb.instType+" ")
-		case "positions":
-			ok = strings.Contains(" MARGIN SWAP FUTURES OPTION EVENTS ANY ", " "+sb.instType+" ")
-		}
 		if sb.instType == "" {
 			return "60013", "Invalid args"
 		}
-		if !ok {
+		if !strings.Contains(" "+sp.instTypes+" ", " "+sb.instType+" ") {
 			return bad()
 		}
 	}

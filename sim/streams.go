@@ -98,7 +98,7 @@ func (s *Server) subscribe(c *conn, sb *sub) {
 	f := s.feeds[sb.key]
 	if f == nil {
 		interval := time.Duration(float64(time.Second) / s.cfg.Rate)
-		if sb.channel == "instruments" {
+		if sb.spec.once {
 			interval = 0
 		}
 		s.feedN++
@@ -145,50 +145,15 @@ func (s *Server) unsubscribe(c *conn, sb *sub) {
 	}
 }
 
-// pushPrefix returns `{"arg":{"channel":ch,"instId":id}` (or instType), the start of every push.
+// pushPrefix returns `{"arg":{"channel":ch,"instId":id}` (or instType, or no selector when selKey is ""),
+// the start of every push.
 func pushPrefix(ch, selKey, selVal string) []byte {
 	b := []byte(`{"arg":{`)
 	b = appendKV(b, "channel", ch)
-	b = appendKV(b, selKey, selVal)
+	if selKey != "" {
+		b = appendKV(b, selKey, selVal)
+	}
 	return append(b, '}')
-}
-
-func (s *Server) newGenerator(sb *sub) generator {
-	if sb.channel == "instruments" {
-		return &instrumentsGen{s: s, prefix: pushPrefix(sb.channel, "instType", sb.instType), instType: sb.instType}
-	}
-	base := genBase{s: s, prefix: pushPrefix(sb.channel, "instId", sb.instID)}
-	if sb.channel == "index-tickers" {
-		base.m = s.indexMarket(sb.instID)
-		base.in = base.m.inst
-		return &indexGen{genBase: base, id: sb.instID}
-	}
-	in := s.byID[sb.instID]
-	base.in, base.m = in, in.mkt
-	switch sb.channel {
-	case "books", "books-l2-tbt", "books50-l2-tbt":
-		g := &booksGen{genBase: base, channel: sb.channel, f: &s.cfg.Faults, checksum: s.cfg.Checksum}
-		in.mkt.mu.Lock()
-		g.v = in.mkt.attach(sb.spec.depth)
-		in.mkt.mu.Unlock()
-		return g
-	case "books5":
-		return &topGen{genBase: base, depth: 5, withInst: true}
-	case "bbo-tbt":
-		return &topGen{genBase: base, depth: 1}
-	case "trades", "trades-all":
-		return &tradesGen{genBase: base, all: sb.channel == "trades-all", embed: s.cfg.EmbedSendTime}
-	case "tickers":
-		return &tickersGen{genBase: base}
-	case "mark-price":
-		return &markGen{genBase: base}
-	case "funding-rate":
-		return &fundingGen{genBase: base}
-	case "open-interest":
-		return &oiGen{genBase: base}
-	default: // candles
-		return newCandleGen(base, sb.spec.bar)
-	}
 }
 
 // genBase is shared by the market-data generators.

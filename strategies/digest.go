@@ -9,16 +9,24 @@ import (
 
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
-// digestKinds are the kinds that take part in the parity digest: market and account data as dispatched.
-// Raw frames, session rows and connection events are local facts of one run, not market data; gaps are
-// counted but not hashed (a live run can end before a final outage is closed and ledgered).
-var digestKinds = []schema.Kind{
-	schema.KindTicker, schema.KindTrade, schema.KindCandle, schema.KindFundingRate, schema.KindMarkPrice,
-	schema.KindIndexTicker, schema.KindOpenInterest, schema.KindBook, schema.KindQuote, schema.KindOrder,
-	schema.KindFill, schema.KindBalance, schema.KindPosition,
-}
+// digestRoles says how each kind takes part in the parity digest, from the channel registry: the kinds
+// (decoded and derived) of channels with channels.DigestHash are hashed, those of channels.DigestCount
+// counted. Raw frames, session rows and connection events are local facts of one run, not market data, and
+// belong to no channel; gaps are counted but not hashed (a live run can end before a final outage is closed
+// and ledgered). A kind named by channels of both roles is hashed.
+var digestRoles = func() (r [schema.NumKinds]channels.Digest) {
+	for _, e := range channels.All() {
+		for _, k := range e.AllKinds() {
+			if r[k] != channels.DigestHash {
+				r[k] = e.Digest
+			}
+		}
+	}
+	return r
+}()
 
 // Digest hashes the canonical encoding of every event it sees.
 //
@@ -65,17 +73,22 @@ func NewDigest() *Digest {
 
 // Attach registers the digest's handlers.
 func (d *Digest) Attach(e *engine.Engine) {
-	want := map[schema.Kind]bool{}
-	for _, k := range digestKinds {
-		want[k] = true
-	}
 	e.OnAll("digest", func(ev schema.Event) {
-		if ev.Kind() == schema.KindGap {
+		k := ev.Kind()
+		if k == schema.KindGap {
 			d.gaps++
 			return
 		}
-		if want[ev.Kind()] {
-			d.Add(ev.(schema.Stored))
+		if k >= schema.NumKinds {
+			return
+		}
+		switch digestRoles[k] {
+		case channels.DigestHash:
+			if s, ok := ev.(schema.Stored); ok {
+				d.Add(s)
+			}
+		case channels.DigestCount:
+			d.counts[k.String()]++
 		}
 	})
 }

@@ -5,10 +5,12 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	_ "github.com/okxtape/okxtape/examples/simple" // registers --strategy simple
+	"github.com/okxtape/okxtape/schema/channels"
+	"github.com/okxtape/okxtape/strategies"
 )
 
 // version is set by the Makefile (-ldflags "-X main.version=...").
@@ -39,17 +41,23 @@ func newApp() *cli.App {
 	}
 }
 
+// channelsUsage lists the channels of the registry for --help.
+func channelsUsage() string {
+	return "channels: " + strings.Join(channels.Names(), ",") + " (<bar>: " + strings.Join(channels.CandleBars, " ") +
+		"); unknown names exit 2"
+}
+
 func flags() []cli.Flag {
 	env := func(n string) []string { return []string{"OKXTAPE_" + n} }
 	return []cli.Flag{
 		&cli.StringFlag{Name: "ws-url", Value: "wss://ws.okx.com:8443", EnvVars: env("WS_URL"), Usage: "OKX WebSocket base URL (the simulator: ws://127.0.0.1:PORT)"},
 		&cli.StringFlag{Name: "rest-url", Value: "https://openapi.okx.com", EnvVars: env("REST_URL"), Usage: "OKX REST base URL"},
 		&cli.BoolFlag{Name: "demo", EnvVars: env("DEMO"), Usage: "use OKX demo trading hosts (wspap.okx.com) and the x-simulated-trading REST header"},
-		&cli.StringSliceFlag{Name: "channels", Value: cli.NewStringSlice("tickers", "trades"), EnvVars: env("CHANNELS"), Usage: "channels: tickers,trades,trades-all,candle1m,...,books,books5,bbo-tbt,funding-rate,mark-price,index-tickers,open-interest,orders,fills,account,positions,balance_and_position"},
+		&cli.StringSliceFlag{Name: "channels", Value: cli.NewStringSlice("tickers", "trades"), EnvVars: env("CHANNELS"), Usage: channelsUsage()},
 		&cli.StringSliceFlag{Name: "inst", Value: cli.NewStringSlice("BTC-USDT", "ETH-USDT"), EnvVars: env("INST"), Usage: "instrument ids"},
 		&cli.StringFlag{Name: "inst-type", Value: "SPOT", EnvVars: env("INST_TYPE"), Usage: "instrument type for --all-instruments and private channels (SPOT, SWAP, FUTURES, OPTION, MARGIN, ANY)"},
 		&cli.BoolFlag{Name: "all-instruments", EnvVars: env("ALL_INSTRUMENTS"), Usage: "subscribe every live instrument of --inst-type (from REST /api/v5/public/instruments)"},
-		&cli.StringSliceFlag{Name: "strategy", EnvVars: env("STRATEGY"), Usage: "strategies to run: print, stats, digest, simple (repeat or comma-separate)"},
+		&cli.StringSliceFlag{Name: "strategy", EnvVars: env("STRATEGY"), Usage: "strategies to run: " + strings.Join(strategies.Names(), ", ") + " (repeat or comma-separate)"},
 		&cli.DurationFlag{Name: "duration", EnvVars: env("DURATION"), Usage: "stop after this long (0: until SIGINT/SIGTERM)"},
 		&cli.StringFlag{Name: "out", Value: "./data", EnvVars: env("OUT"), Usage: "Parquet store folder (\"\" disables the Parquet sink)"},
 		&cli.StringFlag{Name: "clickhouse", EnvVars: env("CLICKHOUSE"), Usage: "ClickHouse sink DSN, e.g. clickhouse://127.0.0.1:9000/okx"},

@@ -24,6 +24,7 @@ import (
 	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/internal/cliutil"
 	"github.com/okxtape/okxtape/schema"
+	registry "github.com/okxtape/okxtape/schema/channels"
 	"github.com/okxtape/okxtape/store"
 )
 
@@ -36,12 +37,6 @@ const (
 	// lets the heap grow to twice that before collecting.
 	defaultMemoryLimitMB = 320
 )
-
-var privateChannels = map[string]bool{"orders": true, "fills": true, "account": true, "positions": true, "balance_and_position": true}
-
-// typeWide channels take instType (or nothing) instead of an instId.
-var typeWide = map[string]bool{"orders": true, "fills": false, "account": true, "positions": true,
-	"balance_and_position": true, "instruments": true}
 
 func run(c *cli.Context) error {
 	log, err := cliutil.NewLogger(c.String("log-level"))
@@ -65,6 +60,9 @@ func run(c *cli.Context) error {
 	insts := cliutil.SplitList(c.StringSlice("inst"))
 	if len(channels) == 0 {
 		return cli.Exit("record: --channels is empty", 2)
+	}
+	if err := registry.Validate(channels); err != nil {
+		return cli.Exit("record: --channels: "+err.Error(), 2)
 	}
 	wsURL, restURL := c.String("ws-url"), c.String("rest-url")
 	if c.Bool("demo") && wsURL == "wss://ws.okx.com:8443" {
@@ -175,21 +173,29 @@ func setGC(c *cli.Context, log *slog.Logger) {
 	}
 }
 
+// subscriptions returns the args for channels (validated) by their registry selector: one per instrument id,
+// per instrument family (--inst read as families), or one in all with instType or nothing. needLogin is set
+// when a private channel is among them (public channels that need login use credentials only when given).
 func subscriptions(channels, insts []string, instType string) (subs []decode.Arg, needLogin bool) {
 	for _, ch := range channels {
-		if privateChannels[ch] {
-			needLogin = true
-		}
-		if typeWide[ch] {
-			a := decode.Arg{Channel: ch}
-			if ch != "account" && ch != "balance_and_position" {
-				a.InstType = instType
-			}
-			subs = append(subs, a)
+		e := registry.Lookup(ch)
+		if e == nil {
 			continue
 		}
-		for _, in := range insts {
-			subs = append(subs, decode.Arg{Channel: ch, InstID: in})
+		needLogin = needLogin || e.Endpoint == schema.EndpointPrivate
+		switch e.Selector {
+		case registry.ByInstID:
+			for _, in := range insts {
+				subs = append(subs, decode.Arg{Channel: ch, InstID: in})
+			}
+		case registry.ByInstFamily:
+			for _, in := range insts {
+				subs = append(subs, decode.Arg{Channel: ch, InstType: instType, InstFamily: in})
+			}
+		case registry.ByInstType:
+			subs = append(subs, decode.Arg{Channel: ch, InstType: instType})
+		default: // ByCcy (all currencies), ByNone
+			subs = append(subs, decode.Arg{Channel: ch})
 		}
 	}
 	return subs, needLogin

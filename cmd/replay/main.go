@@ -5,10 +5,10 @@ package main
 import (
 	"fmt"
 	"os"
+	"strings"
 
+	"github.com/okxtape/okxtape/strategies"
 	"github.com/urfave/cli/v2"
-
-	_ "github.com/okxtape/okxtape/examples/simple" // registers --strategy simple
 )
 
 // version is set by the Makefile (-ldflags "-X main.version=...").
@@ -81,7 +81,7 @@ func sourceFlags() []cli.Flag {
 func runFlags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "speed", Value: "max", EnvVars: env("SPEED"), Usage: "max (as fast as possible) or a factor of real time: 1, 10, 0.5"},
-		&cli.StringSliceFlag{Name: "strategy", EnvVars: env("STRATEGY"), Usage: "strategies to run: print, stats, digest, simple (repeat or comma-separate)"},
+		&cli.StringSliceFlag{Name: "strategy", EnvVars: env("STRATEGY"), Usage: "strategies to run: " + strings.Join(strategies.Names(), ", ") + " (repeat or comma-separate)"},
 		&cli.BoolFlag{Name: "no-progress", EnvVars: env("NO_PROGRESS"), Usage: "no progress bar even on a terminal (there is none when stderr is not a terminal)"},
 	}
 }

@@ -15,7 +15,9 @@ import (
 )
 
 func init() {
-	// Importing this package (the CLIs do, with a blank import) makes `--strategy simple` available.
+	// A binary that imports this package gets `--strategy simple`: the record and replay CLIs do not (examples
+	// stay out of them); add `import _ ".../examples/simple"` to a copy of cmd/record or cmd/replay, or call
+	// the strategy directly as examples/simple/cmd/simple-replay does.
 	strategies.Register("simple", func(out io.Writer) strategies.Strategy {
 		return &Simple{
 			Out:      out,

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/okxtape/okxtape/ingest/decode"
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 )
 
@@ -23,7 +24,7 @@ const captureFile = "../../../shared/fixtures/okx/OKX.ws.1.0"
 func captureBookFrames(t testing.TB) [][]byte {
 	f, err := os.Open(captureFile)
 	if err != nil {
-		skipWithoutFixture(t, err)
+		testenv.Fixtures.Missing(t, err)
 	}
 	defer f.Close()
 	var out [][]byte

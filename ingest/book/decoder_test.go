@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/okxtape/okxtape/ingest/decode"
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 )
 
@@ -45,7 +46,7 @@ const restFixture = "../../../shared/fixtures/okx/http_get_order_book.json"
 func TestRESTFixtureSnapshot(t *testing.T) {
 	body, err := os.ReadFile(restFixture)
 	if err != nil {
-		skipWithoutFixture(t, err)
+		testenv.Fixtures.Missing(t, err)
 	}
 	h := newHarness(t, nil)
 	h.snap(10, 1000)

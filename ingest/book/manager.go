@@ -11,6 +11,7 @@ import (
 
 	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 )
 
 // Resyncer recovers a broken book; the WebSocket client implements it.
@@ -179,13 +180,11 @@ func NewManager(o Options) *Manager {
 	return m
 }
 
-// IsStandalone reports depth channels whose every message is a full snapshot without a seqId chain.
+// IsStandalone reports depth channels whose every message is a full snapshot without a seqId chain (the
+// registry's non-incremental book channels).
 func IsStandalone(channel string) bool {
-	switch channel {
-	case "books5", "bbo-tbt", "sprd-books5", "sprd-bbo-tbt":
-		return true
-	}
-	return false
+	e := channels.Lookup(channel)
+	return e != nil && e.Book != nil && !e.Book.Incremental
 }
 
 // Apply validates and applies one book message and emits the results (see Manager). b and raw belong to

@@ -2,7 +2,6 @@ package decode
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/okxtape/okxtape/schema"
 )
@@ -34,6 +33,10 @@ type Decoder struct {
 	bal     schema.Balance
 	pos     schema.Position
 	vc      valueCheck // the Push in progress
+
+	sc     scanner    // the push being decoded
+	lastCh string     // the channel of the previous push (interned) and its decoder: skips the lookup
+	lastFn decodeFunc // for runs of one channel
 }
 
 // Stats counts the frames a Decoder rejected, by kind. The client turns them into metrics and logs; the
@@ -61,14 +64,11 @@ func (d *Decoder) BookRaw() *BookRaw { return &d.raw }
 // Header.RecvNs is recvNs; Header.Channel is the channel; Header.InstID comes from the element, else from
 // env.Arg; Header.Ts is the element's exchange time in ms. Seq is left 0 for the engine to stamp.
 //
-// Channels and events: tickers → *schema.Ticker; trades, trades-all → *schema.Trade; candle*,
-// mark-price-candle*, index-candle* → *schema.Candle; funding-rate → *schema.FundingRate; mark-price →
-// *schema.MarkPrice; index-tickers → *schema.IndexTicker; open-interest → *schema.OpenInterest; books,
-// books5, bbo-tbt, books-l2-tbt, books50-l2-tbt, books-elp, books-rpi → *schema.Book (see BookRaw);
-// orders → *schema.Order; fills → *schema.Fill; account → one *schema.Balance per details[] entry;
-// positions → *schema.Position; balance_and_position → *schema.Balance per balData[] entry then
-// *schema.Position per posData[] entry. Other channels (including "instruments": see ParseInstruments)
-// return ErrUnknownChannel.
+// Channels and events: the channel is looked up in the registry (schema/channels) and decoded by its
+// entry's decoder (decoders.go) into the entry's Kinds: order-book channels give *schema.Book (see BookRaw);
+// account gives one *schema.Balance per details[] entry; balance_and_position a *schema.Balance per
+// balData[] entry then a *schema.Position per posData[] entry. Channels without an entry (including
+// "instruments": see ParseInstruments) return ErrUnknownChannel.
 //
 // n is the number of events emitted. On a malformed element Push stops and returns an ErrMalformed-wrapped
 // error; events emitted before it stay emitted (each event is only emitted once fully decoded).
@@ -84,51 +84,28 @@ func (d *Decoder) Push(env *Envelope, frame []byte, recvNs int64, emit func(sche
 			return 0, err
 		}
 	}
-	s := scanner{b: frame[:end], i: start}
-	h := schema.Header{RecvNs: recvNs, Channel: env.Arg.Channel, InstID: env.Arg.InstID}
-	d.vc = valueCheck{}
-	switch ch := env.Arg.Channel; ch {
-	case "tickers":
-		n = d.tickers(&s, h, emit)
-	case "trades", "trades-all":
-		n = d.trades(&s, h, emit)
-	case "books", "books-l2-tbt", "books50-l2-tbt", "books-elp", "books-rpi":
-		n = d.books(&s, h, env.Action, emit)
-	case "books5", "bbo-tbt":
-		n = d.books(&s, h, schema.ActionSnapshot, emit)
-	case "funding-rate":
-		n = d.fundingRates(&s, h, emit)
-	case "mark-price":
-		n = d.markPrices(&s, h, emit)
-	case "index-tickers":
-		n = d.indexTickers(&s, h, emit)
-	case "open-interest":
-		n = d.openInterest(&s, h, emit)
-	case "orders":
-		n = d.orders(&s, h, emit)
-	case "fills":
-		n = d.fills(&s, h, emit)
-	case "account":
-		n = d.account(&s, h, env.EventType, emit)
-	case "positions":
-		n = d.positions(&s, h, env.EventType, emit)
-	case "balance_and_position":
-		n = d.balanceAndPosition(&s, h, emit)
-	default:
-		switch {
-		case strings.HasPrefix(ch, "candle"):
-			n = d.candles(&s, h, false, emit)
-		case strings.HasPrefix(ch, "mark-price-candle"), strings.HasPrefix(ch, "index-candle"):
-			n = d.candles(&s, h, true, emit)
-		default:
-			d.stats.UnknownChannel++
-			return 0, fmt.Errorf("%w: %q", ErrUnknownChannel, ch)
-		}
+	ch := env.Arg.Channel
+	if ch != d.lastCh || d.lastFn == nil {
+		d.lastCh, d.lastFn = ch, decoderFor(ch)
 	}
+	if d.lastFn == nil {
+		d.stats.UnknownChannel++
+		return 0, fmt.Errorf("%w: %q", ErrUnknownChannel, ch)
+	}
+	// The scanner lives in the Decoder: passed through a func value, a local one would escape to the heap.
+	s := &d.sc
+	*s = scanner{b: frame[:end], i: start}
+	h := schema.Header{RecvNs: recvNs, Channel: ch, InstID: env.Arg.InstID}
+	d.vc = valueCheck{}
+	d.lastFn(d, s, h, env, emit)
 	n = d.vc.n
 	if s.bad {
 		d.stats.Malformed++
-		return n, s.err(env.Arg.Channel)
+		err = s.err(ch)
+	}
+	s.b = nil // do not keep the frame
+	if err != nil {
+		return n, err
 	}
 	if vc := d.vc.err; vc != nil {
 		d.vc.err = nil

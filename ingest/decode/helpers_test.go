@@ -8,26 +8,14 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 )
 
 func unsafeData(s string) *byte { return unsafe.StringData(s) }
 
 // fixtureDir is the shared OKX fixture directory (override with OKXTAPE_FIXTURES).
-func fixtureDir(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("OKXTAPE_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "..", "shared", "fixtures", "okx")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "README.md")); err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_FIXTURES") == "1" {
-			t.Fatalf("OKX fixtures are required (OKXTAPE_REQUIRE_FIXTURES=1) but not found at %s: %v", dir, err)
-		}
-		t.Skipf("OKX fixtures not found at %s (set OKXTAPE_FIXTURES): %v", dir, err)
-	}
-	return dir
-}
+func fixtureDir(t testing.TB) string { return testenv.FixtureDir(t) }
 
 func readFixture(t testing.TB, name string) []byte {
 	t.Helper()

@@ -2,77 +2,22 @@ package clickhouse
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
 	"net"
 	"net/url"
-	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	chgo "github.com/ClickHouse/clickhouse-go/v2"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
-
-// chTestServer returns a DSN naming a fresh database on the test server (env OKXTAPE_TEST_CLICKHOUSE, default
-// clickhouse://127.0.0.1:9000/) and an admin connection; the database is dropped when the test ends. Without a
-// reachable server the test is skipped, or fails when OKXTAPE_REQUIRE_CLICKHOUSE=1 (CI).
-func chTestServer(tb testing.TB) (dsn string, admin driver.Conn) {
-	tb.Helper()
-	base := os.Getenv("OKXTAPE_TEST_CLICKHOUSE")
-	if base == "" {
-		base = "clickhouse://127.0.0.1:9000/okxtape_test"
-	}
-	u, err := url.Parse(base)
-	if err != nil {
-		tb.Fatalf("OKXTAPE_TEST_CLICKHOUSE: %v", err)
-	}
-	prefix := strings.Trim(u.Path, "/")
-	if prefix == "" {
-		prefix = "okxtape_test"
-	}
-	var rnd [6]byte
-	_, _ = rand.Read(rnd[:])
-	db := prefix + "_" + hex.EncodeToString(rnd[:])
-	u.Path = "/" + db
-	dsn = u.String()
-
-	opts, _, err := parseDSN(dsn, Options{DialTimeout: 2 * time.Second})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	admin, err = chgo.Open(opts)
-	if err == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		err = admin.Ping(ctx)
-		cancel()
-	}
-	if err != nil {
-		if admin != nil {
-			admin.Close()
-		}
-		if os.Getenv("OKXTAPE_REQUIRE_CLICKHOUSE") == "1" {
-			tb.Fatalf("ClickHouse at %s is required (OKXTAPE_REQUIRE_CLICKHOUSE=1) but unreachable: %v", u.Host, err)
-		}
-		tb.Skipf("no ClickHouse at %s (start one with scripts/clickhouse-start.sh): %v", u.Host, err)
-	}
-	tb.Cleanup(func() {
-		if err := admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+quoteIdent(db)); err != nil {
-			tb.Errorf("drop test database: %v", err)
-		}
-		admin.Close()
-	})
-	return dsn, admin
-}
 
 // chGenRow is a RowReader that fills any table's event with deterministic, awkward values: NaN floats, negative
 // ints, quotes and unicode in strings, empty and non-empty lists.
@@ -233,7 +178,7 @@ func chReadAll(t *testing.T, dsn, dataset string, q store.Query) []chRowValues {
 }
 
 func TestClickHouseRoundTripEveryTable(t *testing.T) {
-	dsn, admin := chTestServer(t)
+	dsn, admin := testenv.ClickHouseDB(t)
 	s := chOpenTestSink(t, dsn, Options{})
 	ctx := context.Background()
 	var n uint64
@@ -289,7 +234,7 @@ func TestClickHouseRoundTripEveryTable(t *testing.T) {
 }
 
 func TestClickHouseRetriedBatchCountsOnce(t *testing.T) {
-	dsn, admin := chTestServer(t)
+	dsn, admin := testenv.ClickHouseDB(t)
 	s := chOpenTestSink(t, dsn, Options{})
 	ctx := context.Background()
 	events := chGenEvents(schema.TradeTable, 0, 100)
@@ -323,7 +268,7 @@ func TestClickHouseRetriedBatchCountsOnce(t *testing.T) {
 }
 
 func TestClickHouseReadStopsOnCallbackError(t *testing.T) {
-	dsn, _ := chTestServer(t)
+	dsn, _ := testenv.ClickHouseDB(t)
 	s := chOpenTestSink(t, dsn, Options{})
 	if err := s.Write(context.Background(), store.Batch{Table: schema.QuoteTable, Events: chGenEvents(schema.QuoteTable, 0, 10)}); err != nil {
 		t.Fatal(err)
@@ -431,7 +376,7 @@ func (p *chProxy) up(t *testing.T) {
 }
 
 func TestClickHouseWriteWhileServerDown(t *testing.T) {
-	dsn, admin := chTestServer(t)
+	dsn, admin := testenv.ClickHouseDB(t)
 	u, _ := url.Parse(dsn)
 	p := newCHProxy(t, u.Host)
 	u.Host = p.addr
@@ -490,7 +435,7 @@ func TestClickHouseWriteWhileServerDown(t *testing.T) {
 func TestClickHouseModernDDLNeedsModernServer(t *testing.T) {
 	// A modern server must accept the modern DDL; an old one (18.16) must reject it, which is why the DDL
 	// depends on the version. The modern text itself is pinned by TestClickHouseDDLText.
-	dsn, admin := chTestServer(t)
+	dsn, admin := testenv.ClickHouseDB(t)
 	s := chOpenTestSink(t, dsn, Options{})
 	ddl := DDL(s.Database(), &schema.Table{Name: "modern_check", Columns: schema.BookTable.Columns},
 		ServerVersion{Major: 24, Minor: 8})
@@ -504,7 +449,7 @@ func TestClickHouseModernDDLNeedsModernServer(t *testing.T) {
 }
 
 func BenchmarkClickHouseInsert(b *testing.B) {
-	dsn, _ := chTestServer(b)
+	dsn, _ := testenv.ClickHouseDB(b)
 	s := chOpenTestSink(b, dsn, Options{})
 	ctx := context.Background()
 	for _, bc := range []struct {

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 	"github.com/okxtape/okxtape/store/parquet"
@@ -154,7 +155,7 @@ func docRowMatches(got, want []string) bool {
 var docCounts = map[string]int{"ticker_spread": 2, "rows_per_hour": 3, "gaps_list": 2, "sessions": 2, "top_of_last_row": 1}
 
 func TestClickHouseSQLDoc(t *testing.T) {
-	text, err := os.ReadFile("../docs/sql.md")
+	text, err := os.ReadFile("../../docs/sql.md")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +163,7 @@ func TestClickHouseSQLDoc(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docs/sql.md: %v", err)
 	}
-	dsn, admin := chTestServer(t)
+	dsn, admin := testenv.ClickHouseDB(t)
 	s := chOpenTestSink(t, dsn, Options{})
 	ctx := context.Background()
 	for tab, events := range docDataset() {
@@ -263,17 +264,8 @@ var duckChecks = map[string]duckExpect{
 // the same known dataset (DuckDB from scripts/duckdb-install.sh; skipped without it unless
 // OKXTAPE_REQUIRE_DUCKDB=1).
 func TestSQLDocDuckDB(t *testing.T) {
-	script, err := filepath.Abs("../scripts/duckdb/query.mjs")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(script), "node_modules/@duckdb/node-api/package.json")); err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_DUCKDB") == "1" {
-			t.Fatal("DuckDB is required (OKXTAPE_REQUIRE_DUCKDB=1): run scripts/duckdb-install.sh")
-		}
-		t.Skip("DuckDB not installed (scripts/duckdb-install.sh)")
-	}
-	text, err := os.ReadFile("../docs/sql.md")
+	script := testenv.DuckDBScript(t)
+	text, err := os.ReadFile("../../docs/sql.md")
 	if err != nil {
 		t.Fatal(err)
 	}

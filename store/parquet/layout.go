@@ -3,6 +3,7 @@ package parquet
 import (
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -58,29 +59,53 @@ func ParsePartPath(path string) (PartFile, error) {
 	return pf, nil
 }
 
+// Glob returns the paths under dir matching the pattern elements (joined with filepath.Join). Unlike
+// filepath.Glob on a joined string, dir is taken literally: a store folder named "data[1]" is not a
+// pattern. The error is filepath.ErrBadPattern for a malformed pattern, wrapped with the pattern.
+func Glob(dir string, pattern ...string) ([]string, error) {
+	var esc strings.Builder
+	for _, r := range dir {
+		if strings.ContainsRune(`*?[\`, r) && filepath.Separator != '\\' {
+			esc.WriteByte('\\')
+		}
+		esc.WriteRune(r)
+	}
+	p := filepath.Join(append([]string{esc.String()}, pattern...)...)
+	m, err := filepath.Glob(p)
+	if err != nil {
+		return nil, fmt.Errorf("glob %s: %w", p, err)
+	}
+	return m, nil
+}
+
 // ListParts returns the completed part files of a dataset whose date partition lies in [from, to] (zero
 // times mean unbounded), sorted by date then FirstSeq.
 func ListParts(dir, dataset string, from, to time.Time) ([]PartFile, error) {
-	days, err := dirNames(filepath.Join(dir, dataset), "date=", "")
+	if err := readable(filepath.Join(dir, dataset)); err != nil {
+		return nil, err
+	}
+	days, err := Glob(dir, dataset, "date=*")
 	if err != nil {
 		return nil, err
 	}
 	var out []PartFile
-	for _, name := range days {
-		date := strings.TrimPrefix(name, "date=")
+	for _, d := range days {
+		date := strings.TrimPrefix(filepath.Base(d), "date=")
 		if !from.IsZero() && date < from.UTC().Format("2006-01-02") {
 			continue
 		}
 		if !to.IsZero() && date > to.UTC().Format("2006-01-02") {
 			continue
 		}
-		d := filepath.Join(dir, dataset, name)
-		files, err := dirNames(d, "part-", ".parquet")
+		if err := readable(d); err != nil {
+			return nil, err
+		}
+		files, err := Glob(d, "part-*.parquet")
 		if err != nil {
 			return nil, err
 		}
 		for _, f := range files {
-			pf, err := ParsePartPath(filepath.Join(d, f))
+			pf, err := ParsePartPath(f)
 			if err != nil {
 				continue
 			}
@@ -91,21 +116,22 @@ func ListParts(dir, dataset string, from, to time.Time) ([]PartFile, error) {
 	return out, nil
 }
 
-// dirNames lists the entries of dir named prefix…suffix. A missing dir has none; an unreadable one is an
-// error (a dataset that cannot be read is never silently skipped).
-func dirNames(dir, prefix, suffix string) ([]string, error) {
-	ents, err := os.ReadDir(dir)
+// readable returns nil for a folder that can be listed or does not exist, else why it cannot be listed:
+// filepath.Glob skips unreadable folders silently, and a dataset that cannot be read must never be skipped.
+func readable(dir string) error {
+	f, err := os.Open(dir)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+		return nil
 	}
-	if err != nil {
-		return nil, fmt.Errorf("listing %s: %w", dir, err)
-	}
-	var out []string
-	for _, e := range ents {
-		if n := e.Name(); strings.HasPrefix(n, prefix) && strings.HasSuffix(n, suffix) {
-			out = append(out, n)
+	if err == nil {
+		_, err = f.Readdirnames(1)
+		f.Close()
+		if err == io.EOF {
+			err = nil
 		}
 	}
-	return out, nil
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", dir, err)
+	}
+	return nil
 }

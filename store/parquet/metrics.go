@@ -15,6 +15,10 @@ var (
 		Name: "okxtape_parquet_budget_closes_total",
 		Help: "Parquet files written early because all open files together exceeded MaxBufferedBytes.",
 	})
+	metricParquetRejected = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "okxtape_parquet_rows_rejected_total",
+		Help: "Rows the Parquet sink rejected because they did not match their table's columns (a schema bug; the first per table is logged).",
+	})
 	metricParquetSkipped = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "okxtape_parquet_duplicates_skipped_total",
 		Help: "Redelivered events skipped by the Parquet sink because a completed file or the open file already holds their seq.",

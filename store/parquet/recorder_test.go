@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/okxtape/okxtape/internal/storetest"
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
@@ -296,13 +297,7 @@ func TestRecorderCrashRecovery(t *testing.T) {
 
 func TestDuckDBReadsParquet(t *testing.T) {
 	// DuckDB (npm @duckdb/node-api via scripts/duckdb-install.sh): an engine that is not ours.
-	script, _ := filepath.Abs("../scripts/duckdb/query.mjs")
-	if _, err := os.Stat(filepath.Join(filepath.Dir(script), "node_modules/@duckdb/node-api/package.json")); err != nil {
-		if os.Getenv("OKXTAPE_REQUIRE_DUCKDB") == "1" {
-			t.Fatal("DuckDB is required (OKXTAPE_REQUIRE_DUCKDB=1): run scripts/duckdb-install.sh")
-		}
-		t.Skip("DuckDB not installed (scripts/duckdb-install.sh)")
-	}
+	script := testenv.DuckDBScript(t)
 	dir := t.TempDir()
 	pq := NewSink(dir, Options{})
 	if err := pq.Open(context.Background()); err != nil {

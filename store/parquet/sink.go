@@ -5,8 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
-	"path/filepath"
 	"sort"
 	"sync"
 	"time"
@@ -86,6 +86,8 @@ type Sink struct {
 	files    uint64
 	skipped  uint64
 	rejected uint64
+	// rejectedBy counts rejected rows per table; the first of each table is logged, the rest only counted.
+	rejectedBy [schema.NumKinds]uint64
 }
 
 type openFile struct {
@@ -112,7 +114,10 @@ func (s *Sink) Open(ctx context.Context) error {
 	if err := os.MkdirAll(s.dir, 0o755); err != nil {
 		return fmt.Errorf("parquet: create %s: %w", s.dir, err)
 	}
-	tmps, _ := filepath.Glob(filepath.Join(s.dir, "*", "date=*", "*.parquet.tmp"))
+	tmps, err := Glob(s.dir, "*", "date=*", "*.parquet.tmp")
+	if err != nil {
+		return fmt.Errorf("parquet: look for incomplete files in %s: %w", s.dir, err)
+	}
 	for _, t := range tmps {
 		if err := os.Remove(t); err != nil {
 			return fmt.Errorf("parquet: remove incomplete file: %w", err)
@@ -191,13 +196,14 @@ func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 			} else {
 				s.retained -= buf.capBytes()
 			}
-			of = &openFile{buf: buf, opened: s.o.Now(), day: day, minSeq: h.Seq, maxSeq: h.Seq}
+			// The seq range covers added rows only: a rejected first row must not mark its seq as stored.
+			of = &openFile{buf: buf, opened: s.o.Now(), day: day, minSeq: math.MaxUint64}
 			s.open[k] = of
 		}
 		before := of.buf.bytes
 		if err := of.buf.add(e); err != nil {
 			rejected++
-			s.o.Logger.Error("parquet: row rejected (a schema bug)", "err", err)
+			s.reject(k, err)
 			continue
 		}
 		s.buffered += of.buf.bytes - before
@@ -216,6 +222,16 @@ func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 		s.mu.Unlock()
 	}
 	return nil
+}
+
+// reject counts a row that did not match its table (a schema bug) and logs the first one of each table.
+func (s *Sink) reject(k schema.Kind, err error) {
+	metricParquetRejected.Inc()
+	s.rejectedBy[k]++
+	if s.rejectedBy[k] == 1 {
+		s.o.Logger.Error("parquet: row rejected (a schema bug); further rejected rows of this table are counted, not logged",
+			"table", schema.TableOf(k).Name, "err", err)
+	}
 }
 
 // closeLargest writes the open file holding the most bytes (the sink is over MaxBufferedBytes).
