@@ -185,8 +185,25 @@ func (c *conn) writeLoop() {
 					last = time.Now()
 					continue
 				}
+				if f.BombEvery > 0 && c.dataN%uint64(f.BombEvery) == 0 {
+					c.srv.stats.fault("bomb")
+					if !c.write(c.srv.bomb()) {
+						return
+					}
+				}
 			}
 			data := fr.data
+			if f.BadValueEvery > 0 && fr.channel != "" && fr.items == 1 && c.dataN%uint64(f.BadValueEvery) == 0 {
+				if bad, ok := withBadValue(data, c.dataN/uint64(f.BadValueEvery)); ok {
+					c.srv.stats.fault("bad_value")
+					if !c.write(bad) {
+						return
+					}
+					c.srv.stats.data(fr.channel, 0) // the frame was sent; its one item is not data
+					last = time.Now()
+					continue
+				}
+			}
 			if c.srv.cfg.EmbedSendTime && (fr.channel == "trades" || fr.channel == "trades-all") {
 				c.stamp = stampSendTime(append(c.stamp[:0], data...))
 				data = c.stamp

@@ -1,16 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/okxtape/okxtape/sim"
+	"github.com/urfave/cli/v2"
 )
 
 // TestRunPrintsStatsOnSignal starts the CLI in-process with flags from the environment, waits for it to
@@ -93,4 +97,23 @@ func countLines(b []byte) int {
 		}
 	}
 	return n
+}
+
+// TestBadFlagsExit2: a bad flag is one line on stderr and exit 2, not the whole help and exit 1.
+func TestBadFlagsExit2(t *testing.T) {
+	cli.OsExiter = func(int) {}
+	var help bytes.Buffer
+	app := newApp()
+	app.Writer, app.ErrWriter = &help, &help
+	for _, args := range [][]string{{"--nosuch"}, {"--rate", "fast"}, {"--listen", "abc"}, {"--log-level", "loud"},
+		{"--capture-speed", "-1"}} {
+		err := app.Run(append([]string{"okxsim"}, args...))
+		var ec cli.ExitCoder
+		if !errors.As(err, &ec) || ec.ExitCode() != 2 || strings.Contains(ec.Error(), "\n") {
+			t.Errorf("%v: %v, want exit 2 with one line", args, err)
+		}
+	}
+	if strings.Contains(help.String(), "GLOBAL OPTIONS") {
+		t.Errorf("usage errors printed the help:\n%s", help.String())
+	}
 }

@@ -29,11 +29,13 @@ func main() {
 
 func newApp() *cli.App {
 	return &cli.App{
-		Name:    "record",
-		Usage:   "record OKX v5 market data through the okxtape engine into Parquet and/or ClickHouse",
-		Version: version,
-		Flags:   flags(),
-		Action:  run,
+		Name:            "record",
+		UsageText:       "record [options]",
+		HideHelpCommand: true,
+		Usage:           "record OKX v5 market data through the okxtape engine into Parquet and/or ClickHouse",
+		Version:         version,
+		Flags:           flags(),
+		Action:          run,
 		// Bad flags are a usage error: say what is wrong and exit 2.
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
 			return cli.Exit(fmt.Sprintf("record: %v (see record --help)", err), 2)
