@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -15,12 +14,12 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/okxtape/okxtape/ingest/decode"
+	"github.com/okxtape/okxtape/internal/wslimit"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/schema/channels"
 )
 
 const (
-	readLimit    = 32 << 20 // largest accepted frame (an instruments push is hundreds of KB)
 	writeTimeout = 10 * time.Second
 	drainTimeout = time.Second // how long a closing connection keeps reading for the server's close frame
 )
@@ -109,7 +108,6 @@ func (c *Client) dial(ctx context.Context, s *slot) (*conn, error) {
 		}
 		return nil, fmt.Errorf("dial %s: %w", s.url, err)
 	}
-	ws.SetReadLimit(readLimit)
 	now := time.Now().UnixNano()
 	cn := &conn{
 		c: c, s: s, label: s.label, endpoint: s.endpoint, url: s.url, ws: ws, openedNs: now,
@@ -213,21 +211,24 @@ func (cn *conn) readLoop() {
 		_ = cn.ws.Close()
 		close(cn.done)
 	}()
-	var buf bytes.Buffer
+	// Decompressed bytes are limited per message: gorilla's own limit counts compressed bytes, so a small
+	// permessage-deflate message could inflate without bound. An oversized message is skipped (its rest is
+	// discarded undecompressed) and counted; the connection stays up.
+	rd := wslimit.NewReader(cn.ws, wslimit.ReadOptions{MaxMessage: cn.c.cfg.MaxMessageBytes})
 	for {
-		_, r, err := cn.ws.NextReader()
+		_, msg, err := rd.Read()
+		recvNs := time.Now().UnixNano()
+		if wslimit.IsTooLarge(err) {
+			cn.lastRecv.Store(recvNs)
+			cn.c.decodeError("oversized", cn.label, err)
+			continue
+		}
 		if err != nil {
 			cn.setReason(describeReadError(err))
 			return
 		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
-			cn.setReason(describeReadError(err))
-			return
-		}
-		recvNs := time.Now().UnixNano()
 		cn.lastRecv.Store(recvNs)
-		cn.handle(buf.Bytes(), recvNs)
+		cn.handle(msg, recvNs)
 	}
 }
 

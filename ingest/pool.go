@@ -140,13 +140,24 @@ func (s *slot) run(ctx context.Context) {
 			sleep(ctx, d)
 			continue
 		}
-		bo.Reset()
 		if !everUp {
 			s.checkRefused(cn)
 		}
+		upAt := time.Now()
 		s.up(cn, everUp, outageFrom)
 		everUp = true
 		outageFrom, lastReason = s.serve(ctx, cn)
+		// A connection that held for a while resets the backoff: the next reconnect is immediate. One lost
+		// soon after it came up (a server that drops every new connection, a message that kills it each
+		// time) backs off like a failed dial, so a fault that repeats never becomes a reconnect loop.
+		if time.Since(upAt) >= 10*c.cfg.Backoff.Initial {
+			bo.Reset()
+		} else if ctx.Err() == nil {
+			d := bo.NextBackOff()
+			c.log.Warn("connection lost soon after it came up; waiting before reconnecting", "conn", s.label,
+				"reason", lastReason, "in", d.Round(time.Millisecond))
+			sleep(ctx, d)
+		}
 	}
 }
 

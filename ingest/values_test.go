@@ -54,3 +54,28 @@ func countLines(s, sub string) int {
 	}
 	return n
 }
+
+// TestDeflateBomb: permessage-deflate messages that inflate past MaxMessageBytes are skipped and counted
+// once each, without dropping the connection; every other frame arrives.
+func TestDeflateBomb(t *testing.T) {
+	srv, addr := startSim(t, sim.Config{Rate: 40, Faults: sim.Faults{BombEvery: 15, BombBytes: 8 << 20}})
+	cfg := testConfig(addr, []decode.Arg{sub("tickers", "BTC-USDT")})
+	cfg.MaxMessageBytes = 1 << 20
+	h := run(t, cfg)
+	waitFor(t, 10*time.Second, "bombs", func() bool { return srv.Stats().Faults["bomb"] >= 3 })
+	_ = srv.Close()
+	compareWithSim(t, h, srv)
+	waitFor(t, 5*time.Second, "every bomb counted", func() bool {
+		return h.c.Stats().DecodeErrors["oversized"] == srv.Stats().Faults["bomb"]
+	})
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	st := h.c.Stats()
+	if st.Reconnects != 0 || st.ConnectionsOpened != 1 {
+		t.Fatalf("stats %+v, sim faults %v", st, srv.Stats().Faults)
+	}
+	if n := countLines(h.logs.String(), "kind=oversized"); n != 1 {
+		t.Fatalf("oversized logged %d times, want once", n)
+	}
+}

@@ -186,10 +186,11 @@ func (c *conn) writeLoop() {
 					continue
 				}
 				if f.BombEvery > 0 && c.dataN%uint64(f.BombEvery) == 0 {
-					c.srv.stats.fault("bomb")
 					if !c.write(c.srv.bomb()) {
 						return
 					}
+					c.srv.stats.fault("bomb") // counted once written, like data
+
 				}
 			}
 			data := fr.data
