@@ -18,7 +18,7 @@ func CheckDuration(flag string, d, min time.Duration, zeroOK bool) error {
 	if d == 0 && zeroOK {
 		return nil
 	}
-	if d < min || (d == 0 && !zeroOK) {
+	if d < 0 || d < min || d == 0 {
 		want := "at least " + min.String()
 		if min <= 0 {
 			want = "positive"
