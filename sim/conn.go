@@ -186,11 +186,12 @@ func (c *conn) writeLoop() {
 					continue
 				}
 				if f.BombEvery > 0 && c.dataN%uint64(f.BombEvery) == 0 {
-					if !c.write(c.srv.bomb()) {
+					_ = c.ws.SetWriteDeadline(time.Now().Add(time.Minute)) // the first one is compressed on the way
+					if err := c.ws.WritePreparedMessage(c.srv.bomb()); err != nil {
+						c.kill()
 						return
 					}
 					c.srv.stats.fault("bomb") // counted once written, like data
-
 				}
 			}
 			data := fr.data

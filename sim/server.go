@@ -84,7 +84,7 @@ type Server struct {
 	connTimes map[string][]time.Time
 
 	bombOnce sync.Once
-	bombData []byte
+	bombData *websocket.PreparedMessage
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -357,8 +357,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p pathKind) {
 	s.log.Debug("okxsim: disconnected", "connId", c.id)
 }
 
-// bomb returns the BombEvery push, built once.
-func (s *Server) bomb() []byte {
-	s.bombOnce.Do(func() { s.bombData = bombFrame(s.cfg.Faults.BombBytes) })
+// bomb returns the BombEvery push, built once; gorilla compresses a prepared message once per setting.
+func (s *Server) bomb() *websocket.PreparedMessage {
+	s.bombOnce.Do(func() {
+		s.bombData, _ = websocket.NewPreparedMessage(websocket.TextMessage, bombFrame(s.cfg.Faults.BombBytes))
+	})
 	return s.bombData
 }
