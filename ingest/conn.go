@@ -70,8 +70,7 @@ type conn struct {
 	other   *chanCounters            // every channel the registry does not know
 	onEvent func(schema.Event)
 
-	idEnc   schema.Encoder // exchange identities of events (handover.go)
-	idBuf   []byte
+	idh     idHasher // exchange identities of events (handover.go)
 	lastMu  sync.Mutex
 	lastIDs map[streamKey]uint64 // latest identity per value-channel stream, seeds a handover window
 }

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"hash/maphash"
+	"math"
 	"sync"
 	"time"
 
@@ -118,12 +119,46 @@ func (cn *conn) identity(st schema.Stored) uint64 {
 	h := st.Hdr()
 	seq, recv := h.Seq, h.RecvNs
 	h.Seq, h.RecvNs = 0, 0
-	cn.idBuf = cn.idEnc.Append(append(cn.idBuf[:0], byte(st.Kind())), st)
+	cn.idh.h = uint64(st.Kind()) + 1
+	st.WriteRow(&cn.idh)
 	h.Seq, h.RecvNs = seq, recv
-	return maphash.Bytes(idSeed, cn.idBuf)
+	return cn.idh.h
 }
 
 var idSeed = maphash.MakeSeed()
+
+// idHasher is a schema.RowWriter that folds a row into a 64-bit hash without encoding it.
+type idHasher struct{ h uint64 }
+
+func (w *idHasher) mix(v uint64) {
+	w.h = (w.h ^ v) * 0x9e3779b97f4a7c15
+	w.h ^= w.h >> 31
+}
+
+func (w *idHasher) Int64(v int64)     { w.mix(uint64(v)) }
+func (w *idHasher) Float64(v float64) { w.mix(math.Float64bits(v)) }
+func (w *idHasher) String(v string)   { w.mix(maphash.String(idSeed, v)) }
+func (w *idHasher) Bool(v bool) {
+	if v {
+		w.mix(1)
+	} else {
+		w.mix(2)
+	}
+}
+
+func (w *idHasher) Float64s(v []float64) {
+	w.mix(uint64(len(v)))
+	for _, f := range v {
+		w.Float64(f)
+	}
+}
+
+func (w *idHasher) Int64s(v []int64) {
+	w.mix(uint64(len(v)))
+	for _, n := range v {
+		w.Int64(n)
+	}
+}
 
 // admit passes a decoded non-book event through the slot's handover window, if one is open; false: drop it
 // as a duplicate. For value channels (everything but trades) it also remembers the stream's latest identity,
@@ -140,6 +175,9 @@ func (cn *conn) admit(ev schema.Event) bool {
 		h := st.Hdr()
 		k := streamKey{st.Kind(), h.Channel, h.InstID}
 		cn.lastMu.Lock()
+		if cn.lastIDs == nil {
+			cn.lastIDs = map[streamKey]uint64{}
+		}
 		if _, ok := cn.lastIDs[k]; !ok && len(cn.lastIDs) >= maxHandoverSeen {
 			clear(cn.lastIDs)
 		}

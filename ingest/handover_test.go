@@ -117,3 +117,18 @@ func TestRunRefusedAndNeverConnected(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkAdmit is the per-event cost the handover dedupe adds to a value-channel event outside handovers
+// (its identity is remembered to seed a later window); trades and books pay nothing then.
+func BenchmarkAdmit(b *testing.B) {
+	c := &Client{}
+	cn := &conn{c: c, s: &slot{c: c}}
+	tk := &schema.Ticker{Header: schema.Header{Channel: "tickers", InstID: "BTC-USDT", Ts: 1, RecvNs: 2}, Last: 1}
+	b.ReportAllocs()
+	for b.Loop() {
+		tk.Ts++
+		if !cn.admit(tk) {
+			b.Fatal("dropped")
+		}
+	}
+}
