@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -69,14 +70,23 @@ func readGaps(t *testing.T, dir string) []schema.Gap {
 // scrape reads a Prometheus text exposition into series -> value (histogram and summary lines included).
 func scrape(t *testing.T, url string) map[string]float64 {
 	t.Helper()
-	resp, err := http.Get(url)
+	m, err := tryScrape(url)
 	if err != nil {
 		t.Fatal(err)
+	}
+	return m
+}
+
+// tryScrape reads a Prometheus text page into series (name with labels) -> value.
+func tryScrape(url string) (map[string]float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return nil, err
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	out := map[string]float64{}
 	for _, line := range strings.Split(string(b), "\n") {
@@ -91,7 +101,7 @@ func scrape(t *testing.T, url string) map[string]float64 {
 			out[line[:i]] = v
 		}
 	}
-	return out
+	return out, nil
 }
 
 func isDetection(reason string) bool {
@@ -110,24 +120,39 @@ func TestBookFaultsDetectedResyncedLedgered(t *testing.T) {
 	s := startSim(t, "--instruments", "2", "--rate", "20", "--checksum", "--book-depth", "100",
 		"--book-dup-every", "11", "--book-gap-every", "13", "--book-reset-every", "17",
 		"--book-bad-checksum-every", "19", "--book-crossed-every", "29")
-	metricsPort := freePort(t)
-	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(),
+	mflag, metricsURL := metricsFlag(t)
+	rec := start(t, nil, "record", append([]string{"--ws-url", s.ws(), "--rest-url", s.rest(),
 		"--channels", "books,books5", "--inst", "BTC-USDT,ETH-USDT", "--strategy", "digest",
-		"--out", out, "--flush-interval", "200ms", "--log-level", "warn", "--metrics-addr", "127.0.0.1:"+itoa(metricsPort))
-	time.Sleep(8 * time.Second)
-	metrics := scrape(t, "http://127.0.0.1:"+itoa(metricsPort)+"/metrics")
-	for _, name := range []string{"okxtape_book_resyncs_total", "okxtape_book_checksum_failures_total",
+		"--out", out, "--flush-interval", "200ms", "--log-level", "warn"}, mflag...)...)
+	faults := []string{"book_gap", "book_dup", "book_reset", "book_bad_checksum", "book_crossed"}
+	if !testenv.WaitFor(waitLimit, func() bool {
+		st, err := s.sentSoFar()
+		for _, k := range faults {
+			if err != nil || st.Faults[k] < 2 {
+				return false
+			}
+		}
+		return true
+	}) {
+		t.Fatalf("the simulator did not inject each fault twice within %s", waitLimit)
+	}
+	// Every kind of incident shows in /metrics once the faults are injected (detected as the updates arrive).
+	names := []string{"okxtape_book_resyncs_total", "okxtape_book_checksum_failures_total",
 		"okxtape_book_checksums_verified_total", `okxtape_book_gaps_total{reason="sequence"}`,
 		`okxtape_book_gaps_total{reason="checksum"}`, `okxtape_book_gaps_total{reason="crossed"}`,
-		`okxtape_book_gaps_total{reason="resync"}`} {
-		if metrics[name] <= 0 {
-			t.Errorf("/metrics: %s = %v, want > 0", name, metrics[name])
+		`okxtape_book_gaps_total{reason="resync"}`}
+	waitMetrics(t, metricsURL, fmt.Sprintf("each of %v > 0", names), func(m map[string]float64) bool {
+		for _, name := range names {
+			if m[name] <= 0 {
+				return false
+			}
 		}
-	}
+		return true
+	})
 	var sent simFaultStats
 	s.stop(syscall.SIGINT, 10*time.Second)
 	s.lastJSON(&sent)
-	time.Sleep(1500 * time.Millisecond)
+	waitDrained(t, metricsURL, simStats{Items: sent.Items})
 	rec.stop(syscall.SIGTERM, 60*time.Second)
 	if rec.exitCode() != 0 {
 		t.Fatalf("record exit %d", rec.exitCode())
@@ -227,14 +252,15 @@ func TestCaptureChecksumsVerify(t *testing.T) {
 	const books = 290
 	out := t.TempDir()
 	s := startSim(t, "--capture", captureFixture)
-	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(),
+	mflag, metricsURL := metricsFlag(t)
+	rec := start(t, nil, "record", append([]string{"--ws-url", s.ws(), "--rest-url", s.rest(),
 		"--channels", "books,trades,tickers", "--inst", "BTC-USDT,BTC-USD-220527,UNI-USD-SWAP",
-		"--out", out, "--flush-interval", "200ms", "--log-level", "warn")
-	time.Sleep(4 * time.Second)
+		"--out", out, "--flush-interval", "200ms", "--log-level", "warn"}, mflag...)...)
+	s.waitSent(t, books, "books") // the whole capture
 	var sent simFaultStats
 	s.stop(syscall.SIGINT, 10*time.Second)
 	s.lastJSON(&sent)
-	time.Sleep(time.Second)
+	waitDrained(t, metricsURL, simStats{Items: sent.Items})
 	rec.stop(syscall.SIGTERM, 60*time.Second)
 	if rec.exitCode() != 0 {
 		t.Fatalf("record exit %d", rec.exitCode())

@@ -55,16 +55,9 @@ func (s *chServer) start() {
 	if err := s.cmd.Start(); err != nil {
 		s.t.Fatalf("starting clickhouse-server: %v", err)
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		if _, err := s.query("SELECT 1"); err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(filepath.Join(d, "server.err.log"))
-			s.t.Fatalf("clickhouse-server did not come up:\n%s", tail(string(b), 2000))
-		}
-		time.Sleep(200 * time.Millisecond)
+	if !testenv.WaitFor(60*time.Second, func() bool { _, err := s.query("SELECT 1"); return err == nil }) {
+		b, _ := os.ReadFile(filepath.Join(d, "server.err.log"))
+		s.t.Fatalf("clickhouse-server did not come up:\n%s", tail(string(b), 2000))
 	}
 }
 
@@ -120,16 +113,24 @@ func TestClickHouseOutageLosesNothing(t *testing.T) {
 	ch := newCHServer(t)
 	out := t.TempDir()
 	s := startSim(t, "--instruments", "2", "--rate", "20")
-	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "tickers,trades",
+	mflag, metrics := metricsFlag(t)
+	rec := start(t, nil, "record", append([]string{"--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "tickers,trades",
 		"--inst", "BTC-USDT,ETH-USDT", "--out", out, "--clickhouse", ch.dsn("okx"), "--flush-interval", "200ms",
-		"--log-level", "warn")
-	time.Sleep(2 * time.Second)
+		"--log-level", "warn"}, mflag...)...)
+	rows := func(m map[string]float64) float64 {
+		return m[`okxtape_sink_rows_total{dataset="tickers",sink="clickhouse"}`]
+	}
+	waitMetrics(t, metrics, "rows in ClickHouse before the outage", func(m map[string]float64) bool { return rows(m) > 0 })
 	ch.stop()
-	time.Sleep(3 * time.Second) // batches pile up in the spool and are retried with backoff
+	// Batches pile up in the spool and are retried with backoff: wait for failed writes and retries.
+	waitMetrics(t, metrics, "ClickHouse sink errors and retries", func(m map[string]float64) bool {
+		return m[`okxtape_sink_errors_total{sink="clickhouse"}`] > 0 && m[`okxtape_sink_retries_total{sink="clickhouse"}`] > 1
+	})
+	before := rows(scrape(t, metrics)) // up by now: waitMetrics saw it
 	ch.start()
-	time.Sleep(2 * time.Second)
+	waitMetrics(t, metrics, "ClickHouse accepting rows again", func(m map[string]float64) bool { return rows(m) > before })
 	sent := s.finish()
-	time.Sleep(time.Second)
+	waitDrained(t, metrics, sent)
 	rec.stop(syscall.SIGTERM, 90*time.Second)
 	if rec.exitCode() != 0 {
 		t.Fatalf("record exit %d", rec.exitCode())

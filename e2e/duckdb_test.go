@@ -29,11 +29,12 @@ func duckdb(t *testing.T, sql string) []map[string]any {
 func TestParquetReadsInDuckDB(t *testing.T) {
 	out := t.TempDir()
 	s := startSim(t, "--instruments", "2", "--rate", "20")
-	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "tickers,trades,books",
-		"--inst", "BTC-USDT,ETH-USDT", "--out", out, "--log-level", "warn")
-	time.Sleep(3 * time.Second)
+	mflag, metrics := metricsFlag(t)
+	rec := start(t, nil, "record", append([]string{"--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "tickers,trades,books",
+		"--inst", "BTC-USDT,ETH-USDT", "--out", out, "--log-level", "warn"}, mflag...)...)
+	s.waitSent(t, 30, "tickers", "trades", "books")
 	sent := s.finish()
-	time.Sleep(time.Second)
+	waitDrained(t, metrics, sent)
 	rec.stop(syscall.SIGTERM, 60*time.Second)
 
 	rows := duckdb(t, "select count(*)::BIGINT as n, count(distinct inst_id)::BIGINT as insts, min(ts)::VARCHAR as t0, "+

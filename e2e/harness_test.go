@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/store/parquet"
 
 	"github.com/okxtape/okxtape/schema"
@@ -151,6 +152,7 @@ func (p *proc) lastJSON(v any) {
 type simStats struct {
 	Frames map[string]uint64 `json:"frames"`
 	Items  map[string]uint64 `json:"items"`
+	Faults map[string]uint64 `json:"faults"`
 }
 
 type sim struct {
@@ -163,17 +165,15 @@ func startSim(t *testing.T, args ...string) *sim {
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)
 	p := start(t, nil, "okxsim", append([]string{"--listen", addr}, args...)...)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/stats")
-		if err == nil {
+	var err error
+	if !testenv.WaitFor(10*time.Second, func() bool {
+		var resp *http.Response
+		if resp, err = http.Get("http://" + addr + "/stats"); err == nil {
 			resp.Body.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("okxsim did not come up: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err == nil
+	}) {
+		t.Fatalf("okxsim did not come up: %v", err)
 	}
 	return &sim{proc: p, addr: addr}
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -33,21 +34,32 @@ func TestPrivateChannelsAndSecrets(t *testing.T) {
 	rec := start(t, env, "record", "--ws-url", s.ws(), "--rest-url", s.rest(),
 		"--channels", "orders,fills,account,positions,tickers", "--inst-type", "ANY", "--inst", "BTC-USDT-SWAP",
 		"--out", out, "--metrics-addr", "127.0.0.1:"+itoa(metricsPort), "--strategy", "print,digest", "--log-level", "debug")
-	time.Sleep(4 * time.Second)
-	resp, err := http.Get("http://127.0.0.1:" + itoa(metricsPort) + "/metrics")
+	// The private channels have pushed (as the simulated account trades) and the sinks
+	// have flushed; then /metrics has every family the dashboard charts.
+	s.waitSent(t, 2, "orders", "account", "positions", "tickers")
+	metricsURL := "http://127.0.0.1:" + itoa(metricsPort) + "/metrics"
+	families := []string{"okxtape_frames_total", "okxtape_events_total", "okxtape_exchange_lag_seconds_bucket",
+		"okxtape_handoff_queue_bytes", "okxtape_spool_bytes", "okxtape_sink_rows_total", "okxtape_sink_flush_seconds_bucket"}
+	waitMetrics(t, metricsURL, fmt.Sprintf("families %v", families), func(m map[string]float64) bool {
+		for _, f := range families {
+			found := false
+			for name := range m {
+				found = found || strings.HasPrefix(name, f)
+			}
+			if !found {
+				return false
+			}
+		}
+		return true
+	})
+	resp, err := http.Get(metricsURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	metrics, _ := io.ReadAll(resp.Body)
+	metrics, _ := io.ReadAll(resp.Body) // searched for secrets below
 	resp.Body.Close()
-	for _, name := range []string{"okxtape_frames_total", "okxtape_events_total", "okxtape_exchange_lag_seconds_bucket",
-		"okxtape_handoff_queue_bytes", "okxtape_spool_bytes", "okxtape_sink_rows_total", "okxtape_sink_flush_seconds_bucket"} {
-		if !bytes.Contains(metrics, []byte(name)) {
-			t.Errorf("/metrics lacks %s", name)
-		}
-	}
-	s.finish()
-	time.Sleep(time.Second)
+	sent := s.finish()
+	waitDrained(t, metricsURL, sent, "tickers", "orders", "fills", "positions")
 	rec.stop(syscall.SIGTERM, 60*time.Second)
 	if rec.exitCode() != 0 {
 		t.Fatalf("record exit %d", rec.exitCode())

@@ -39,12 +39,13 @@ var channelDataset = map[string]string{
 func TestRecordReplayParity(t *testing.T) {
 	out := t.TempDir()
 	s := startSim(t, "--instruments", "3", "--rate", "20")
-	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(),
+	mflag, metrics := metricsFlag(t)
+	rec := start(t, nil, "record", append([]string{"--ws-url", s.ws(), "--rest-url", s.rest(),
 		"--channels", "tickers,trades,candle1m,books,books5,bbo-tbt", "--inst", "BTC-USDT,ETH-USDT",
-		"--strategy", "digest", "--out", out, "--flush-interval", "200ms", "--log-level", "warn")
-	time.Sleep(5 * time.Second)
+		"--strategy", "digest", "--out", out, "--flush-interval", "200ms", "--log-level", "warn"}, mflag...)...)
+	s.waitSent(t, 40, "tickers", "trades", "candle1m", "books", "books5", "bbo-tbt")
 	sent := s.finish() // stop the source first: the client reads everything already on the wire
-	time.Sleep(1500 * time.Millisecond)
+	waitDrained(t, metrics, sent)
 	rec.stop(syscall.SIGTERM, 60*time.Second)
 	if rec.exitCode() != 0 {
 		t.Fatalf("record exit %d", rec.exitCode())
@@ -86,11 +87,14 @@ func TestRecordReplayParity(t *testing.T) {
 func TestKill9LosesNothingSpooled(t *testing.T) {
 	out := t.TempDir()
 	s := startSim(t, "--instruments", "2", "--rate", "20")
-	rec := start(t, nil, "record", "--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "tickers,trades",
-		"--inst", "BTC-USDT", "--out", out, "--log-level", "warn")
-	time.Sleep(3 * time.Second)
+	mflag, metrics := metricsFlag(t)
+	rec := start(t, nil, "record", append([]string{"--ws-url", s.ws(), "--rest-url", s.rest(), "--channels", "tickers,trades",
+		"--inst", "BTC-USDT", "--out", out, "--log-level", "warn"}, mflag...)...)
+	s.waitSent(t, 30, "tickers", "trades")
 	sent := s.finish()
-	time.Sleep(500 * time.Millisecond) // > the 50 ms spool sync interval
+	waitDrained(t, metrics, sent)
+	// The spool is fsync'd every 50 ms and says so nowhere outside: this sleep is that interval, many times over.
+	time.Sleep(500 * time.Millisecond)
 	rec.stop(syscall.SIGKILL, 10*time.Second)
 
 	// Nothing was flushed to Parquet yet (files close hourly or at shutdown): the data is in the spool.

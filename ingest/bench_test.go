@@ -21,9 +21,9 @@ func benchConn(b *testing.B, noRaw bool) *conn {
 		b.Fatal(err)
 	}
 	s := c.slots[0]
-	cn := &conn{c: c, s: s, label: s.label, endpoint: s.endpoint, dec: decode.NewDecoder(),
+	cn := &conn{c: c, s: s, label: s.label, endpoint: s.endpoint, pipe: NewPipeline(s.books, c.cfg.Emit),
 		chans: map[string]*chanCounters{}, state: map[string]argState{}, requests: map[string]*request{}}
-	cn.onEvent = cn.event
+	cn.pipe.OnEvent = cn.count
 	return cn
 }
 

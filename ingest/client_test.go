@@ -12,7 +12,9 @@ import (
 
 	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
+	registry "github.com/okxtape/okxtape/schema/channels"
 	"github.com/okxtape/okxtape/sim"
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 func TestSubscribeAcksAndErrors(t *testing.T) {
@@ -80,9 +82,10 @@ func TestKeepalive(t *testing.T) {
 		cfg.PingAfter, cfg.PongTimeout = 150*time.Millisecond, 200*time.Millisecond
 		h := run(t, cfg)
 		waitFor(t, 5*time.Second, "connection up", h.up(1))
-		time.Sleep(1500 * time.Millisecond)
+		// Five pings span more than twice the idle time: the connection stayed open only through them.
+		waitFor(t, 10*time.Second, "five pings", func() bool { return h.c.Stats().Pings >= 5 })
 		st := h.c.Stats()
-		if st.Pings < 3 || st.Reconnects != 0 || h.r.count(schema.KindDisconnected) != 0 {
+		if st.Pings < 5 || st.Reconnects != 0 || h.r.count(schema.KindDisconnected) != 0 {
 			t.Fatalf("pings %d reconnects %d disconnected %d", st.Pings, st.Reconnects,
 				h.r.count(schema.KindDisconnected))
 		}
@@ -139,7 +142,8 @@ func TestReconnectLosesNothingOutsideOutage(t *testing.T) {
 			h := run(t, testConfig(addr, subs))
 			waitFor(t, 5*time.Second, "connections up", h.up(2))
 			for i := 0; i < tc.drops; i++ {
-				time.Sleep(300 * time.Millisecond)
+				n := h.r.count(schema.KindTicker)
+				waitFor(t, 5*time.Second, "tickers flowing", func() bool { return h.r.count(schema.KindTicker) > n+3 })
 				srv.DropConnections()
 				waitFor(t, 5*time.Second, "reconnect", func() bool { return h.c.Stats().Reconnects >= uint64(2*(i+1)) })
 			}
@@ -147,7 +151,10 @@ func TestReconnectLosesNothingOutsideOutage(t *testing.T) {
 				waitFor(t, 5*time.Second, "reconnects", func() bool { return h.c.Stats().Reconnects >= 4 })
 				waitFor(t, 5*time.Second, "connections up", h.up(2))
 			}
-			time.Sleep(200 * time.Millisecond)
+			n := h.r.count(schema.KindTicker)
+			waitFor(t, 5*time.Second, "tickers flowing after the reconnects", func() bool {
+				return h.r.count(schema.KindTicker) > n+3
+			})
 			_ = srv.Close()
 			compareWithSim(t, h, srv)
 			if err := h.stop(); err != nil {
@@ -202,13 +209,11 @@ func TestNoticeHandover(t *testing.T) {
 		sub("candle1m", "ETH-USDT")}
 	h := run(t, testConfig(addr, subs))
 	waitFor(t, 5*time.Second, "connections up", h.up(2))
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, 5*time.Second, "data flowing", func() bool { return h.r.count(schema.KindTicker) > 3 })
 	srv.SendNotice()
 	waitFor(t, 5*time.Second, "handovers", func() bool { return h.c.Stats().Handovers == 2 })
-	time.Sleep(1500 * time.Millisecond) // past the grace: the sim killed the old connections by now
-	if n := srv.Connections(); n != 2 {
-		t.Fatalf("sim has %d connections after the handover, want 2", n)
-	}
+	// Past the grace the sim kills the old connections: two remain, the new ones.
+	waitFor(t, 10*time.Second, "the old connections gone", func() bool { return srv.Connections() == 2 })
 	if st := h.c.Stats(); st.Reconnects != 0 || st.Connections != 2 || h.r.count(schema.KindGap) != 0 ||
 		h.r.count(schema.KindDisconnected) != 0 {
 		t.Fatalf("handover was not seamless: %+v, %d gaps, %d disconnects", st, h.r.count(schema.KindGap),
@@ -303,6 +308,30 @@ func TestBadFramesCounted(t *testing.T) {
 	})
 	if st := h.c.Stats(); st.Reconnects != 0 || h.r.count(schema.KindTicker) == 0 {
 		t.Fatalf("stats %+v", st)
+	}
+	// Unknown wire channels count under the one bounded label, never under their own name.
+	if st := h.c.Stats(); st.Frames[registry.Other] < 3 || st.Frames["sim-unknown-channel"] != 0 {
+		t.Fatalf("frames per channel %v: unknown channels not under %q", st.Frames, registry.Other)
+	}
+	mfs, err := prometheus.DefaultGatherer.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var other float64
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "channel" && l.GetValue() == "sim-unknown-channel" {
+					t.Fatalf("%s has a label value per unknown channel", mf.GetName())
+				}
+				if mf.GetName() == "okxtape_frames_total" && l.GetName() == "channel" && l.GetValue() == registry.Other {
+					other += m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if other < 3 {
+		t.Fatalf("okxtape_frames_total{channel=%q} = %v", registry.Other, other)
 	}
 	logs := h.logs.String()
 	if strings.Count(logs, "kind=malformed") != 1 || strings.Count(logs, "kind=unknown_channel") != 1 {

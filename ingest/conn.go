@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -62,30 +61,15 @@ type conn struct {
 	firstErr *OKXError // the first error event answering a subscribe request
 
 	// reader-goroutine state
-	dec     *decode.Decoder
-	env     decode.Envelope
-	raw     schema.Raw
-	cur     *chanCounters
-	chans   map[string]*chanCounters // by wire channel, registry channels only
-	other   *chanCounters            // every channel the registry does not know
-	onEvent func(schema.Event)
+	pipe  *Pipeline
+	raw   schema.Raw
+	cur   *chanCounters
+	chans map[string]*chanCounters // by wire channel, registry channels only
+	other *chanCounters            // every channel the registry does not know
 
 	idh     idHasher // exchange identities of events (handover.go)
 	lastMu  sync.Mutex
 	lastIDs map[streamKey]uint64 // latest identity per value-channel stream, seeds a handover window
-}
-
-type argState uint8
-
-const (
-	argPending argState = iota + 1
-	argAcked
-	argFailed
-)
-
-type request struct {
-	keys    []string
-	errored bool
 }
 
 // dial opens a connection for s (after the client's connection-rate limiter) and starts its goroutines.
@@ -113,9 +97,9 @@ func (c *Client) dial(ctx context.Context, s *slot) (*conn, error) {
 		budget: newRequestBudget(480, time.Hour),
 		done:   make(chan struct{}), closing: make(chan struct{}), notice: make(chan struct{}, 1),
 		requests: map[string]*request{}, state: map[string]argState{}, unsubs: map[string]int{},
-		dec: decode.NewDecoder(), chans: map[string]*chanCounters{}, lastIDs: map[streamKey]uint64{},
+		pipe: NewPipeline(s.books, c.cfg.Emit), chans: map[string]*chanCounters{},
 	}
-	cn.onEvent = cn.event
+	cn.pipe.OnEvent, cn.pipe.Admit = cn.count, cn.admit
 	cn.lastRecv.Store(now)
 	c.connWG.Add(2)
 	go func() {
@@ -234,8 +218,8 @@ func (cn *conn) readLoop() {
 // handle classifies and dispatches one frame. It never fails: bad frames are counted and logged once per kind.
 func (cn *conn) handle(frame []byte, recvNs int64) {
 	c := cn.c
-	env := &cn.env
-	if err := cn.dec.Envelope(frame, env); err != nil {
+	env := &cn.pipe.Env
+	if err := cn.pipe.Envelope(frame); err != nil {
 		c.decodeError("malformed", cn.label, err)
 		cn.emitRaw(frame, recvNs, "", "")
 		return
@@ -256,7 +240,7 @@ func (cn *conn) handle(frame []byte, recvNs int64) {
 	cc.frames.Inc()
 	cc.statsFr.Add(1)
 	cn.emitRaw(frame, recvNs, ch, env.Arg.InstID)
-	if _, err := cn.dec.Push(env, frame, recvNs, cn.onEvent); err != nil {
+	if _, err := cn.pipe.Push(frame, recvNs); err != nil {
 		c.pushError(cn.label, err)
 	}
 }
@@ -290,256 +274,14 @@ func (cn *conn) emitRaw(frame []byte, recvNs int64, channel, instID string) {
 	cn.raw.Frame = ""
 }
 
-// event receives each decoded event of the frame being handled.
-func (cn *conn) event(ev schema.Event) {
+// count sees each decoded event of the frame being handled, before the pipeline routes it.
+func (cn *conn) count(ev schema.Event) {
 	cc := cn.cur
 	cc.events.Inc()
 	cc.statsEv.Add(1)
 	h := ev.Hdr()
 	if h.Ts > 0 {
 		metricLag.Observe(float64(h.RecvNs-h.Ts*int64(time.Millisecond)) / 1e9)
-	}
-	if b, ok := ev.(*schema.Book); ok {
-		cn.s.books.Apply(b, cn.dec.BookRaw())
-		return
-	}
-	if !cn.admit(ev) {
-		return
-	}
-	cn.c.cfg.Emit(ev)
-}
-
-func (cn *conn) handleEvent(env *decode.Envelope, recvNs int64) {
-	c := cn.c
-	if env.ConnID != "" && cn.connIDString() != env.ConnID {
-		id := env.ConnID
-		cn.connID.Store(&id)
-	}
-	hdr := schema.Header{RecvNs: recvNs, Ts: recvNs / int64(time.Millisecond)}
-	switch env.Event {
-	case "subscribe":
-		cn.mu.Lock()
-		cn.state[argKey(env.Arg)] = argAcked
-		cn.pruneRequest(env.ID)
-		cn.mu.Unlock()
-		hdr.Channel, hdr.InstID = env.Arg.Channel, env.Arg.InstID
-		c.cfg.Emit(&schema.Subscribed{Header: hdr, Conn: cn.label, InstType: env.Arg.InstType})
-	case "unsubscribe":
-		k := argKey(env.Arg)
-		cn.mu.Lock()
-		asked := cn.unsubs[k] > 0
-		if asked {
-			cn.unsubs[k]--
-		}
-		cn.mu.Unlock()
-		if !asked {
-			c.log.Warn("okx unsubscribed a channel on its own", "conn", cn.label, "arg", argString(env.Arg))
-		}
-	case "login":
-		cn.mu.Lock()
-		ch := cn.loginCh
-		cn.loginCh = nil
-		cn.mu.Unlock()
-		if ch == nil {
-			return
-		}
-		if env.Code == "" || env.Code == "0" {
-			ch <- nil
-		} else {
-			ch <- loginFailure(cn.endpoint, &OKXError{Code: env.Code, Msg: c.scrub.scrub(env.Msg), ConnID: env.ConnID})
-		}
-	case "error":
-		oe := &OKXError{Code: env.Code, Msg: c.scrub.scrub(env.Msg), ConnID: env.ConnID}
-		hdr.Channel, hdr.InstID = cn.resolveError(env.ID, oe)
-		c.exchangeError(cn.label, oe)
-		c.cfg.Emit(&schema.ExchangeError{Header: hdr, Conn: cn.label, Code: oe.Code, Msg: oe.Msg})
-	case "notice":
-		c.log.Info("okx notice", "conn", cn.label, "code", env.Code, "msg", env.Msg, "connId", env.ConnID)
-		if env.Code == "64008" {
-			select {
-			case cn.notice <- struct{}{}:
-			default:
-			}
-		}
-	case "channel-conn-count":
-		c.log.Info("okx channel connection count", "conn", cn.label, "channel", env.Arg.Channel,
-			"count", env.ConnCount)
-	case "channel-conn-count-error":
-		c.exchErrors.add("channel-conn-count-error", 1)
-		metricExchangeErrors.WithLabelValues("channel-conn-count-error").Inc()
-		c.log.Warn("okx terminated a subscription: too many connections for this private channel",
-			"conn", cn.label, "channel", env.Arg.Channel, "count", env.ConnCount)
-	default:
-		c.logOnce("event:"+env.Event, "okx sent an unknown event (logged once)", "conn", cn.label,
-			"event", env.Event)
-	}
-}
-
-// resolveError routes an error event: to a pending login, or to the subscribe request it answers (marking the
-// arg named in its message as failed). It returns the arg's channel and instId when known.
-func (cn *conn) resolveError(id string, oe *OKXError) (channel, instID string) {
-	cn.mu.Lock()
-	defer cn.mu.Unlock()
-	if cn.loginCh != nil && (isLoginCode(oe.Code) || id == "") {
-		ch := cn.loginCh
-		cn.loginCh = nil
-		ch <- loginFailure(cn.endpoint, oe)
-		return "", ""
-	}
-	cn.lastErr = time.Now()
-	if cn.firstErr == nil {
-		cn.firstErr = oe
-	}
-	req := cn.requests[id]
-	var keys []string
-	if req != nil {
-		req.errored = true
-		keys = req.keys
-	} else {
-		for k, st := range cn.state {
-			if st == argPending {
-				keys = append(keys, k)
-			}
-		}
-	}
-	for _, k := range keys {
-		parts := strings.SplitN(k, "|", 3)
-		if len(parts) < 2 || cn.state[k] != argPending {
-			continue
-		}
-		if strings.Contains(oe.Msg, "channel:"+parts[0]) &&
-			(parts[1] == "" || strings.Contains(oe.Msg, "instId:"+parts[1])) {
-			cn.state[k] = argFailed
-			cn.pruneRequest(id)
-			return parts[0], parts[1]
-		}
-	}
-	return "", ""
-}
-
-// send sends a subscribe or unsubscribe request for args, split to respect OKX's 64 KB request limit, each
-// counted against the connection's hourly budget. Subscribed args are tracked until acked.
-func (cn *conn) send(op string, args []decode.Arg) error {
-	for _, batch := range splitRequests(args, maxRequestBytes) {
-		if err := cn.budget.take(time.Now()); err != nil {
-			return fmt.Errorf("%s %s: %w", cn.label, op, err)
-		}
-		id := cn.c.nextID()
-		keys := make([]string, len(batch))
-		cn.mu.Lock()
-		for i, a := range batch {
-			keys[i] = argKey(a)
-			if op == "subscribe" {
-				cn.state[keys[i]] = argPending
-			} else {
-				cn.unsubs[keys[i]]++
-			}
-		}
-		if op == "subscribe" {
-			cn.requests[id] = &request{keys: keys}
-		}
-		cn.mu.Unlock()
-		if err := cn.write(encodeRequest(id, op, batch)); err != nil {
-			return fmt.Errorf("%s %s: %w", cn.label, op, err)
-		}
-	}
-	return nil
-}
-
-// waitAcks waits until every arg of args is acked or failed, or every still-pending arg belongs to a request
-// that got an error and no answer came for errorGrace, or the timeout passes (then the missing args are
-// logged). It returns an error only if the connection died or ctx ended.
-func (cn *conn) waitAcks(ctx context.Context, args []decode.Arg, timeout time.Duration) error {
-	const errorGrace = 300 * time.Millisecond
-	deadline := time.Now().Add(timeout)
-	t := time.NewTicker(10 * time.Millisecond)
-	defer t.Stop()
-	for {
-		var missing []string
-		allErrored := true
-		cn.mu.Lock()
-		for _, a := range args {
-			k := argKey(a)
-			if cn.state[k] == argPending {
-				missing = append(missing, argString(a))
-				if !cn.pendingInErroredRequest(k) {
-					allErrored = false
-				}
-			}
-		}
-		lastErr := cn.lastErr
-		cn.mu.Unlock()
-		now := time.Now()
-		if len(missing) == 0 || (allErrored && now.Sub(lastErr) >= errorGrace) {
-			return nil
-		}
-		if now.After(deadline) {
-			cn.c.log.Warn("subscriptions not acknowledged in time; continuing", "conn", cn.label,
-				"missing", len(missing), "first", missing[0])
-			return nil
-		}
-		select {
-		case <-t.C:
-		case <-cn.done:
-			return fmt.Errorf("%s: connection lost while subscribing: %s", cn.label, cn.Reason())
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
-}
-
-// pruneRequest forgets request id once none of its args is pending. Called with mu held.
-func (cn *conn) pruneRequest(id string) {
-	r := cn.requests[id]
-	if r == nil {
-		return
-	}
-	for _, k := range r.keys {
-		if cn.state[k] == argPending {
-			return
-		}
-	}
-	delete(cn.requests, id)
-}
-
-func (cn *conn) pendingInErroredRequest(k string) bool {
-	for _, r := range cn.requests {
-		if !r.errored {
-			continue
-		}
-		for _, rk := range r.keys {
-			if rk == k {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// login sends the login request and waits for its answer. The request is written to the socket only.
-func (cn *conn) login(ctx context.Context, timeout time.Duration) error {
-	if err := cn.budget.take(time.Now()); err != nil {
-		return fmt.Errorf("%s login: %w", cn.label, err)
-	}
-	ch := make(chan error, 1)
-	cn.mu.Lock()
-	cn.loginCh = ch
-	cn.mu.Unlock()
-	if err := cn.write(loginRequest(cn.c.cfg.Credentials, time.Now())); err != nil {
-		return fmt.Errorf("%s login: write: %w", cn.label, err) // the error names no secret
-	}
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case err := <-ch:
-		return err
-	case <-t.C:
-		return &LoginError{Endpoint: cn.endpoint, Code: "timeout",
-			text: "OKX did not answer the login within " + timeout.String() + "; retrying [" + cn.endpoint + "]"}
-	case <-cn.done:
-		return fmt.Errorf("%s: connection lost during login: %s", cn.label, cn.Reason())
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/okxtape/okxtape/ingest/decode"
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/sim"
 )
@@ -206,13 +207,7 @@ func (h *harness) stop() error {
 // waitFor polls cond until it holds or d passes.
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testenv.Eventually(t, d, cond, "waiting for %s", what)
 }
 
 // up reports whether the client has n connections up.
@@ -239,12 +234,8 @@ func compareWithSim(t *testing.T, h *harness, srv *sim.Server) {
 		}
 		return true
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for !ok() {
-		if time.Now().After(deadline) {
-			t.Fatalf("client did not receive everything the sim sent: %s", last)
-		}
-		time.Sleep(20 * time.Millisecond)
+	if !testenv.WaitFor(3*time.Second, ok) {
+		t.Fatalf("client did not receive everything the sim sent: %s", last)
 	}
 	if len(st.Frames) == 0 {
 		t.Fatal("sim sent no data")

@@ -12,10 +12,10 @@ import (
 	"slices"
 	"time"
 
+	"github.com/okxtape/okxtape/ingest"
 	"github.com/okxtape/okxtape/store/parquet"
 
 	"github.com/okxtape/okxtape/ingest/book"
-	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
@@ -40,10 +40,11 @@ type RenormaliseStats struct {
 	OutputDir string            `json:"out"`
 }
 
-// Renormalise rebuilds the normalised datasets from the raw frames, without the exchange: each raw frame is
-// decoded again with the current decoder, depth channels go through a book.Manager (so books, quotes and
-// book gaps are rebuilt as live: sequence/checksum incidents become gaps, recovery waits for the next
-// snapshot), and everything is written through the Parquet sink into opts.Out.
+// Renormalise rebuilds the normalised datasets from the raw frames, without the exchange: each raw frame goes
+// through ingest's frame pipeline (ingest.Pipeline, the one every live connection uses: the current decoder,
+// then a book.Manager for depth channels, so books, quotes and book gaps are rebuilt as live:
+// sequence/checksum incidents become gaps, recovery waits for the next snapshot), and everything is written
+// through the Parquet sink into opts.Out.
 //
 // Order and sequence numbers: raw frames are processed part file by part file in the store's order (date,
 // first seq), each file's frames in seq (arrival) order. The rebuilt events are re-stamped with a fresh,
@@ -59,29 +60,9 @@ func Renormalise(ctx context.Context, o RenormaliseOptions) (RenormaliseStats, e
 	if log == nil {
 		log = slog.Default()
 	}
-	if o.Out == "" {
-		return st, errors.New("renormalise: no output folder")
-	}
-	if a, b := filepath.Clean(o.Dir), filepath.Clean(o.Out); a == b {
-		return st, errors.New("renormalise: the output folder must differ from the store (the originals stay until you replace them)")
-	}
-	existing, err := parquet.Glob(o.Out, "*", "date=*", "*.parquet")
+	rawParts, err := renormaliseInputs(o)
 	if err != nil {
-		return st, fmt.Errorf("renormalise: %w", err)
-	}
-	if len(existing) > 0 {
-		return st, fmt.Errorf("renormalise: %s already holds a store; remove it or choose another --out", o.Out)
-	}
-	to := o.To
-	if !to.IsZero() {
-		to = to.Add(-time.Millisecond)
-	}
-	rawParts, err := parquet.ListParts(o.Dir, schema.RawTable.Name, o.From, to)
-	if err != nil {
-		return st, fmt.Errorf("renormalise: %w", err)
-	}
-	if len(rawParts) == 0 {
-		return st, fmt.Errorf("renormalise: no raw frames in %s for the range", o.Dir)
+		return st, err
 	}
 	next, err := maxStoredSeq(o.Dir)
 	if err != nil {
@@ -107,63 +88,9 @@ func Renormalise(ctx context.Context, o RenormaliseOptions) (RenormaliseStats, e
 	if err := w.flushAll(); err != nil {
 		return st, err
 	}
-
-	stamp := func(e schema.Event) {
-		s, ok := e.(schema.Stored)
-		if !ok || schema.TableOf(e.Kind()) == nil {
-			return
-		}
-		c := schema.Clone(s)
-		c.Hdr().Seq = next
-		next++
-		w.add(c)
-	}
-	var now time.Time
-	mgr := book.NewManager(book.Options{Emit: stamp, Logger: log, Conn: "renormalise",
-		Now: func() time.Time { return now }})
-	defer mgr.Close()
-	dec := decode.NewDecoder()
-	var env decode.Envelope
-	var frames []schema.Raw
-	m := newMatcher(q, schema.RawTable)
-	for _, p := range rawParts {
-		frames = frames[:0]
-		err := parquet.ReadFile(p.Path, func(e schema.Stored) error {
-			if r := e.(*schema.Raw); m.ts(r.Ts) {
-				frames = append(frames, *r)
-			}
-			return nil
-		})
-		if err != nil {
-			return st, fmt.Errorf("renormalise: %w", err)
-		}
-		slices.SortFunc(frames, func(a, b schema.Raw) int { return cmp.Compare(a.Seq, b.Seq) })
-		for i := range frames {
-			if i&1023 == 0 && ctx.Err() != nil {
-				return st, ctx.Err()
-			}
-			r := &frames[i]
-			st.Frames++
-			now = time.Unix(0, r.RecvNs)
-			frame := []byte(r.Frame)
-			if dec.Envelope(frame, &env) != nil || env.Kind != decode.FramePush {
-				st.Bad++
-				continue
-			}
-			_, err := dec.Push(&env, frame, r.RecvNs, func(e schema.Event) {
-				if b, ok := e.(*schema.Book); ok {
-					mgr.Apply(b, dec.BookRaw())
-					return
-				}
-				stamp(e)
-			})
-			if err != nil {
-				st.Bad++
-			}
-			if w.err != nil {
-				return st, w.err
-			}
-		}
+	rb := &rebuild{w: w, next: next}
+	if err := rb.run(ctx, rawParts, newMatcher(q, schema.RawTable), log, &st); err != nil {
+		return st, err
 	}
 	if err := w.flushAll(); err != nil {
 		return st, err
@@ -180,9 +107,96 @@ func Renormalise(ctx context.Context, o RenormaliseOptions) (RenormaliseStats, e
 		}
 		st.Copied["raw_files"]++
 	}
-	st.LastSeq = next - 1
+	st.LastSeq = rb.next - 1
 	st.WallSecs = time.Since(started).Seconds()
 	return st, nil
+}
+
+// renormaliseInputs checks the output folder (set, not the store, holding no store yet) and lists the raw
+// part files of the range.
+func renormaliseInputs(o RenormaliseOptions) ([]parquet.PartFile, error) {
+	if o.Out == "" {
+		return nil, errors.New("renormalise: no output folder")
+	}
+	if a, b := filepath.Clean(o.Dir), filepath.Clean(o.Out); a == b {
+		return nil, errors.New("renormalise: the output folder must differ from the store (the originals stay until you replace them)")
+	}
+	existing, err := parquet.Glob(o.Out, "*", "date=*", "*.parquet")
+	if err != nil {
+		return nil, fmt.Errorf("renormalise: %w", err)
+	}
+	if len(existing) > 0 {
+		return nil, fmt.Errorf("renormalise: %s already holds a store; remove it or choose another --out", o.Out)
+	}
+	to := o.To
+	if !to.IsZero() {
+		to = to.Add(-time.Millisecond)
+	}
+	rawParts, err := parquet.ListParts(o.Dir, schema.RawTable.Name, o.From, to)
+	if err != nil {
+		return nil, fmt.Errorf("renormalise: %w", err)
+	}
+	if len(rawParts) == 0 {
+		return nil, fmt.Errorf("renormalise: no raw frames in %s for the range", o.Dir)
+	}
+	return rawParts, nil
+}
+
+// rebuild runs stored raw frames through ingest's frame pipeline (the one live connections use) and
+// re-stamps what comes out with fresh sequence numbers.
+type rebuild struct {
+	w    *batcher
+	next uint64    // the next fresh seq
+	now  time.Time // the receive time of the frame being rebuilt: the book manager's clock
+}
+
+// stamp keeps a rebuilt stored event with the next fresh seq (connection events are not stored).
+func (rb *rebuild) stamp(e schema.Event) {
+	s, ok := e.(schema.Stored)
+	if !ok || schema.TableOf(e.Kind()) == nil {
+		return
+	}
+	c := schema.Clone(s)
+	c.Hdr().Seq = rb.next
+	rb.next++
+	rb.w.add(c)
+}
+
+// run rebuilds the frames of parts in order (part files in store order, each file's frames by seq).
+func (rb *rebuild) run(ctx context.Context, parts []parquet.PartFile, m matcher, log *slog.Logger, st *RenormaliseStats) error {
+	mgr := book.NewManager(book.Options{Emit: rb.stamp, Logger: log, Conn: "renormalise",
+		Now: func() time.Time { return rb.now }})
+	defer mgr.Close()
+	pipe := ingest.NewPipeline(mgr, rb.stamp)
+	var frames []schema.Raw
+	for _, p := range parts {
+		frames = frames[:0]
+		err := parquet.ReadFile(p.Path, func(e schema.Stored) error {
+			if r := e.(*schema.Raw); m.ts(r.Ts) {
+				frames = append(frames, *r)
+			}
+			return nil
+		})
+		if err != nil {
+			return fmt.Errorf("renormalise: %w", err)
+		}
+		slices.SortFunc(frames, func(a, b schema.Raw) int { return cmp.Compare(a.Seq, b.Seq) })
+		for i := range frames {
+			if i&1023 == 0 && ctx.Err() != nil {
+				return ctx.Err()
+			}
+			r := &frames[i]
+			st.Frames++
+			rb.now = time.Unix(0, r.RecvNs)
+			if _, err := pipe.Frame([]byte(r.Frame), r.RecvNs); err != nil {
+				st.Bad++
+			}
+			if rb.w.err != nil {
+				return rb.w.err
+			}
+		}
+	}
+	return nil
 }
 
 // batcher buffers rebuilt events per table and writes them through the sink in batches (seq order).

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/okxtape/okxtape/internal/testenv"
 )
 
 func TestSubscribeAcksPerArg(t *testing.T) {
@@ -269,12 +270,7 @@ func TestRESTInstruments(t *testing.T) {
 
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		if cond() {
-			return
-		}
-	}
-	t.Fatal("condition not reached")
+	testenv.Eventually(t, 3*time.Second, cond, "condition not reached")
 }
 
 func TestStatsMatchClient(t *testing.T) {

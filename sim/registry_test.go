@@ -30,6 +30,10 @@ func TestSimulatedChannels(t *testing.T) {
 				t.Errorf("%s: okxsim has no generator for it", w)
 			case sp.l2 != (e.Login && e.Endpoint != schema.EndpointPrivate):
 				t.Errorf("%s: login in okxsim %v, registry %v", w, sp.l2, e.Login)
+			case e.IsDepth() && sp.depth != e.Book.MaxLevels:
+				t.Errorf("%s: okxsim keeps %d levels, the registry says %d", w, sp.depth, e.Book.MaxLevels)
+			case !e.IsDepth() && sp.depth != 0:
+				t.Errorf("%s: okxsim runs it as an incremental book, the registry does not", w)
 			}
 		}
 	}

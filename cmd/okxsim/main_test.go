@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/sim"
 	"github.com/urfave/cli/v2"
 )
@@ -42,22 +43,21 @@ func TestRunPrintsStatsOnSignal(t *testing.T) {
 	go func() { done <- newApp().Run([]string{"okxsim", "--instruments", "3", "--checksum"}) }()
 
 	var st sim.Stats
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		resp, err := http.Get("http://" + addr + "/stats")
-		if err == nil {
-			err = json.NewDecoder(resp.Body).Decode(&st)
-			resp.Body.Close()
-			if err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("okxsim did not start")
-		}
+	var resp *http.Response
+	if !testenv.WaitFor(5*time.Second, func() bool {
+		var err error
+		resp, err = http.Get("http://" + addr + "/stats")
+		return err == nil
+	}) {
+		t.Fatal("okxsim did not start")
+	}
+	err = json.NewDecoder(resp.Body).Decode(&st)
+	resp.Body.Close()
+	if err != nil {
+		t.Fatal(err)
 	}
 	var inst struct{ Data []any }
-	resp, err := http.Get("http://" + addr + "/api/v5/public/instruments?instType=SWAP")
+	resp, err = http.Get("http://" + addr + "/api/v5/public/instruments?instType=SWAP")
 	if err != nil {
 		t.Fatal(err)
 	}

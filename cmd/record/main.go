@@ -49,6 +49,17 @@ func channelsUsage() string {
 		"); unknown names exit 2"
 }
 
+// instTypeChannels lists the registry's channels that are subscribed by instrument type.
+func instTypeChannels() []string {
+	var out []string
+	for _, e := range channels.All() {
+		if e.Selector == channels.ByInstType {
+			out = append(out, e.Display())
+		}
+	}
+	return out
+}
+
 func flags() []cli.Flag {
 	env := func(n string) []string { return []string{"OKXTAPE_" + n} }
 	return []cli.Flag{
@@ -57,7 +68,7 @@ func flags() []cli.Flag {
 		&cli.BoolFlag{Name: "demo", EnvVars: env("DEMO"), Usage: "use OKX demo trading hosts (wspap.okx.com) and the x-simulated-trading REST header"},
 		&cli.StringSliceFlag{Name: "channels", Value: cli.NewStringSlice("tickers", "trades"), EnvVars: env("CHANNELS"), Usage: channelsUsage()},
 		&cli.StringSliceFlag{Name: "inst", Value: cli.NewStringSlice("BTC-USDT", "ETH-USDT"), EnvVars: env("INST"), Usage: "instrument ids"},
-		&cli.StringFlag{Name: "inst-type", Value: "SPOT", EnvVars: env("INST_TYPE"), Usage: "instrument type for --all-instruments and private channels (SPOT, SWAP, FUTURES, OPTION, MARGIN, ANY)"},
+		&cli.StringFlag{Name: "inst-type", Value: "SPOT", EnvVars: env("INST_TYPE"), Usage: "instrument type (SPOT, SWAP, FUTURES, OPTION, MARGIN, ANY) for --all-instruments and the channels subscribed by instType: " + strings.Join(instTypeChannels(), ",")},
 		&cli.BoolFlag{Name: "all-instruments", EnvVars: env("ALL_INSTRUMENTS"), Usage: "subscribe every live instrument of --inst-type (from REST /api/v5/public/instruments)"},
 		&cli.StringSliceFlag{Name: "strategy", EnvVars: env("STRATEGY"), Usage: "strategies to run: " + strings.Join(strategies.Names(), ", ") + " (repeat or comma-separate)"},
 		&cli.DurationFlag{Name: "duration", EnvVars: env("DURATION"), Usage: "stop after this long (0: until SIGINT/SIGTERM)"},

@@ -16,15 +16,14 @@ import (
 
 	chstore "github.com/okxtape/okxtape/store/clickhouse"
 	"github.com/okxtape/okxtape/store/parquet"
+	"github.com/okxtape/okxtape/strategies"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/ingest"
-	"github.com/okxtape/okxtape/ingest/decode"
 	"github.com/okxtape/okxtape/internal/cliutil"
 	"github.com/okxtape/okxtape/schema"
-	registry "github.com/okxtape/okxtape/schema/channels"
 	"github.com/okxtape/okxtape/store"
 )
 
@@ -52,38 +51,9 @@ func run(c *cli.Context) error {
 	ctx, stop := cliutil.RunContext(c.Context, c.Duration("duration"))
 	defer stop()
 
-	creds, err := cliutil.LoadCredentials(c.String("credentials-file"))
+	tg, err := resolveTarget(ctx, c, log)
 	if err != nil {
-		return cli.Exit("record: "+err.Error(), 2)
-	}
-	channels := cliutil.SplitList(c.StringSlice("channels"))
-	insts := cliutil.SplitList(c.StringSlice("inst"))
-	if len(channels) == 0 {
-		return cli.Exit("record: --channels is empty", 2)
-	}
-	if err := registry.Validate(channels); err != nil {
-		return cli.Exit("record: --channels: "+err.Error(), 2)
-	}
-	wsURL, restURL := c.String("ws-url"), c.String("rest-url")
-	if c.Bool("demo") && wsURL == "wss://ws.okx.com:8443" {
-		wsURL = "wss://wspap.okx.com:8443"
-	}
-	if c.Bool("all-instruments") {
-		list, err := ingest.FetchInstruments(ctx, restURL, c.String("inst-type"), c.Bool("demo"))
-		if err != nil {
-			return cli.Exit(fmt.Sprintf("record: listing instruments: %v", err), 1)
-		}
-		insts = insts[:0]
-		for _, in := range list {
-			if in.State == "" || in.State == "live" {
-				insts = append(insts, in.InstID)
-			}
-		}
-		log.Info("subscribing all instruments", "inst_type", c.String("inst-type"), "count", len(insts))
-	}
-	subs, needLogin := subscriptions(channels, insts, c.String("inst-type"))
-	if needLogin && creds.Empty() {
-		return cli.Exit("record: private channels need OKX_API_KEY, OKX_API_SECRET and OKX_API_PASSPHRASE (environment or --credentials-file)", 2)
+		return err
 	}
 
 	eng := engine.New(engine.Options{Mode: engine.Live, Logger: log})
@@ -108,15 +78,16 @@ func run(c *cli.Context) error {
 
 	session := &schema.Session{
 		SessionID: fmt.Sprintf("%d-%d", started.UnixNano(), os.Getpid()), StartMs: started.UnixMilli(),
-		Version: version, ConfigHash: configHash(c), Channels: strings.Join(channels, ","), Instruments: strings.Join(insts, ","),
+		Version: version, ConfigHash: configHash(c), Channels: strings.Join(tg.channels, ","),
+		Instruments: strings.Join(tg.insts, ","),
 	}
 	session.Host, _ = os.Hostname()
 	session.Ts = session.StartMs
 	eng.Emit(schema.Clone(session))
 
 	client, err := ingest.New(ingest.Config{
-		WSURL: wsURL, RESTURL: restURL, Demo: c.Bool("demo"), Subscriptions: subs,
-		Credentials:    ingest.Credentials{APIKey: creds.APIKey, Secret: creds.Secret, Passphrase: creds.Passphrase},
+		WSURL: tg.wsURL, RESTURL: tg.restURL, Demo: c.Bool("demo"), Subscriptions: tg.subs,
+		Credentials:    ingest.Credentials{APIKey: tg.creds.APIKey, Secret: tg.creds.Secret, Passphrase: tg.creds.Passphrase},
 		RawFrames:      c.Bool("raw-frames") && !c.Bool("no-store"),
 		ConnectTimeout: c.Duration("connect-timeout"),
 		Logger:         log, Emit: eng.Emit,
@@ -127,13 +98,20 @@ func run(c *cli.Context) error {
 	if iv := c.Duration("stats-interval"); iv > 0 {
 		go logStats(ctx, log, iv, eng, client, rec)
 	}
-	log.Info("recording", "ws_url", wsURL, "channels", channels, "instruments", len(insts), "subscriptions", len(subs))
+	log.Info("recording", "ws_url", tg.wsURL, "channels", tg.channels, "instruments", len(tg.insts),
+		"subscriptions", len(tg.subs))
 	runErr := client.Run(ctx)
 	// From here on a second SIGINT/SIGTERM kills the process at once: nothing is lost by it, because every
 	// accepted event is already in the fsync'd spool that the next start recovers.
 	stop()
 
-	// Shutdown in order: ingest has stopped; close the session, drain and close the recorder, summarise.
+	return finish(log, started, session, eng, client, rec, strats, runErr)
+}
+
+// finish shuts down in order once ingest has stopped: it closes the session, drains and closes the
+// recorder, and prints the summary line. The exit is 1 when the run or the recorder failed.
+func finish(log *slog.Logger, started time.Time, session *schema.Session, eng *engine.Engine, client *ingest.Client,
+	rec *store.Recorder, strats map[string]strategies.Strategy, runErr error) error {
 	session.EndMs = time.Now().UnixMilli()
 	session.Seq = 0
 	eng.Emit(session)
@@ -171,34 +149,6 @@ func setGC(c *cli.Context, log *slog.Logger) {
 		debug.SetMemoryLimit(int64(mb) << 20)
 		log.Debug("gc soft memory limit", "mib", mb)
 	}
-}
-
-// subscriptions returns the args for channels (validated) by their registry selector: one per instrument id,
-// per instrument family (--inst read as families), or one in all with instType or nothing. needLogin is set
-// when a private channel is among them (public channels that need login use credentials only when given).
-func subscriptions(channels, insts []string, instType string) (subs []decode.Arg, needLogin bool) {
-	for _, ch := range channels {
-		e := registry.Lookup(ch)
-		if e == nil {
-			continue
-		}
-		needLogin = needLogin || e.Endpoint == schema.EndpointPrivate
-		switch e.Selector {
-		case registry.ByInstID:
-			for _, in := range insts {
-				subs = append(subs, decode.Arg{Channel: ch, InstID: in})
-			}
-		case registry.ByInstFamily:
-			for _, in := range insts {
-				subs = append(subs, decode.Arg{Channel: ch, InstType: instType, InstFamily: in})
-			}
-		case registry.ByInstType:
-			subs = append(subs, decode.Arg{Channel: ch, InstType: instType})
-		default: // ByCcy (all currencies), ByNone
-			subs = append(subs, decode.Arg{Channel: ch})
-		}
-	}
-	return subs, needLogin
 }
 
 func openRecorder(ctx context.Context, c *cli.Context, log *slog.Logger) (*store.Recorder, error) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/store/parquet"
 
 	"github.com/gorilla/websocket"
@@ -186,12 +187,10 @@ func TestServeCommand(t *testing.T) {
 		}
 	}()
 	var c *websocket.Conn
-	for i := 0; i < 100; i++ {
-		if c, _, err = websocket.DefaultDialer.Dial("ws://"+addr+"/ws/v5/public", nil); err == nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitFor(5*time.Second, func() bool {
+		c, _, err = websocket.DefaultDialer.Dial("ws://"+addr+"/ws/v5/public", nil)
+		return err == nil
+	})
 	if err != nil {
 		t.Fatal(err)
 	}

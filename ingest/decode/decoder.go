@@ -34,6 +34,9 @@ type Decoder struct {
 	pos     schema.Position
 	vc      valueCheck // the Push in progress
 
+	// ev holds one reusable event per kind for decoders without a field above (scratch).
+	ev [schema.NumKinds]schema.Stored
+
 	sc     scanner    // the push being decoded
 	lastCh string     // the channel of the previous push (interned) and its decoder: skips the lookup
 	lastFn decodeFunc // for runs of one channel
@@ -50,6 +53,15 @@ type Stats struct {
 // NewDecoder returns a Decoder with an empty intern table.
 func NewDecoder() *Decoder {
 	return &Decoder{in: interner{m: make(map[string]string, 256)}}
+}
+
+// scratch returns the Decoder's reusable event of kind k, made on first use: a channel's decoder takes its
+// event from here (ev := d.scratch(schema.KindX).(*schema.X)), so adding one needs no field in Decoder.
+func (d *Decoder) scratch(k schema.Kind) schema.Stored {
+	if d.ev[k] == nil {
+		d.ev[k] = schema.TableOf(k).New()
+	}
+	return d.ev[k]
 }
 
 // Stats returns the error counts so far.

@@ -11,7 +11,8 @@ type decodeFunc func(d *Decoder, s *scanner, h schema.Header, env *Envelope, emi
 
 // decoders holds the decoders named by the registry entries' Decoder field (schema/channels). Adding a
 // channel adds its entry there and, unless it shares a message shape with another channel, one decoder
-// here; TestEveryEntryHasADecoder fails until both exist.
+// here (its parsing in a file of its own, its reusable event from d.scratch); TestEveryEntryHasADecoder
+// fails until both exist.
 var decoders = map[string]decodeFunc{
 	"ticker": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
 		return d.tickers(s, h, emit)

@@ -53,3 +53,14 @@ func TestDecodedKindsMatchTheRegistry(t *testing.T) {
 		}
 	}
 }
+
+// TestScratchIsReusedPerKind: a decoder's event comes from one reused struct per kind, of that kind.
+func TestScratchIsReusedPerKind(t *testing.T) {
+	d := NewDecoder()
+	for _, tab := range schema.Tables() {
+		a, b := d.scratch(tab.Kind), d.scratch(tab.Kind)
+		if a != b || a.Kind() != tab.Kind {
+			t.Fatalf("%s: scratch gave %T then %T", tab.Name, a, b)
+		}
+	}
+}

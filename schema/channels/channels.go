@@ -67,7 +67,8 @@ type Book struct {
 	// is a full snapshot of the top MaxLevels levels, with no chain (books5, bbo-tbt).
 	Incremental bool
 	// SharedChain: the seqIds are drawn from one sequence shared with the instrument's other depth channels,
-	// so a REST snapshot's seqId can join this channel's chain.
+	// so a REST snapshot's seqId can join this channel's chain (the book manager's recovery relies on it for
+	// every incremental channel; the registry test enforces it).
 	SharedChain bool
 	// MaxLevels is the depth OKX keeps per side.
 	MaxLevels int

@@ -105,6 +105,11 @@ func TestEntriesAreComplete(t *testing.T) {
 		if e.Book != nil && e.Book.MaxLevels <= 0 {
 			t.Errorf("%s: book without MaxLevels", e.Name)
 		}
+		// The book manager recovers an incremental book by joining a REST snapshot's seqId to the buffered
+		// updates: that holds only for a chain shared with the instrument's other depth channels.
+		if e.IsDepth() && !e.Book.SharedChain {
+			t.Errorf("%s: incremental book without a shared seqId chain: ingest/book's REST join cannot recover it", e.Name)
+		}
 		for _, w := range e.WireNames() {
 			if prev, dup := wire[w]; dup {
 				t.Errorf("wire name %q in both %s and %s", w, prev, e.Name)
@@ -115,4 +120,27 @@ func TestEntriesAreComplete(t *testing.T) {
 			}
 		}
 	}
+}
+
+// FuzzLookup: any wire name either finds the entry that lists it among its wire names or nothing, and its
+// label is itself or Other.
+func FuzzLookup(f *testing.F) {
+	for _, w := range []string{"tickers", "candle1m", "candle", "mark-price-candle1s", "", "\xff"} {
+		f.Add(w)
+	}
+	f.Fuzz(func(t *testing.T, wire string) {
+		e := Lookup(wire)
+		if l := Label(wire); (e == nil) != (l == Other) || (e != nil && l != wire) {
+			t.Fatalf("Label(%q) = %q with entry %v", wire, l, e)
+		}
+		if e == nil {
+			return
+		}
+		for _, w := range e.WireNames() {
+			if w == wire {
+				return
+			}
+		}
+		t.Fatalf("Lookup(%q) = %s, which does not list it", wire, e.Name)
+	})
 }

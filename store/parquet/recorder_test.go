@@ -83,10 +83,7 @@ func TestRecorderParquetEndToEnd(t *testing.T) {
 		}
 	}
 	// While running, segments that every sink made durable are deleted.
-	deadline := time.Now().Add(10 * time.Second)
-	for len(segFiles(t, spoolDir)) > 12 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testenv.WaitFor(10*time.Second, func() bool { return len(segFiles(t, spoolDir)) <= 12 })
 	if n := len(segFiles(t, spoolDir)); n > 12 {
 		t.Fatalf("%d spool segments left while running", n)
 	}
