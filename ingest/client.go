@@ -43,6 +43,7 @@ type Client struct {
 	reconnects, handovers, pings                         atomic.Uint64
 	upConns                                              atomic.Int64
 	opened                                               atomic.Uint64 // connections that came up: first, reconnects, handovers
+	upAtStop                                             atomic.Int64  // connections up when the stop began, plus 1 (0: running)
 	refusedSlots                                         atomic.Int64  // slots whose every subscription OKX refused
 }
 
@@ -112,6 +113,7 @@ func (c *Client) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-c.fatal:
 	}
+	c.upAtStop.Store(c.upConns.Load() + 1) // +1: set (0 connections up is stored as 1)
 	cancel()
 	wg.Wait()
 	c.connWG.Wait() // connections handed over shortly before the stop may still be draining
@@ -141,7 +143,7 @@ func (c *Client) Stats() Stats {
 	return Stats{Books: books,
 		Frames: c.frames.snapshot(), Events: c.events.snapshot(), DecodeErrors: c.decodeErrs.snapshot(),
 		ExchangeErrors: c.exchErrors.snapshot(), Reconnects: c.reconnects.Load(),
-		Handovers: c.handovers.Load(), HandoverDuplicates: c.handoverDups.snapshot(), Pings: c.pings.Load(), Connections: int(c.upConns.Load()),
+		Handovers: c.handovers.Load(), HandoverDuplicates: c.handoverDups.snapshot(), Pings: c.pings.Load(), Connections: c.connections(),
 		ConnectionsOpened: c.opened.Load(),
 		Shards:            len(c.slots),
 	}
@@ -189,4 +191,13 @@ func (c *Client) Snapshot(ctx context.Context, instID string) (*schema.Book, *de
 		return nil, nil, fmt.Errorf("ingest: books snapshot %s: %w", instID, err)
 	}
 	return b, raw, nil
+}
+
+// connections is the number of connections up, or once Run began stopping, the number up at that moment
+// (so the exit summary says how many were recording, not 0).
+func (c *Client) connections() int {
+	if n := c.upAtStop.Load(); n > 0 {
+		return int(n - 1)
+	}
+	return int(c.upConns.Load())
 }

@@ -84,7 +84,7 @@ type Stats struct {
 	// (books: see Books.Duplicates and Books.StaleSnapshots).
 	HandoverDuplicates map[string]uint64 `json:"handover_duplicates"`
 	Pings              uint64            `json:"pings"`              // keepalive pings sent
-	Connections        int               `json:"connections"`        // connections currently up (0 once Run has returned)
+	Connections        int               `json:"connections"`        // connections up (once Run stops: when the stop began)
 	ConnectionsOpened  uint64            `json:"connections_opened"` // connections that came up: first, reconnects, handovers
 	Shards             int               `json:"shards"`             // connection slots configured
 	Books              book.Stats        `json:"books"`              // the order-book managers of all connections, summed

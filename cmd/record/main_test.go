@@ -124,6 +124,7 @@ func TestJobFailuresExit1(t *testing.T) {
 		}
 		var sum struct {
 			Ingest struct {
+				Connections       int               `json:"connections"`
 				ConnectionsOpened int               `json:"connections_opened"`
 				Events            map[string]uint64 `json:"events"`
 			} `json:"ingest"`
@@ -131,7 +132,7 @@ func TestJobFailuresExit1(t *testing.T) {
 		if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &sum); err != nil {
 			t.Fatalf("summary %q: %v", out, err)
 		}
-		if sum.Ingest.ConnectionsOpened != 1 || sum.Ingest.Events["tickers"] == 0 {
+		if sum.Ingest.Connections != 1 || sum.Ingest.ConnectionsOpened != 1 || sum.Ingest.Events["tickers"] == 0 {
 			t.Fatalf("summary %s", out)
 		}
 	})
