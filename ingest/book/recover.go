@@ -29,7 +29,7 @@ type Stats struct {
 	SequenceGaps        uint64 `json:"sequence_gaps"`        // breaks of the seqId chain of a live book
 	Crossed             uint64 `json:"crossed"`              // crossed books seen (incidents unless AllowCrossed)
 	Duplicates          uint64 `json:"duplicates"`           // duplicate or stale updates dropped
-	StaleSnapshots      uint64 `json:"stale_snapshots"`      // snapshots dropped because the book already had a newer seqId
+	StaleSnapshots      uint64 `json:"stale_snapshots"`      // snapshots dropped: the book already had that seqId or a newer one
 	Heartbeats          uint64 `json:"heartbeats"`           // empty updates with prevSeqId == seqId
 	ChecksumsVerified   uint64 `json:"checksums_verified"`   // non-zero checksums that matched
 	Buffered            uint64 `json:"buffered"`             // updates kept for a REST join
