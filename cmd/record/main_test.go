@@ -107,7 +107,7 @@ func TestJobFailuresExit1(t *testing.T) {
 	t.Run("never connected within --duration", func(t *testing.T) {
 		_, msg, code := runRecord(t, "--ws-url", "ws://"+closedAddr(t), "--no-store", "--duration", "300ms",
 			"--connect-timeout", "30s")
-		if code != 1 || !strings.Contains(msg, "never connected") {
+		if code != 1 || !strings.Contains(msg, "never connected") || !strings.Contains(msg, "--duration 300ms") {
 			t.Fatalf("exit %d: %q", code, msg)
 		}
 	})
