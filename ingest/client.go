@@ -30,6 +30,7 @@ type Client struct {
 	connLimiter *connLimiter
 	http        *http.Client
 	slots       []*slot
+	subMu       sync.RWMutex     // guards byInst and byInstArg (Add and Remove change them while running)
 	byInst      map[string]*slot // channel|instId -> slot
 	byInstArg   map[string]decode.Arg
 
@@ -164,7 +165,9 @@ func (c *Client) chanCounters(endpoint, channel string) *chanCounters {
 // reconnect resubscribes everything anyway. Safe for concurrent use; it does not block on the book manager.
 func (c *Client) Resubscribe(channel, instID string) error {
 	k := channel + "|" + instID
-	s := c.byInst[k]
+	c.subMu.RLock()
+	s, a := c.byInst[k], c.byInstArg[k]
+	c.subMu.RUnlock()
 	if s == nil {
 		return fmt.Errorf("ingest: resubscribe %s %s: not subscribed", channel, instID)
 	}
@@ -172,7 +175,7 @@ func (c *Client) Resubscribe(channel, instID string) error {
 	if cn == nil || cn.isClosing() {
 		return fmt.Errorf("ingest: resubscribe %s %s on %s: %w", channel, instID, s.label, errNotConnected)
 	}
-	arg := []decode.Arg{c.byInstArg[k]}
+	arg := []decode.Arg{a}
 	if err := cn.send("unsubscribe", arg); err != nil {
 		return err
 	}

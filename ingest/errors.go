@@ -42,12 +42,12 @@ var ErrNeverConnected = errors.New("ingest: never connected")
 // ErrAllRefused: OKX answered every subscription with an error (an unknown channel or instrument: 60018).
 var ErrAllRefused = errors.New("ingest: every subscription was refused")
 
-// checkRefused runs once a slot's first connection is subscribed: a slot whose every argument OKX refused
+// checkRefused runs once a slot's first connection has subscribed args: a slot whose every argument OKX refused
 // is counted, and when that is every slot, Run fails with ErrAllRefused (nothing could ever be recorded).
-func (s *slot) checkRefused(cn *conn) {
+func (s *slot) checkRefused(cn *conn, args []decode.Arg) {
 	cn.mu.Lock()
 	refused := 0
-	for _, a := range s.args {
+	for _, a := range args {
 		k := argKey(a)
 		if st := cn.state[k]; st == argFailed || (st == argPending && cn.pendingInErroredRequest(k)) {
 			refused++
@@ -55,7 +55,7 @@ func (s *slot) checkRefused(cn *conn) {
 	}
 	first := cn.firstErr
 	cn.mu.Unlock()
-	if refused < len(s.args) || first == nil {
+	if len(args) == 0 || refused < len(args) || first == nil {
 		return
 	}
 	c := s.c

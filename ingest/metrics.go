@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 
 	"github.com/okxtape/okxtape/ingest/book"
+	"github.com/okxtape/okxtape/schema"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promauto"
 )
@@ -38,6 +39,17 @@ var (
 		Name: "okxtape_connections", Help: "Connections currently up and subscribed, by endpoint.",
 	}, []string{"endpoint"})
 )
+
+// The decode-error and reconnect series exist at 0 from the start, so dashboards and rate() see them
+// before the first increment.
+func init() {
+	for _, kind := range []string{"malformed", "unknown_channel"} {
+		metricDecodeErrors.WithLabelValues(kind)
+	}
+	for _, ep := range []string{schema.EndpointPublic, schema.EndpointBusiness, schema.EndpointPrivate} {
+		metricReconnects.WithLabelValues(ep)
+	}
+}
 
 // counters is a concurrent map of named counters for Stats: lookups are lock-free once a name exists.
 type counters struct{ m sync.Map } // string -> *atomic.Uint64

@@ -23,12 +23,12 @@ type slot struct {
 	label    string
 	endpoint string
 	url      string
-	args     []decode.Arg
 	login    bool
-	detail   string // the args, for gap ledger rows
 	books    *book.Manager
 
 	mu        sync.Mutex
+	args      []decode.Arg // copy on write: Add and Remove (dynamic.go) replace the slice, never edit it
+	detail    string       // the args, for gap ledger rows
 	cur       *conn
 	firstDial time.Time
 
@@ -39,17 +39,31 @@ type slot struct {
 
 func newSlot(c *Client, endpoint string, i int, args []decode.Arg) *slot {
 	s := &slot{c: c, label: fmt.Sprintf("%s#%d", endpoint, i), endpoint: endpoint,
-		url: c.cfg.WSURL + endpointPath(endpoint), args: args}
-	names := make([]string, len(args))
-	for j, a := range args {
-		names[j] = argString(a)
+		url: c.cfg.WSURL + endpointPath(endpoint)}
+	for _, a := range args {
 		if needsLogin(a.Channel) && !c.cfg.Credentials.Empty() {
 			s.login = true
 		}
 	}
 	s.login = s.login || endpoint == schema.EndpointPrivate
-	s.detail = strings.Join(names, ",")
+	s.setArgs(args)
 	return s
+}
+
+// setArgs replaces the slot's args and their description. Called with mu held (or before the slot runs).
+func (s *slot) setArgs(args []decode.Arg) {
+	names := make([]string, len(args))
+	for j, a := range args {
+		names[j] = argString(a)
+	}
+	s.args, s.detail = args, strings.Join(names, ",")
+}
+
+// subscriptions returns the slot's current args (a slice that is never modified) and their description.
+func (s *slot) subscriptions() ([]decode.Arg, string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.args, s.detail
 }
 
 func (s *slot) current() *conn {
@@ -64,11 +78,12 @@ func (s *slot) setCurrent(cn *conn) {
 	s.mu.Unlock()
 }
 
-// establish opens a connection and brings it to the subscribed state. Until the slot has been up once, the
-// attempt is bounded by ConnectTimeout counted from the slot's first dial.
-func (s *slot) establish(ctx context.Context, everUp bool) (*conn, error) {
+// establish opens a connection and brings it to the subscribed state; it returns the args it subscribed
+// (the slot's at the time), for adopt. Until the slot has been up once, the attempt is bounded by
+// ConnectTimeout counted from the slot's first dial.
+func (s *slot) establish(ctx context.Context, everUp bool) (*conn, []decode.Arg, error) {
 	if err := s.c.connLimiter.Wait(ctx); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cfg := &s.c.cfg
 	if !everUp {
@@ -81,23 +96,24 @@ func (s *slot) establish(ctx context.Context, everUp bool) (*conn, error) {
 	}
 	cn, err := s.c.dial(ctx, s)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.login {
 		if err := cn.login(ctx, cfg.AckTimeout); err != nil {
 			cn.kill("login failed")
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	if err := cn.send("subscribe", s.args); err != nil {
+	args, _ := s.subscriptions()
+	if err := cn.send("subscribe", args); err != nil {
 		cn.kill("subscribe failed")
-		return nil, err
+		return nil, nil, err
 	}
-	if err := cn.waitAcks(ctx, s.args, cfg.AckTimeout); err != nil {
+	if err := cn.waitAcks(ctx, args, cfg.AckTimeout); err != nil {
 		cn.kill("subscribe failed")
-		return nil, err
+		return nil, nil, err
 	}
-	return cn, nil
+	return cn, args, nil
 }
 
 // run is the slot's supervisor loop; it returns when ctx ends or on a fatal error (reported to the client).
@@ -117,7 +133,7 @@ func (s *slot) run(ctx context.Context) {
 			}
 			return
 		}
-		cn, err := s.establish(ctx, everUp)
+		cn, subscribed, err := s.establish(ctx, everUp)
 		if err != nil {
 			if ctx.Err() != nil {
 				continue
@@ -141,10 +157,10 @@ func (s *slot) run(ctx context.Context) {
 			continue
 		}
 		if !everUp {
-			s.checkRefused(cn)
+			s.checkRefused(cn, subscribed)
 		}
 		upAt := time.Now()
-		s.up(cn, everUp, outageFrom)
+		s.up(cn, subscribed, everUp, outageFrom)
 		everUp = true
 		outageFrom, lastReason = s.serve(ctx, cn)
 		// A connection that held for a while resets the backoff: the next reconnect is immediate. One lost
@@ -162,9 +178,9 @@ func (s *slot) run(ctx context.Context) {
 }
 
 // up makes cn the slot's connection and reports it; after an outage it also writes the gap ledger row.
-func (s *slot) up(cn *conn, reconnect bool, outageFrom int64) {
+func (s *slot) up(cn *conn, subscribed []decode.Arg, reconnect bool, outageFrom int64) {
 	c := s.c
-	s.setCurrent(cn)
+	s.adopt(cn, subscribed)
 	s.wasUp.Store(true)
 	c.opened.Add(1)
 	metricConnections.WithLabelValues(s.endpoint).Inc()
@@ -179,7 +195,8 @@ func (s *slot) up(cn *conn, reconnect bool, outageFrom int64) {
 		ev.OutageFromMs = outageFrom
 		c.log.Info("reconnected", "conn", s.label, "outage", time.Duration(ms-outageFrom)*time.Millisecond)
 	} else {
-		c.log.Info("connected", "conn", s.label, "url", s.url, "args", len(s.args), "connId", ev.ConnID)
+		args, _ := s.subscriptions()
+		c.log.Info("connected", "conn", s.label, "url", s.url, "args", len(args), "connId", ev.ConnID)
 	}
 	c.cfg.Emit(ev)
 	if reconnect && outageFrom > 0 {
@@ -188,7 +205,7 @@ func (s *slot) up(cn *conn, reconnect bool, outageFrom int64) {
 }
 
 func (s *slot) gap(from, to int64, note string) {
-	d := s.detail
+	_, d := s.subscriptions()
 	if note != "" {
 		d = note + ": " + d
 	}
@@ -209,7 +226,8 @@ func (s *slot) down(cn *conn) int64 {
 	now := time.Now()
 	c.cfg.Emit(&schema.Disconnected{Header: schema.Header{RecvNs: now.UnixNano(), Ts: now.UnixMilli()},
 		Conn: s.label, Reason: reason})
-	for _, a := range s.args {
+	args, _ := s.subscriptions()
+	for _, a := range args {
 		if isBookChannel(a.Channel) {
 			s.books.Reset(a.Channel, a.InstID)
 		}
@@ -218,8 +236,9 @@ func (s *slot) down(cn *conn) int64 {
 }
 
 type handoverResult struct {
-	cn  *conn
-	err error
+	cn   *conn
+	args []decode.Arg // subscribed on cn
+	err  error
 }
 
 // serve watches the slot's connection until it is lost (returning the outage start and reason) or ctx ends
@@ -235,8 +254,8 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 		window = s.beginHandover(cn)
 		ho = make(chan handoverResult, 1)
 		go func(out chan<- handoverResult) {
-			ncn, err := s.establish(ctx, true)
-			out <- handoverResult{ncn, err}
+			ncn, args, err := s.establish(ctx, true)
+			out <- handoverResult{ncn, args, err}
 		}(ho)
 	}
 	for {
@@ -270,7 +289,7 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 			}
 			old := cn
 			cn = r.cn
-			s.setCurrent(cn)
+			s.adopt(cn, r.args)
 			old.close("handed over to a new connection", true)
 			s.endHandover(window, old)
 			c.handovers.Add(1)
@@ -286,7 +305,7 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 				r := <-ho // a handover in flight becomes the reconnect
 				s.endHandover(window, cn)
 				if r.err == nil {
-					s.up(r.cn, true, from)
+					s.up(r.cn, r.args, true, from)
 					cn, ho = r.cn, nil
 					continue
 				}

@@ -26,6 +26,12 @@ const (
 	KindDisconnected
 	KindSubscribed
 	KindExchangeError
+	KindLiquidation
+	KindPriceLimit
+	KindInstrument
+	KindStatus
+	KindOptSummary
+	KindEstimatedPrice
 	NumKinds
 )
 
@@ -35,7 +41,9 @@ var kindNames = [NumKinds]string{
 	KindOpenInterest: "open_interest", KindBook: "book", KindQuote: "quote", KindOrder: "order",
 	KindFill: "fill", KindBalance: "balance", KindPosition: "position", KindGap: "gap", KindRaw: "raw",
 	KindSession: "session", KindConnected: "connected", KindDisconnected: "disconnected",
-	KindSubscribed: "subscribed", KindExchangeError: "exchange_error",
+	KindSubscribed: "subscribed", KindExchangeError: "exchange_error", KindLiquidation: "liquidation",
+	KindPriceLimit: "price_limit", KindInstrument: "instrument", KindStatus: "status",
+	KindOptSummary: "opt_summary", KindEstimatedPrice: "estimated_price",
 }
 
 func (k Kind) String() string {

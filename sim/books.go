@@ -350,6 +350,12 @@ func (in *instrument) checksum(bids, asks []level) int32 {
 
 // appendLevels appends [["px","sz","0","n"],...]; size 0 is written as a deletion ["px","0","0","0"].
 func (in *instrument) appendLevels(b []byte, lv []level) []byte {
+	return in.appendBookLevels(b, lv, false)
+}
+
+// appendBookLevels appends levels; with rpi the third element is the non-RPI part of the size (three
+// quarters of it here) instead of the deprecated "0", as books-rpi sends [px, totalQty, nonRpiQty, count].
+func (in *instrument) appendBookLevels(b []byte, lv []level, rpi bool) []byte {
 	b = append(b, '[')
 	for i, l := range lv {
 		if i > 0 {
@@ -359,7 +365,13 @@ func (in *instrument) appendLevels(b []byte, lv []level) []byte {
 		b = appendFixed(b, l.px, in.TickDec)
 		b = append(b, '"', ',', '"')
 		b = appendFixed(b, l.sz, in.LotDec)
-		b = append(b, `","0","`...)
+		if rpi {
+			b = append(b, `","`...)
+			b = appendFixed(b, l.sz-l.sz/4, in.LotDec)
+			b = append(b, `","`...)
+		} else {
+			b = append(b, `","0","`...)
+		}
 		n := int64(l.n)
 		if l.sz == 0 {
 			n = 0

@@ -52,6 +52,21 @@ var simChannels = map[string]simChannel{
 		gen: func(s *Server, sb *sub, b genBase) generator {
 			return &instrumentsGen{s: s, prefix: b.prefix, instType: sb.instType}
 		}},
+	"price-limit": {gen: func(_ *Server, _ *sub, b genBase) generator { return &priceLimitGen{genBase: b} }},
+	"books-elp":   {depth: 400, gen: newBooksGen},
+	"books-rpi":   {depth: 400, gen: newBooksGen},
+	"liquidation-orders": {sel: selInstType, instTypes: "SWAP MARGIN FUTURES OPTION",
+		gen: func(s *Server, sb *sub, b genBase) generator { return s.newLiquidationGen(sb, b) }},
+	"status": {sel: selNone, gen: func(s *Server, sb *sub, b genBase) generator {
+		return &statusGen{venueGen: s.venueBase(sb, b)}
+	}},
+	"opt-summary": {sel: selInstFamily, gen: func(s *Server, sb *sub, b genBase) generator {
+		return s.newOptSummaryGen(sb, b)
+	}},
+	"estimated-price": {sel: selInstType, instTypes: "OPTION FUTURES SWAP EVENTS",
+		gen: func(s *Server, sb *sub, b genBase) generator {
+			return &estimatedGen{venueGen: s.venueBase(sb, b), instType: sb.instType, insts: s.estimatedInsts(sb)}
+		}},
 	"orders":               {path: pathPrivate, sel: selInstType, private: true, instTypes: "SPOT MARGIN SWAP FUTURES OPTION EVENTS ANY"},
 	"positions":            {path: pathPrivate, sel: selInstType, private: true, instTypes: "MARGIN SWAP FUTURES OPTION EVENTS ANY"},
 	"fills":                {path: pathPrivate, sel: selNone, private: true},
@@ -64,7 +79,8 @@ func newTradesGen(s *Server, sb *sub, b genBase) generator {
 }
 
 func newBooksGen(s *Server, sb *sub, b genBase) generator {
-	g := &booksGen{genBase: b, channel: sb.channel, f: &s.cfg.Faults, checksum: s.cfg.Checksum}
+	g := &booksGen{genBase: b, channel: sb.channel, f: &s.cfg.Faults, checksum: s.cfg.Checksum,
+		rpi: sb.channel == "books-rpi"}
 	b.m.mu.Lock()
 	g.v = b.m.attach(sb.spec.depth)
 	b.m.mu.Unlock()
@@ -91,10 +107,8 @@ func (s *Server) newGenerator(sb *sub) generator {
 	sp := sb.spec
 	var base genBase
 	switch {
-	case sp.sel == selInstType:
-		base = genBase{s: s, prefix: pushPrefix(sb.channel, "instType", sb.instType)}
-	case sp.sel == selNone:
-		base = genBase{s: s, prefix: pushPrefix(sb.channel, "", "")}
+	case sp.sel != selInstID: // instType, instFamily (and an instId beside them) or nothing
+		base = genBase{s: s, prefix: argPrefix(sb)}
 	case sp.index:
 		base = genBase{s: s, prefix: pushPrefix(sb.channel, "instId", sb.instID), m: s.indexMarket(sb.instID)}
 		base.in = base.m.inst

@@ -3,6 +3,7 @@ package sim
 import (
 	"fmt"
 	"strings"
+	"sync/atomic"
 )
 
 // instrument is one synthetic (or captured) OKX instrument and its market state.
@@ -21,6 +22,7 @@ type instrument struct {
 	Code    int64 // instIdCode
 	List    int64 // listTime ms
 	mkt     *market
+	state   atomic.Int32 // stateLive, stateHidden (not listed yet) or stateExpired (listing.go)
 }
 
 type baseSpec struct {
@@ -155,7 +157,7 @@ func appendInstrumentJSON(b []byte, in *instrument) []byte {
 	b = appendKV(b, "quoteCcy", quote)
 	b = appendKV(b, "ruleType", "normal")
 	b = appendKV(b, "settleCcy", settle)
-	b = appendKV(b, "state", "live")
+	b = appendKV(b, "state", in.stateName())
 	b = appendKV(b, "stk", "")
 	b = appendKV(b, "tickSz", tick)
 	b = appendKRaw(b, "tradeQuoteCcyList", []byte("[]"))

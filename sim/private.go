@@ -126,7 +126,7 @@ func newPrivHub(s *Server) *privHub {
 		tradeID: 1518905529}
 	h.ccys = []string{"USDT"}
 	for _, in := range s.insts {
-		if in.Type == "SPOT" && in.Base != "" && h.bal[in.Base] == 0 {
+		if in.Type == "SPOT" && in.Base != "" && h.bal[in.Base] == 0 && in.listed() {
 			h.ccys = append(h.ccys, in.Base)
 			h.bal[in.Base] = 1
 		}
@@ -250,6 +250,9 @@ func (h *privHub) step(now int64) {
 
 func (h *privHub) newOrder(now int64) {
 	in := h.s.insts[h.rng.IntN(len(h.s.insts))]
+	if !in.listed() {
+		return
+	}
 	in.mkt.mu.Lock()
 	mid := in.mkt.mid()
 	in.mkt.mu.Unlock()

@@ -13,6 +13,7 @@ type selKind int
 const (
 	selInstID selKind = iota
 	selInstType
+	selInstFamily
 	selNone
 )
 
@@ -50,6 +51,8 @@ func (sb *sub) selector() string {
 		return "instId:" + sb.instID
 	case sb.instType != "":
 		return "instType:" + sb.instType
+	case sb.instFamily != "":
+		return "instFamily:" + sb.instFamily
 	}
 	return ""
 }
@@ -168,11 +171,17 @@ func (c *conn) handleArg(id, op string, raw json.RawMessage, msg []byte) {
 		c.sendError(id, "60018", wrongURL(channel, sb.selector()))
 		return
 	}
-	if code, m := c.validate(sb); code != "" {
-		c.sendError(id, code, m)
-		return
-	}
 	sb.key = channel + "|" + sb.instID + "|" + sb.instType + "|" + sb.instFamily + "|" + sb.ccy
+	c.mu.Lock()
+	_, held := c.subs[sb.key]
+	c.mu.Unlock()
+	// A held subscription can always be unsubscribed, even once its instrument is delisted.
+	if op != "unsubscribe" || !held {
+		if code, m := c.validate(sb); code != "" {
+			c.sendError(id, code, m)
+			return
+		}
+	}
 	if op == "unsubscribe" {
 		c.mu.Lock()
 		old := c.subs[sb.key]
@@ -245,6 +254,9 @@ func (c *conn) validate(sb *sub) (string, string) {
 		return "", ""
 	}
 	bad := func() (string, string) { return "60018", wrongURL(sb.channel, sb.selector()) }
+	if code, msg, done := c.validateVenue(sb); done {
+		return code, msg
+	}
 	switch sp.sel {
 	case selInstID:
 		if sb.instID == "" {
@@ -257,7 +269,7 @@ func (c *conn) validate(sb *sub) (string, string) {
 			return "", ""
 		}
 		in := c.srv.byID[sb.instID]
-		if in == nil {
+		if in == nil || !in.listed() {
 			return bad()
 		}
 		if sp.swapOnly && in.Type != "SWAP" {
@@ -271,7 +283,7 @@ func (c *conn) validate(sb *sub) (string, string) {
 			return bad()
 		}
 	}
-	if sb.instID != "" && sp.sel != selInstID && c.srv.byID[sb.instID] == nil {
+	if in := c.srv.byID[sb.instID]; sb.instID != "" && sp.sel != selInstID && (in == nil || !in.listed()) {
 		return bad()
 	}
 	return "", ""
@@ -283,7 +295,7 @@ func (s *Server) indexMarket(id string) *market {
 	if !ok || (quote != "USDT" && quote != "USD") {
 		return nil
 	}
-	if in := s.byID[base+"-USDT"]; in != nil {
+	if in := s.byID[base+"-USDT"]; in != nil && in.listed() {
 		return in.mkt
 	}
 	return nil

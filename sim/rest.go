@@ -37,7 +37,7 @@ func (s *Server) restInstruments(w http.ResponseWriter, r *http.Request) {
 	b := []byte(`{"code":"0","msg":"","data":[`)
 	n := 0
 	for _, in := range s.insts {
-		if in.Type != instType || (instID != "" && in.ID != instID) {
+		if in.Type != instType || (instID != "" && in.ID != instID) || !in.listed() {
 			continue
 		}
 		if n > 0 {

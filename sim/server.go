@@ -32,7 +32,10 @@ type Config struct {
 	BookDepth     int  // levels per side in books snapshots (default 400)
 	Faults        Faults
 	EmbedSendTime bool // trades carry their send time (Unix ns, set as the frame is written) as tradeId, for latency benchmarks
-	Logger        *slog.Logger
+	// ListEvery, when set, lists a new base (SPOT + SWAP, beyond Instruments) every D and delists it (state
+	// expired) one period later, announcing both on the instruments channel (listing.go).
+	ListEvery time.Duration
+	Logger    *slog.Logger
 }
 
 // Faults configures injected failures. Zero values mean "off" (or the documented default).
@@ -151,11 +154,20 @@ func New(cfg Config) (*Server, error) {
 			s.insts = append(s.insts, instrumentFromID(id, i))
 		}
 	} else {
-		s.insts = buildUniverse(cfg.Instruments)
+		n := cfg.Instruments
+		if cfg.ListEvery > 0 {
+			n += listReserve
+		}
+		s.insts = buildUniverse(n)
 	}
 	for i, in := range s.insts {
 		in.mkt = newMarket(in, cfg.Seed, i, cfg.BookDepth)
 		s.byID[in.ID] = in
+	}
+	if cfg.ListEvery > 0 && s.capture == nil {
+		reserve := splitReserve(s.insts, cfg.Instruments)
+		s.wg.Add(1)
+		go s.listingLoop(reserve)
 	}
 	s.priv = newPrivHub(s)
 	s.startFaultTimers()
@@ -246,7 +258,11 @@ func (s *Server) Close() error {
 }
 
 // Stats returns a copy of the counters.
-func (s *Server) Stats() Stats { return s.stats.snapshot() }
+func (s *Server) Stats() Stats {
+	st := s.stats.snapshot()
+	st.Subscribed = s.subscribedStreams()
+	return st
+}
 
 // DropConnections abruptly closes every client socket (no close frame).
 func (s *Server) DropConnections() {

@@ -15,6 +15,9 @@ type Stats struct {
 	// Faults counts injected faults by kind (book_gap, book_dup, book_reset, book_bad_checksum, book_crossed,
 	// bad_value, bomb), so tests can bound what a client should detect.
 	Faults map[string]uint64 `json:"faults"`
+	// Subscribed is the number of connections subscribed to each market-data stream right now, keyed
+	// "channel:selector" ("tickers:BTC-USDT", "instruments:SWAP").
+	Subscribed map[string]int `json:"subscribed"`
 }
 
 type statsCounter struct {

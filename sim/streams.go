@@ -180,13 +180,17 @@ func one(b []byte) []frameOut { return []frameOut{{data: append(b, ']', '}'), it
 func (g *genBase) px(t int64) string { return fmtFixed(t, g.in.TickDec) }
 func (g *genBase) sz(l int64) string { return fmtFixed(l, g.in.LotDec) }
 
-// ---- books, books-l2-tbt, books50-l2-tbt ----
+// ---- books, books-l2-tbt, books50-l2-tbt, books-elp, books-rpi ----
 
+// booksGen serves an incremental depth channel. All depth channels of an instrument step its one market, so
+// they share its seqId space (as OKX's do). books-rpi (rpi) has no checksum field and levels
+// [px, totalQty, nonRpiQty, count].
 type booksGen struct {
 	genBase
 	channel  string
 	f        *Faults
 	checksum bool
+	rpi      bool
 	v        *bookView
 }
 
@@ -276,11 +280,13 @@ func (g *booksGen) frame(now time.Time, action string, bids, asks []level, prev,
 	b = append(b, g.prefix...)
 	b = appendKV(b, "action", action)
 	b = append(b, `,"data":[{"asks":`...)
-	b = g.in.appendLevels(b, asks)
+	b = g.in.appendBookLevels(b, asks, g.rpi)
 	b = append(b, `,"bids":`...)
-	b = g.in.appendLevels(b, bids)
+	b = g.in.appendBookLevels(b, bids, g.rpi)
 	b = appendKMs(b, "ts", now.UnixMilli())
-	b = appendKInt(b, "checksum", cs)
+	if !g.rpi {
+		b = appendKInt(b, "checksum", cs)
+	}
 	b = appendKInt(b, "prevSeqId", prev)
 	b = appendKInt(b, "seqId", seq)
 	return append(b, '}')
@@ -332,7 +338,7 @@ func (g *instrumentsGen) initial(time.Time) []frameOut {
 	b := append(append([]byte(nil), g.prefix...), `,"data":[`...)
 	n := 0
 	for _, in := range g.s.insts {
-		if in.Type != g.instType {
+		if in.Type != g.instType || !in.listed() {
 			continue
 		}
 		if n > 0 {

@@ -51,6 +51,7 @@ func newApp() *cli.App {
 			&cli.StringFlag{Name: "passphrase", Usage: "API passphrase", EnvVars: env("PASSPHRASE")},
 			&cli.BoolFlag{Name: "checksum", Usage: "books: real CRC32 checksums (pre-2026-06-23) instead of 0", EnvVars: env("CHECKSUM")},
 			&cli.IntFlag{Name: "book-depth", Value: 400, Usage: "levels per side in books snapshots", EnvVars: env("BOOK_DEPTH")},
+			&cli.DurationFlag{Name: "list-every", Usage: "list a new base (SPOT + SWAP) every D and delist it a period later, announced on the instruments channel", EnvVars: env("LIST_EVERY")},
 			&cli.BoolFlag{Name: "embed-send-time", Usage: "trades carry their send time (Unix ns) as tradeId", EnvVars: env("EMBED_SEND_TIME")},
 			&cli.DurationFlag{Name: "drop-every", Usage: "abruptly close every connection every D", EnvVars: env("DROP_EVERY")},
 			&cli.DurationFlag{Name: "notice-every", Usage: "send a 64008 notice every D, then close NoticeGrace later", EnvVars: env("NOTICE_EVERY")},
@@ -90,7 +91,7 @@ func run(c *cli.Context) error {
 		Capture: c.String("capture"), CaptureSpeed: c.Float64("capture-speed"),
 		APIKey: c.String("api-key"), APISecret: c.String("api-secret"), Passphrase: c.String("passphrase"),
 		Checksum: c.Bool("checksum"), BookDepth: c.Int("book-depth"), EmbedSendTime: c.Bool("embed-send-time"),
-		Logger: log,
+		ListEvery: c.Duration("list-every"), Logger: log,
 		Faults: sim.Faults{
 			DropEvery: c.Duration("drop-every"), NoticeEvery: c.Duration("notice-every"),
 			NoticeGrace: c.Duration("notice-grace"), IgnorePing: c.Bool("ignore-ping"),

@@ -23,6 +23,7 @@ import (
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/ingest"
 	"github.com/okxtape/okxtape/internal/cliutil"
+	"github.com/okxtape/okxtape/report"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/store"
 )
@@ -57,6 +58,7 @@ func run(c *cli.Context) error {
 	}
 
 	eng := engine.New(engine.Options{Mode: engine.Live, Logger: log})
+	report.NewLive(nil).Attach(eng) // okxtape_coverage_ratio and the gap metrics on /metrics
 	strats, err := cliutil.Strategies(c.StringSlice("strategy"), eng, os.Stdout)
 	if err != nil {
 		return cli.Exit("record: "+err.Error(), 2)
@@ -69,6 +71,9 @@ func run(c *cli.Context) error {
 			return cli.Exit("record: "+err.Error(), 1)
 		}
 		eng.OnAll("recorder", rec.Handle)
+	}
+	if tg.listings != nil {
+		tg.listings.attach(eng)
 	}
 	_, stopMetrics, err := cliutil.ServeMetrics(c.String("metrics-addr"), log)
 	if err != nil {
@@ -95,6 +100,9 @@ func run(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit("record: "+err.Error(), 2)
 	}
+	if tg.listings != nil {
+		go tg.listings.run(ctx, client)
+	}
 	if iv := c.Duration("stats-interval"); iv > 0 {
 		go logStats(ctx, log, iv, eng, client, rec)
 	}
@@ -109,19 +117,22 @@ func run(c *cli.Context) error {
 	// accepted event is already in the fsync'd spool that the next start recovers.
 	stop()
 
-	return finish(log, started, session, eng, client, rec, strats, runErr)
+	return finish(log, started, session, eng, client, rec, strats, tg.listings, runErr)
 }
 
 // finish shuts down in order once ingest has stopped: it closes the session, drains and closes the
 // recorder, and prints the summary line. The exit is 1 when the run or the recorder failed.
 func finish(log *slog.Logger, started time.Time, session *schema.Session, eng *engine.Engine, client *ingest.Client,
-	rec *store.Recorder, strats map[string]strategies.Strategy, runErr error) error {
+	rec *store.Recorder, strats map[string]strategies.Strategy, lst *listings, runErr error) error {
 	session.EndMs = time.Now().UnixMilli()
 	session.Seq = 0
 	eng.Emit(session)
 	summary := map[string]any{
 		"command": "record", "wall_s": time.Since(started).Seconds(),
 		"ingest": client.Stats(), "engine": eng.Stats(),
+	}
+	if lst != nil {
+		summary["listings"] = lst.summary()
 	}
 	if rec != nil {
 		cctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

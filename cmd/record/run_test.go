@@ -21,3 +21,23 @@ func TestSubscriptionsFollowTheRegistrySelector(t *testing.T) {
 		t.Fatal("public channels asked for login")
 	}
 }
+
+// TestWithListings: --all-instruments adds the instruments channel once (for validation and subscription).
+func TestWithListings(t *testing.T) {
+	names := []string{"tickers", "books"}
+	if got := withListings(names, false); !reflect.DeepEqual(got, names) {
+		t.Fatalf("without --all-instruments: %v", got)
+	}
+	if got := withListings(names, true); !reflect.DeepEqual(got, []string{"tickers", "books", "instruments"}) ||
+		len(names) != 2 {
+		t.Fatalf("with --all-instruments: %v (input %v)", got, names)
+	}
+	if got := withListings([]string{"instruments"}, true); len(got) != 1 {
+		t.Fatalf("instruments twice: %v", got)
+	}
+	subs, l := followListings([]string{"tickers", "liquidation-orders"}, []string{"A-SWAP"}, nil, "SWAP", nil)
+	if !reflect.DeepEqual(subs, []decode.Arg{{Channel: "instruments", InstType: "SWAP"}}) ||
+		!reflect.DeepEqual(l.perInst, []string{"tickers"}) || !l.live["A-SWAP"] {
+		t.Fatalf("followListings: %+v, %+v", subs, l)
+	}
+}

@@ -21,6 +21,7 @@ type target struct {
 	subs            []decode.Arg
 	wsURL, restURL  string
 	creds           cliutil.Credentials
+	listings        *listings // --all-instruments: follows the instruments channel (listings.go)
 }
 
 // resolveTarget reads and checks the flags that say what to record. Usage errors exit 2; an instrument
@@ -40,11 +41,15 @@ func resolveTarget(ctx context.Context, c *cli.Context, log *slog.Logger) (targe
 	if err := registry.Validate(tg.channels); err != nil {
 		return tg, cli.Exit("record: --channels: "+err.Error(), 2)
 	}
+	all := c.Bool("all-instruments")
+	if err := registry.ValidateInstType(withListings(tg.channels, all), c.String("inst-type")); err != nil {
+		return tg, cli.Exit("record: "+err.Error(), 2)
+	}
 	tg.wsURL, tg.restURL = c.String("ws-url"), c.String("rest-url")
 	if c.Bool("demo") && tg.wsURL == "wss://ws.okx.com:8443" {
 		tg.wsURL = "wss://wspap.okx.com:8443"
 	}
-	if c.Bool("all-instruments") {
+	if all {
 		list, err := ingest.FetchInstruments(ctx, tg.restURL, c.String("inst-type"), c.Bool("demo"))
 		if err != nil {
 			return tg, cli.Exit(fmt.Sprintf("record: listing instruments: %v", err), 1)
@@ -59,6 +64,9 @@ func resolveTarget(ctx context.Context, c *cli.Context, log *slog.Logger) (targe
 	}
 	var needLogin bool
 	tg.subs, needLogin = subscriptions(tg.channels, tg.insts, c.String("inst-type"))
+	if all {
+		tg.subs, tg.listings = followListings(tg.channels, tg.insts, tg.subs, c.String("inst-type"), log)
+	}
 	if needLogin && tg.creds.Empty() {
 		return tg, cli.Exit("record: private channels need OKX_API_KEY, OKX_API_SECRET and OKX_API_PASSPHRASE (environment or --credentials-file)", 2)
 	}

@@ -1,5 +1,5 @@
 // Command replay replays stored OKX market data through the okxtape engine and strategies (run), serves it
-// to OKX v5 WebSocket clients (serve), and rebuilds normalised datasets from raw frames (renormalise).
+// to OKX v5 WebSocket clients (serve), reports on its quality (report), and rebuilds normalised datasets from raw frames (renormalise).
 package main
 
 import (
@@ -50,6 +50,13 @@ func newApp() *cli.App {
 				Description: "Each connection gets its own playback of the selected range from its start, begun by its first\n" +
 					"subscribe request; stored raw frames are sent as OKX sent them, else pushes are re-rendered.",
 				Flags: append(sourceFlags(), serveFlags()...), Action: serveCmd, OnUsageError: usageErr,
+			},
+			{
+				Name:  "report",
+				Usage: "write a data-quality report (coverage, gaps, lag, books, sessions, verdicts) of a stored range",
+				Description: "Reads every dataset of the range once, in bounded memory, and writes a self-contained HTML page\n" +
+					"(--out), optionally the same figures as JSON (--json), and a short summary on stdout.",
+				Flags: append(sourceFlags(), reportFlags()...), Action: reportCmd, OnUsageError: usageErr,
 			},
 			{
 				Name:         "renormalise",

@@ -150,6 +150,7 @@ const (
 type bookState struct {
 	channel, instID string
 	standalone      bool // books5, bbo-tbt: every message is a full snapshot, no chain
+	wsOnly          bool // books-rpi, books-elp: REST serves another book, so only a WebSocket snapshot rebuilds it
 	book            Book
 	phase           phase
 	last            int64 // seqId of the last applied message
@@ -185,6 +186,12 @@ func NewManager(o Options) *Manager {
 func IsStandalone(channel string) bool {
 	e := channels.Lookup(channel)
 	return e != nil && e.Book != nil && !e.Book.Incremental
+}
+
+// wsOnly reports incremental depth channels whose book is not the one REST serves (registry OrganicOnly false).
+func wsOnly(channel string) bool {
+	e := channels.Lookup(channel)
+	return e != nil && e.Book != nil && e.Book.Incremental && !e.Book.OrganicOnly
 }
 
 // Apply validates and applies one book message and emits the results (see Manager). b and raw belong to
@@ -226,7 +233,7 @@ func (m *Manager) state(channel, instID string) *bookState {
 		return st
 	}
 	channel, instID = strings.Clone(channel), strings.Clone(instID)
-	st := &bookState{channel: channel, instID: instID, standalone: IsStandalone(channel)}
+	st := &bookState{channel: channel, instID: instID, standalone: IsStandalone(channel), wsOnly: wsOnly(channel)}
 	st.book.MaxLevels = m.o.MaxLevels
 	m.books[bookKey{channel, instID}] = st
 	m.c.books.Add(1)

@@ -525,3 +525,36 @@ func TestSequenceResetEdges(t *testing.T) {
 		wantKinds(t, h.out.take(), "G:resync", "B:13", "Q", "B:14", "Q", "B:3", "Q")
 	})
 }
+
+// TestWSOnlyBookNeverUsesREST: books-rpi (organic + RPI) is not the book REST serves, so a gap is recovered
+// by resubscribing only: no REST fetch, no buffering for a join, a new resubscribe (backing off) each time
+// the snapshot does not come, and the next WebSocket snapshot closes the incident.
+func TestWSOnlyBookNeverUsesREST(t *testing.T) {
+	h := newHarness(t, nil)
+	h.apply("books-rpi", "snapshot", -1, 10, 1000, bid1, ask1)
+	h.apply("books-rpi", "update", 10, 11, 1100, nil, nil)
+	h.out.take()
+	h.apply("books-rpi", "update", 12, 13, 1300, nil, nil) // hole
+	wantKinds(t, h.out.take(), "G:sequence")
+	h.apply("books-rpi", "update", 13, 14, 1400, nil, nil)
+	for i := 0; i < 3; i++ {
+		if !h.clk.runNext() {
+			t.Fatal("no retry timer")
+		}
+	}
+	if h.rs.resubCount() != 4 || h.rs.fetches != 0 {
+		t.Fatalf("%d resubscribes, %d REST fetches; want 4 and 0", h.rs.resubCount(), h.rs.fetches)
+	}
+	if d := h.clk.pending(); len(d) != 1 || d[0] <= 3*time.Second {
+		t.Fatalf("retry not backing off: %v", d)
+	}
+	h.apply("books-rpi", "snapshot", -1, 30, 2000, bid1, ask1)
+	evs := h.out.take()
+	wantKinds(t, evs, "G:resync", "B:30", "Q")
+	if st := h.m.Stats(); st.Buffered != 0 || st.SnapshotFetches != 0 || st.Resyncs != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if d := h.clk.pending(); len(d) != 0 {
+		t.Fatalf("retry timer not cancelled: %v", d)
+	}
+}

@@ -162,7 +162,7 @@ func (m *Manager) await(st *bookState, b *schema.Book, raw *decode.BookRaw, e *e
 }
 
 func (m *Manager) buffer(st *bookState, b *schema.Book, raw *decode.BookRaw, e *entry) {
-	if m.o.Resync == nil || st.standalone {
+	if m.o.Resync == nil || st.standalone || st.wsOnly { // no REST snapshot to join them to
 		m.c.dropped.Add(1)
 		return
 	}
@@ -220,6 +220,10 @@ func (m *Manager) fire(st *bookState, ep uint64) {
 	ok := !m.closed && st.epoch == ep && st.phase == phaseAwait
 	if ok {
 		st.stop = nil
+	}
+	if ok && st.wsOnly {
+		m.resubscribeAgain(st) // unlocks mu
+		return
 	}
 	m.mu.Unlock()
 	if !ok {
@@ -299,7 +303,26 @@ func (m *Manager) skipBeforeReset(st *bookState, snap *schema.Book) {
 	}
 }
 
-// resubscribe runs after emission with no lock held; on failure it falls back to REST at once.
+// resubscribeAgain is fire for a book only a WebSocket snapshot can rebuild: the snapshot of the last
+// resubscribe did not come in time, so schedule the next attempt (backing off) and resubscribe again when
+// the request budget allows. Called with mu held; it releases it.
+func (m *Manager) resubscribeAgain(st *bookState) {
+	m.arm(st, m.retryDelay(st, false))
+	ok := m.budget.take(m.o.Now(), 2)
+	if ok {
+		m.c.resubscribes.Add(1)
+	} else {
+		m.c.resubscribesRefused.Add(1)
+	}
+	r := resubReq{st, st.epoch}
+	m.mu.Unlock()
+	if ok {
+		m.resubscribe(r)
+	}
+}
+
+// resubscribe runs after emission with no lock held; on failure it falls back to REST at once (a book only
+// a WebSocket snapshot can rebuild waits for its armed retry instead).
 func (m *Manager) resubscribe(r resubReq) {
 	err := m.o.Resync.Resubscribe(r.st.channel, r.st.instID)
 	if err == nil {
@@ -308,6 +331,10 @@ func (m *Manager) resubscribe(r resubReq) {
 	m.c.resubscribeErrors.Add(1)
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if r.st.wsOnly {
+		m.note("resubscribe", "book resubscribe failed; retrying later", r.st, err.Error())
+		return
+	}
 	m.note("resubscribe", "book resubscribe failed; fetching a REST snapshot", r.st, err.Error())
 	if !m.closed && r.st.epoch == r.ep && r.st.phase == phaseAwait {
 		m.arm(r.st, 0)

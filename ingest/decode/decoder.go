@@ -32,6 +32,12 @@ type Decoder struct {
 	fill    schema.Fill
 	bal     schema.Balance
 	pos     schema.Position
+	liq     schema.Liquidation
+	plim    schema.PriceLimit
+	opt     schema.OptSummary
+	est     schema.EstimatedPrice
+	inst    schema.Instrument
+	status  schema.Status
 	vc      valueCheck // the Push in progress
 
 	// ev holds one reusable event per kind for decoders without a field above (scratch).
@@ -79,8 +85,9 @@ func (d *Decoder) BookRaw() *BookRaw { return &d.raw }
 // Channels and events: the channel is looked up in the registry (schema/channels) and decoded by its
 // entry's decoder (decoders.go) into the entry's Kinds: order-book channels give *schema.Book (see BookRaw);
 // account gives one *schema.Balance per details[] entry; balance_and_position a *schema.Balance per
-// balData[] entry then a *schema.Position per posData[] entry. Channels without an entry (including
-// "instruments": see ParseInstruments) return ErrUnknownChannel.
+// balData[] entry then a *schema.Position per posData[] entry; liquidation-orders one *schema.Liquidation per
+// details[] entry; instruments a *schema.Instrument per instrument, with Ts the receive time (the channel
+// has no exchange time). Channels without an entry return ErrUnknownChannel.
 //
 // n is the number of events emitted. On a malformed element Push stops and returns an ErrMalformed-wrapped
 // error; events emitted before it stay emitted (each event is only emitted once fully decoded).

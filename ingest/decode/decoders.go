@@ -14,6 +14,24 @@ type decodeFunc func(d *Decoder, s *scanner, h schema.Header, env *Envelope, emi
 // here (its parsing in a file of its own, its reusable event from d.scratch); TestEveryEntryHasADecoder
 // fails until both exist.
 var decoders = map[string]decodeFunc{
+	"liquidation": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
+		return d.liquidations(s, h, emit)
+	},
+	"price-limit": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
+		return d.priceLimits(s, h, emit)
+	},
+	"instrument": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
+		return d.instrumentsPush(s, h, emit)
+	},
+	"status": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
+		return d.statuses(s, h, emit)
+	},
+	"opt-summary": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
+		return d.optSummaries(s, h, emit)
+	},
+	"estimated-price": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
+		return d.estimatedPrices(s, h, emit)
+	},
 	"ticker": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
 		return d.tickers(s, h, emit)
 	},

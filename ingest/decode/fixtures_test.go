@@ -252,20 +252,6 @@ func TestFixtures(t *testing.T) {
 		p.Ts != 1622559930237 || p.Ccy != "BTC" {
 		t.Errorf("ws_positions: %+v", p)
 	}
-
-	// The instruments channel is not an event stream: Push refuses it, ParseInstruments decodes it.
-	frame := fixtureFrames(t, "ws_instruments.json")[0]
-	var env Envelope
-	if err := ParseEnvelope(frame, &env); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := NewDecoder().Push(&env, frame, 0, func(schema.Event) {}); !errors.Is(err, ErrUnknownChannel) {
-		t.Errorf("Push(instruments): %v", err)
-	}
-	ins, err := ParseInstruments(&env, frame)
-	if err != nil || len(ins) != 1 || ins[0].InstID != "BTC-USDT-SWAP" || ins[0].CtVal != 0.01 || ins[0].ListTime != 1611916828000 {
-		t.Errorf("ws_instruments: %v %+v", err, ins)
-	}
 }
 
 func TestREST(t *testing.T) {

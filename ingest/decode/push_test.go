@@ -176,8 +176,8 @@ func TestPushMalformed(t *testing.T) {
 
 func TestPushUnknownChannelAndBadEnvelope(t *testing.T) {
 	dec := NewDecoder()
-	_, _, err := decodeAll(t, dec, []byte(`{"arg":{"channel":"price-limit","instId":"A"},"data":[{}]}`))
-	if !errors.Is(err, ErrUnknownChannel) || !strings.Contains(err.Error(), "price-limit") {
+	_, _, err := decodeAll(t, dec, []byte(`{"arg":{"channel":"adl-warning","instId":"A"},"data":[{}]}`))
+	if !errors.Is(err, ErrUnknownChannel) || !strings.Contains(err.Error(), "adl-warning") {
 		t.Fatalf("got %v", err)
 	}
 	if dec.Stats().UnknownChannel != 1 {

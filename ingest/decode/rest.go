@@ -14,30 +14,6 @@ type APIError struct {
 
 func (e *APIError) Error() string { return fmt.Sprintf("okx: REST error code %s: %s", e.Code, e.Msg) }
 
-// Instrument is one entry of GET /api/v5/public/instruments or of the "instruments" WebSocket channel.
-// Numbers are NaN and times 0 when OKX sends "" (e.g. ctVal for SPOT, expTime for perpetuals).
-type Instrument struct {
-	InstType   string // SPOT, MARGIN, SWAP, FUTURES, OPTION, EVENTS
-	InstID     string
-	InstFamily string
-	Uly        string
-	BaseCcy    string
-	QuoteCcy   string
-	SettleCcy  string
-	CtType     string // linear, inverse
-	CtValCcy   string
-	State      string // live, suspend, preopen, test
-	RuleType   string
-	CtVal      float64
-	CtMult     float64
-	TickSz     float64
-	LotSz      float64
-	MinSz      float64
-	Lever      float64
-	ListTime   int64 // ms
-	ExpTime    int64 // ms
-}
-
 // restData checks the REST envelope of body and returns a scanner positioned at the start of its "data".
 func restData(body []byte, what string) (scanner, error) {
 	s := scanner{b: body}
@@ -134,71 +110,11 @@ func ParseRESTInstruments(body []byte) ([]Instrument, error) {
 	return instruments(&s, "rest instruments")
 }
 
-// ParseInstruments decodes the data of an "instruments" channel push (env from ParseEnvelope or
-// Decoder.Envelope on frame). That channel is not an event stream, so Decoder.Push does not handle it.
-func ParseInstruments(env *Envelope, frame []byte) ([]Instrument, error) {
-	if env.Kind != FramePush || env.Arg.Channel != "instruments" {
-		return nil, fmt.Errorf("%w: not an instruments push", ErrMalformed)
-	}
-	start, end := env.dataStart, env.dataEnd
-	if end == 0 || start < 0 || end > len(frame) || start >= end || frame[start] != '[' {
-		var err error
-		if start, end, err = findData(frame); err != nil {
-			return nil, err
-		}
-	}
-	s := scanner{b: frame[:end], i: start}
-	return instruments(&s, "instruments")
-}
-
 func instruments(s *scanner, what string) ([]Instrument, error) {
 	var out []Instrument
 	for i := 0; s.nextObject(i); i++ {
-		in := Instrument{CtVal: nan, CtMult: nan, TickSz: nan, LotSz: nan, MinSz: nan, Lever: nan}
-		for j := 0; s.more('}', j); j++ {
-			switch string(s.key()) {
-			case "instType":
-				in.InstType = s.text(nil)
-			case "instId":
-				in.InstID = s.text(nil)
-			case "instFamily":
-				in.InstFamily = s.text(nil)
-			case "uly":
-				in.Uly = s.text(nil)
-			case "baseCcy":
-				in.BaseCcy = s.text(nil)
-			case "quoteCcy":
-				in.QuoteCcy = s.text(nil)
-			case "settleCcy":
-				in.SettleCcy = s.text(nil)
-			case "ctType":
-				in.CtType = s.text(nil)
-			case "ctValCcy":
-				in.CtValCcy = s.text(nil)
-			case "state":
-				in.State = s.text(nil)
-			case "ruleType":
-				in.RuleType = s.text(nil)
-			case "ctVal":
-				in.CtVal = s.float()
-			case "ctMult":
-				in.CtMult = s.float()
-			case "tickSz":
-				in.TickSz = s.float()
-			case "lotSz":
-				in.LotSz = s.float()
-			case "minSz":
-				in.MinSz = s.float()
-			case "lever":
-				in.Lever = s.float()
-			case "listTime":
-				in.ListTime = s.int(0)
-			case "expTime":
-				in.ExpTime = s.int(0)
-			default:
-				s.skip()
-			}
-		}
+		var in Instrument
+		s.instrument(&in, schema.Header{}, nil)
 		if s.bad {
 			break
 		}

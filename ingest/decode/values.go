@@ -119,7 +119,7 @@ func problem(rej rejects, ev schema.Event) (kind, what string) {
 	switch {
 	case rej&rejNumber != 0:
 		return KindBadNumber, "a number that is not a finite decimal"
-	case h.Ts <= 0:
+	case h.Ts <= 0 && ev.Kind() != schema.KindInstrument: // instruments carry no exchange time (Ts is the receive time)
 		return KindNoTs, "no exchange ts (" + h.Channel + " " + h.InstID + ")"
 	}
 	if b, ok := ev.(*schema.Book); ok {

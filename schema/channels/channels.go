@@ -70,6 +70,10 @@ type Book struct {
 	// so a REST snapshot's seqId can join this channel's chain (the book manager's recovery relies on it for
 	// every incremental channel; the registry test enforces it).
 	SharedChain bool
+	// OrganicOnly: the book holds the organic orders only, which is what REST GET /api/v5/market/books
+	// serves, so a REST snapshot can rebuild it. books-rpi (organic + RPI) and books-elp (ELP orders) are
+	// other books: they recover from a WebSocket snapshot (resubscribe) only.
+	OrganicOnly bool
 	// MaxLevels is the depth OKX keeps per side.
 	MaxLevels int
 	// Checksum: messages carried a CRC32 checksum before ChecksumDeprecated (0 since).
@@ -91,6 +95,9 @@ type Entry struct {
 	Endpoint string
 	// Selector keys the subscriptions.
 	Selector Selector
+	// InstTypes, when set, are the instrument types OKX accepts in the channel's instType argument (the
+	// others are refused with 60018, so record refuses them up front).
+	InstTypes []string
 	// Login: the connection must log in before subscribing (every private channel; some public ones).
 	Login bool
 	// Decoder names the decoder of the channel's "data" in ingest/decode (decoders.go); channels whose
@@ -232,6 +239,19 @@ func Names() []string {
 		out[i] = e.Display()
 	}
 	return out
+}
+
+// ValidateInstType checks an instType for the named channels that take one (Entry.InstTypes); the error
+// names the channel and the types it accepts. Unknown names are Validate's business and pass here.
+func ValidateInstType(names []string, instType string) error {
+	for _, n := range names {
+		e := Lookup(n)
+		if e == nil || len(e.InstTypes) == 0 || contains(e.InstTypes, instType) {
+			continue
+		}
+		return fmt.Errorf("%s takes --inst-type %s (got %q)", n, strings.Join(e.InstTypes, ", "), instType)
+	}
+	return nil
 }
 
 // Validate checks user-given channel names; the error names the unknown ones and lists the valid ones.

@@ -122,6 +122,19 @@ func TestEntriesAreComplete(t *testing.T) {
 	}
 }
 
+func TestValidateInstType(t *testing.T) {
+	if err := ValidateInstType([]string{"tickers", "liquidation-orders", "instruments", "nosuch"}, "SWAP"); err != nil {
+		t.Fatal(err)
+	}
+	err := ValidateInstType([]string{"tickers", "liquidation-orders"}, "SPOT")
+	if err == nil || !strings.Contains(err.Error(), "liquidation-orders") || !strings.Contains(err.Error(), "SWAP") {
+		t.Fatalf("SPOT liquidations: %v", err)
+	}
+	if err := ValidateInstType([]string{"instruments"}, "ANY"); err == nil {
+		t.Fatal("instruments accepted ANY")
+	}
+}
+
 // FuzzLookup: any wire name either finds the entry that lists it among its wire names or nothing, and its
 // label is itself or Other.
 func FuzzLookup(f *testing.F) {

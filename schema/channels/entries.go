@@ -27,9 +27,25 @@ var (
 
 func kinds(k ...schema.Kind) []schema.Kind { return k }
 
-// depth returns the rules of an incremental depth channel (snapshot + seqId-chained updates).
+// The instTypes OKX accepts per channel (okx-v5-websocket.md §5.11-5.13).
+var (
+	liquidationTypes = []string{"SWAP", "FUTURES", "MARGIN", "OPTION"}
+	instrumentTypes  = []string{"SPOT", "MARGIN", "SWAP", "FUTURES", "OPTION", "EVENTS"}
+	settleTypes      = []string{"OPTION", "FUTURES", "SWAP", "EVENTS"}
+)
+
+// depth returns the rules of an incremental depth channel of the organic book (snapshot + seqId-chained
+// updates).
 func depth(levels int, checksum bool) *Book {
-	return &Book{Incremental: true, SharedChain: true, MaxLevels: levels, Checksum: checksum}
+	return &Book{Incremental: true, SharedChain: true, OrganicOnly: true, MaxLevels: levels, Checksum: checksum}
+}
+
+// otherDepth returns the rules of an incremental depth channel of another book than the organic one (ELP,
+// RPI): same seqId chain, but REST cannot rebuild it.
+func otherDepth(levels int, checksum bool) *Book {
+	b := depth(levels, checksum)
+	b.OrganicOnly = false
+	return b
 }
 
 // entries is the registry. Keep one entry per channel; see Entry for what adding one involves.
@@ -68,11 +84,11 @@ var entries = []Entry{
 		Kinds: book, Derived: quote, Book: depth(50, true), Render: RenderRows, Digest: DigestHash, Simulated: true,
 		Doc: "50-level book tick by tick (login, VIP4)"},
 	{Name: "books-elp", Endpoint: public, Selector: ByInstID, Decoder: "book-update",
-		Kinds: book, Derived: quote, Book: depth(400, true), Render: RenderRows, Digest: DigestHash,
+		Kinds: book, Derived: quote, Book: otherDepth(400, true), Render: RenderRows, Digest: DigestHash, Simulated: true,
 		Doc: "ELP orders book (older name of books-rpi)"},
 	{Name: "books-rpi", Endpoint: public, Selector: ByInstID, Decoder: "book-update",
-		Kinds: book, Derived: quote, Book: depth(400, false), Render: RenderRows, Digest: DigestHash,
-		Doc: "merged organic + RPI book"},
+		Kinds: book, Derived: quote, Book: otherDepth(400, false), Render: RenderRows, Digest: DigestHash, Simulated: true,
+		Doc: "merged organic + RPI book, levels [px, totalQty, nonRpiQty, count], no checksum"},
 	{Name: "funding-rate", Endpoint: public, Selector: ByInstID, Decoder: "funding",
 		Kinds: kinds(schema.KindFundingRate), Render: RenderRows, Digest: DigestHash, Simulated: true,
 		Doc: "funding rate of a perpetual"},
@@ -85,6 +101,24 @@ var entries = []Entry{
 	{Name: "open-interest", Endpoint: public, Selector: ByInstID, Decoder: "oi",
 		Kinds: kinds(schema.KindOpenInterest), Render: RenderRows, Digest: DigestHash, Simulated: true,
 		Doc: "open interest"},
+	{Name: "liquidation-orders", Endpoint: public, Selector: ByInstType, InstTypes: liquidationTypes, Decoder: "liquidation",
+		Kinds: kinds(schema.KindLiquidation), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
+		Doc: "liquidations (--inst-type; not in time order)"},
+	{Name: "price-limit", Endpoint: public, Selector: ByInstID, Decoder: "price-limit",
+		Kinds: kinds(schema.KindPriceLimit), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
+		Doc: "highest buy / lowest sell price allowed"},
+	{Name: "instruments", Endpoint: public, Selector: ByInstType, InstTypes: instrumentTypes, Decoder: "instrument",
+		Kinds: kinds(schema.KindInstrument), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
+		Doc: "instrument list and changes (--inst-type); drives --all-instruments listings"},
+	{Name: "status", Endpoint: public, Selector: ByNone, Decoder: "status",
+		Kinds: kinds(schema.KindStatus), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
+		Doc: "system maintenance notices"},
+	{Name: "opt-summary", Endpoint: public, Selector: ByInstFamily, InstTypes: []string{"OPTION"}, Decoder: "opt-summary",
+		Kinds: kinds(schema.KindOptSummary), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
+		Doc: "option greeks and implied volatilities (--inst: families, e.g. BTC-USD)"},
+	{Name: "estimated-price", Endpoint: public, Selector: ByInstFamily, InstTypes: settleTypes, Decoder: "estimated-price",
+		Kinds: kinds(schema.KindEstimatedPrice), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
+		Doc: "estimated delivery/exercise/settlement price (--inst: families, with --inst-type)"},
 	{Name: "orders", Endpoint: private, Selector: ByInstType, Login: true, Decoder: "order",
 		Kinds: kinds(schema.KindOrder), Render: RenderRawOnly, Digest: DigestHash, Simulated: true,
 		Doc: "your orders (--inst-type)"},

@@ -1,0 +1,319 @@
+package decode
+
+import "github.com/okxtape/okxtape/schema"
+
+// Decoders of the public channels liquidation-orders, price-limit, opt-summary, estimated-price, instruments
+// and status. Like the market decoders they reset the reused struct per element (floats NaN) and read fields
+// in any order; unlike the older ones they read numbers with decimal, so a value that is not a finite decimal
+// (NaN, Inf, hex) makes the frame malformed instead of becoming a number.
+
+// Instrument is one entry of GET /api/v5/public/instruments or of the "instruments" WebSocket channel: the
+// stored event type itself (Header.Ts is 0 for REST entries).
+type Instrument = schema.Instrument
+
+// liquidations emits one *schema.Liquidation per details[] entry. The element's own fields (instId, instType,
+// ...) may come after details, so details is remembered as a byte range and read once the element is done.
+func (d *Decoder) liquidations(s *scanner, h schema.Header, emit func(schema.Event)) int {
+	n, l := 0, &d.liq
+	for i := 0; s.nextObject(i); i++ {
+		base := schema.Liquidation{Header: h}
+		ds, de := -1, -1
+		for j := 0; s.more('}', j); j++ {
+			switch string(s.key()) {
+			case "instId":
+				base.InstID = s.text(&d.in)
+			case "instType":
+				base.InstType = s.text(&d.in)
+			case "instFamily":
+				base.InstFamily = s.text(&d.in)
+			case "uly":
+				base.Uly = s.text(&d.in)
+			case "details":
+				ds, de = s.span()
+			default:
+				s.skip()
+			}
+		}
+		if s.bad {
+			break
+		}
+		if ds < 0 {
+			s.fail("liquidation without details")
+			break
+		}
+		sub := scanner{b: s.b[:de], i: ds}
+		for k := 0; sub.nextObject(k); k++ {
+			*l = base
+			l.BkPx, l.Sz, l.BkLoss = nan, nan, nan
+			sub.liquidationDetail(l, &d.in)
+			if sub.bad {
+				break
+			}
+			d.put(&sub, l, emit)
+			n++
+		}
+		if sub.bad {
+			*s = sub
+			break
+		}
+	}
+	return n
+}
+
+func (s *scanner) liquidationDetail(l *schema.Liquidation, in *interner) {
+	for j := 0; s.more('}', j); j++ {
+		switch string(s.key()) {
+		case "side":
+			l.Side = s.side(in)
+		case "posSide":
+			l.PosSide = s.text(in)
+		case "bkPx":
+			l.BkPx = s.decimal()
+		case "sz":
+			l.Sz = s.decimal()
+		case "bkLoss":
+			l.BkLoss = s.decimal()
+		case "ccy":
+			l.Ccy = s.text(in)
+		case "ts":
+			l.Ts = s.int(0)
+		default:
+			s.skip()
+		}
+	}
+}
+
+func (d *Decoder) priceLimits(s *scanner, h schema.Header, emit func(schema.Event)) int {
+	n, p := 0, &d.plim
+	for i := 0; s.nextObject(i); i++ {
+		*p = schema.PriceLimit{Header: h, BuyLmt: nan, SellLmt: nan}
+		for j := 0; s.more('}', j); j++ {
+			switch string(s.key()) {
+			case "instId":
+				p.InstID = s.text(&d.in)
+			case "instType":
+				p.InstType = s.text(&d.in)
+			case "buyLmt":
+				p.BuyLmt = s.decimal()
+			case "sellLmt":
+				p.SellLmt = s.decimal()
+			case "enabled":
+				p.Enabled = s.boolean()
+			case "ts":
+				p.Ts = s.int(0)
+			default:
+				s.skip()
+			}
+		}
+		if s.bad {
+			break
+		}
+		d.put(s, p, emit)
+		n++
+	}
+	return n
+}
+
+func (d *Decoder) optSummaries(s *scanner, h schema.Header, emit func(schema.Event)) int {
+	n, o := 0, &d.opt
+	for i := 0; s.nextObject(i); i++ {
+		*o = schema.OptSummary{Header: h, Delta: nan, Gamma: nan, Vega: nan, Theta: nan, DeltaBS: nan, GammaBS: nan,
+			VegaBS: nan, ThetaBS: nan, Lever: nan, MarkVol: nan, BidVol: nan, AskVol: nan, RealVol: nan, VolLv: nan,
+			FwdPx: nan}
+		for j := 0; s.more('}', j); j++ {
+			k := s.key()
+			switch string(k) {
+			case "instId":
+				o.InstID = s.text(&d.in)
+			case "instType":
+				o.InstType = s.text(&d.in)
+			case "uly":
+				o.Uly = s.text(&d.in)
+			case "ts":
+				o.Ts = s.int(0)
+			default:
+				if p := optField(o, k); p != nil {
+					*p = s.decimal()
+				} else {
+					s.skip()
+				}
+			}
+		}
+		if s.bad {
+			break
+		}
+		d.put(s, o, emit)
+		n++
+	}
+	return n
+}
+
+// optField maps an opt-summary key to its float field, or nil.
+func optField(o *schema.OptSummary, k []byte) *float64 {
+	switch string(k) {
+	case "delta":
+		return &o.Delta
+	case "gamma":
+		return &o.Gamma
+	case "vega":
+		return &o.Vega
+	case "theta":
+		return &o.Theta
+	case "deltaBS":
+		return &o.DeltaBS
+	case "gammaBS":
+		return &o.GammaBS
+	case "vegaBS":
+		return &o.VegaBS
+	case "thetaBS":
+		return &o.ThetaBS
+	case "lever":
+		return &o.Lever
+	case "markVol":
+		return &o.MarkVol
+	case "bidVol":
+		return &o.BidVol
+	case "askVol":
+		return &o.AskVol
+	case "realVol":
+		return &o.RealVol
+	case "volLv":
+		return &o.VolLv
+	case "fwdPx":
+		return &o.FwdPx
+	}
+	return nil
+}
+
+func (d *Decoder) estimatedPrices(s *scanner, h schema.Header, emit func(schema.Event)) int {
+	n, e := 0, &d.est
+	for i := 0; s.nextObject(i); i++ {
+		*e = schema.EstimatedPrice{Header: h, SettlePx: nan}
+		for j := 0; s.more('}', j); j++ {
+			switch string(s.key()) {
+			case "instId":
+				e.InstID = s.text(&d.in)
+			case "instType":
+				e.InstType = s.text(&d.in)
+			case "settleType":
+				e.SettleType = s.text(&d.in)
+			case "settlePx":
+				e.SettlePx = s.decimal()
+			case "ts":
+				e.Ts = s.int(0)
+			default:
+				s.skip()
+			}
+		}
+		if s.bad {
+			break
+		}
+		d.put(s, e, emit)
+		n++
+	}
+	return n
+}
+
+// instrumentsPush emits one *schema.Instrument per entry; the channel has no exchange time, so Ts is the
+// receive time in ms.
+func (d *Decoder) instrumentsPush(s *scanner, h schema.Header, emit func(schema.Event)) int {
+	n, in := 0, &d.inst
+	h.Ts = h.RecvNs / 1e6
+	for i := 0; s.nextObject(i); i++ {
+		s.instrument(in, h, &d.in)
+		if s.bad {
+			break
+		}
+		d.put(s, in, emit)
+		n++
+	}
+	return n
+}
+
+// instrument decodes one instruments entry (WebSocket or REST); with a nil interner strings are allocated.
+func (s *scanner) instrument(e *schema.Instrument, h schema.Header, in *interner) {
+	*e = schema.Instrument{Header: h, CtVal: nan, CtMult: nan, TickSz: nan, LotSz: nan, MinSz: nan, Lever: nan}
+	for j := 0; s.more('}', j); j++ {
+		switch string(s.key()) {
+		case "instType":
+			e.InstType = s.text(in)
+		case "instId":
+			e.InstID = s.text(in)
+		case "instFamily":
+			e.InstFamily = s.text(in)
+		case "uly":
+			e.Uly = s.text(in)
+		case "baseCcy":
+			e.BaseCcy = s.text(in)
+		case "quoteCcy":
+			e.QuoteCcy = s.text(in)
+		case "settleCcy":
+			e.SettleCcy = s.text(in)
+		case "ctType":
+			e.CtType = s.text(in)
+		case "ctValCcy":
+			e.CtValCcy = s.text(in)
+		case "state":
+			e.State = s.text(in)
+		case "ruleType":
+			e.RuleType = s.text(in)
+		case "ctVal":
+			e.CtVal = s.decimal()
+		case "ctMult":
+			e.CtMult = s.decimal()
+		case "tickSz":
+			e.TickSz = s.decimal()
+		case "lotSz":
+			e.LotSz = s.decimal()
+		case "minSz":
+			e.MinSz = s.decimal()
+		case "lever":
+			e.Lever = s.decimal()
+		case "listTime":
+			e.ListTime = s.int(0)
+		case "expTime":
+			e.ExpTime = s.int(0)
+		default:
+			s.skip()
+		}
+	}
+}
+
+func (d *Decoder) statuses(s *scanner, h schema.Header, emit func(schema.Event)) int {
+	n, st := 0, &d.status
+	for i := 0; s.nextObject(i); i++ {
+		*st = schema.Status{Header: h}
+		for j := 0; s.more('}', j); j++ {
+			switch string(s.key()) {
+			case "title":
+				st.Title = s.text(&d.in)
+			case "state":
+				st.State = s.text(&d.in)
+			case "begin":
+				st.BeginTime = s.int(0)
+			case "end":
+				st.EndTime = s.int(0)
+			case "preOpenBegin":
+				st.PreOpenBegin = s.int(0)
+			case "href":
+				st.Href = s.text(&d.in)
+			case "serviceType":
+				st.ServiceType = s.text(&d.in)
+			case "system":
+				st.System = s.text(&d.in)
+			case "scheDesc":
+				st.ScheDesc = s.text(&d.in)
+			case "ts":
+				st.Ts = s.int(0)
+			default:
+				s.skip()
+			}
+		}
+		if s.bad {
+			break
+		}
+		d.put(s, st, emit)
+		n++
+	}
+	return n
+}
