@@ -3,6 +3,7 @@ package ingest
 import (
 	"errors"
 	"net"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -130,5 +131,38 @@ func BenchmarkAdmit(b *testing.B) {
 		if !cn.admit(tk) {
 			b.Fatal("dropped")
 		}
+	}
+}
+
+// TestShortLivedConnectionsBackOff: a server that drops every connection soon after it came up (as a message
+// that kills the connection each time would) meets a growing wait, not a reconnect loop.
+func TestShortLivedConnectionsBackOff(t *testing.T) {
+	_, addr := startSim(t, sim.Config{Rate: 20, Faults: sim.Faults{DropEvery: 150 * time.Millisecond}})
+	cfg := testConfig(addr, []decode.Arg{sub("tickers", "BTC-USDT")})
+	cfg.Backoff = BackoffConfig{Initial: 100 * time.Millisecond, Max: 400 * time.Millisecond, Jitter: 0.01}
+	h := run(t, cfg)
+	re := regexp.MustCompile(`connection lost soon after it came up; waiting before reconnecting.* in=(\S+)`)
+	var waits []time.Duration
+	waitFor(t, 20*time.Second, "four waits", func() bool {
+		waits = waits[:0]
+		for _, m := range re.FindAllStringSubmatch(h.logs.String(), -1) {
+			d, err := time.ParseDuration(m[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			waits = append(waits, d)
+		}
+		return len(waits) >= 4
+	})
+	if err := h.stop(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i < len(waits); i++ {
+		if waits[i] < waits[i-1]*95/100 {
+			t.Fatalf("the wait shrank: %v", waits)
+		}
+	}
+	if waits[len(waits)-1] < 350*time.Millisecond {
+		t.Fatalf("the wait did not grow to the maximum: %v", waits)
 	}
 }
