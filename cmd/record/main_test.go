@@ -137,3 +137,21 @@ func TestJobFailuresExit1(t *testing.T) {
 		}
 	})
 }
+
+// TestHelp: each default is shown once, and there is no command placeholder or help subcommand.
+func TestHelp(t *testing.T) {
+	var out strings.Builder
+	app := newApp()
+	app.Writer = &out
+	if err := app.Run([]string{"record", "--help"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Count(l, "(default") > 1 {
+			t.Errorf("default shown twice: %s", l)
+		}
+	}
+	if s := out.String(); strings.Contains(s, "COMMANDS:") || strings.Contains(s, "command [command options]") {
+		t.Errorf("help lists commands:\n%s", s)
+	}
+}
