@@ -197,7 +197,8 @@ func TestChaosDeflateBomb(t *testing.T) {
 func TestChaosBadValues(t *testing.T) {
 	out := t.TempDir()
 	s := startSim(t, "--instruments", "2", "--rate", "30", "--bad-value-every", "7")
-	sum, sent, rec := recordFor(t, s, out, 4*time.Second, nil, "--channels", "tickers,trades,funding-rate",
+	sum, sent, rec := recordFor(t, s, out, 0, func() { s.waitFault("bad_value", 40, time.Minute) },
+		"--channels", "tickers,trades,funding-rate",
 		"--inst", "BTC-USDT,ETH-USDT-SWAP")
 	if rec.exitCode() != 0 {
 		t.Fatalf("record exit %d", rec.exitCode())
