@@ -53,10 +53,12 @@
 //
 // # Serve
 //
-// Server speaks OKX v5 on /ws/v5/public and /ws/v5/business (see Server for the playback choice: one
-// playback per connection, from the start of the range, begun by the first subscribe). Frames are the stored
+// Server speaks OKX v5 on /ws/v5/public, /ws/v5/business and /ws/v5/private (see Server: one playback clock
+// per connection, started at the range's start by the first subscribe; later subscriptions join at the
+// current playback time, depth channels with a snapshot rebuilt by ingest's book code). Frames are the stored
 // raw frames, byte for byte, when the raw dataset has any in the range; otherwise pushes are re-rendered
-// from the normalised rows (AppendPush).
+// from the normalised rows (AppendPush) with consistent seqId chains. Connections share the reading of the
+// range through the tape (serve_tape.go); reads and send queues are bounded with internal/wslimit.
 //
 // # Renormalise
 //

@@ -40,85 +40,21 @@ func RenderTables() []*schema.Table {
 func AppendPush(buf []byte, ev schema.Stored) (_ []byte, ok bool) {
 	h := ev.Hdr()
 	w := jw{b: buf}
-	start := func() {
-		w.raw(`{"arg":{"channel":`)
-		w.str(h.Channel)
-		w.raw(`,"instId":`)
-		w.str(h.InstID)
-		w.raw(`},`)
-	}
+	w.raw(`{"arg":{"channel":`)
+	w.str(h.Channel)
+	w.raw(`,"instId":`)
+	w.str(h.InstID)
+	w.raw(`},`)
 	switch e := ev.(type) {
 	case *schema.Ticker:
-		start()
-		w.raw(`"data":[{"instType":`)
-		w.str(e.InstType)
-		w.kstr("instId", h.InstID)
-		for _, f := range [...]struct {
-			k string
-			v float64
-		}{{"last", e.Last}, {"lastSz", e.LastSz}, {"askPx", e.AskPx}, {"askSz", e.AskSz}, {"bidPx", e.BidPx},
-			{"bidSz", e.BidSz}, {"open24h", e.Open24h}, {"high24h", e.High24h}, {"low24h", e.Low24h},
-			{"volCcy24h", e.VolCcy24h}, {"vol24h", e.Vol24h}, {"sodUtc0", e.SodUtc0}, {"sodUtc8", e.SodUtc8}} {
-			w.knum(f.k, f.v)
-		}
-		w.kint("ts", h.Ts)
-		w.raw(`}]}`)
+		w.ticker(e)
 	case *schema.Trade:
-		start()
-		w.raw(`"data":[{"instId":`)
-		w.str(h.InstID)
-		w.kint("tradeId", e.TradeID)
-		w.knum("px", e.Px)
-		w.knum("sz", e.Sz)
-		w.kstr("side", e.Side)
-		w.kint("ts", h.Ts)
-		if h.Channel != "trades-all" {
-			w.kint("count", e.Count)
-		}
-		w.kint("source", e.Source)
-		if h.Channel != "trades-all" && e.SeqID != 0 {
-			w.raw(`,"seqId":`)
-			w.b = strconv.AppendInt(w.b, e.SeqID, 10)
-		}
-		w.raw(`}]}`)
+		w.trade(e)
 	case *schema.Candle:
-		start()
-		w.raw(`"data":[[`)
-		w.str(strconv.FormatInt(h.Ts, 10))
-		vals := []float64{e.Open, e.High, e.Low, e.Close, e.Vol, e.VolCcy, e.VolCcyQuote}
-		if strings.HasPrefix(h.Channel, "mark-price-candle") || strings.HasPrefix(h.Channel, "index-candle") {
-			vals = vals[:4]
-		}
-		for _, v := range vals {
-			w.raw(",")
-			w.num(v)
-		}
-		if e.Confirm {
-			w.raw(`,"1"]]}`)
-		} else {
-			w.raw(`,"0"]]}`)
-		}
+		w.candle(e)
 	case *schema.FundingRate:
-		start()
-		w.raw(`"data":[{"instType":`)
-		w.str(e.InstType)
-		w.kstr("instId", h.InstID)
-		w.kstr("method", e.Method)
-		w.knum("fundingRate", e.FundingRate)
-		w.knum("nextFundingRate", e.NextFundingRate)
-		w.kint("fundingTime", e.FundingTime)
-		w.kint("nextFundingTime", e.NextFundingTime)
-		w.knum("minFundingRate", e.MinFundingRate)
-		w.knum("maxFundingRate", e.MaxFundingRate)
-		w.knum("interestRate", e.InterestRate)
-		w.knum("impactValue", e.ImpactValue)
-		w.knum("premium", e.Premium)
-		w.kstr("settState", e.SettState)
-		w.knum("settFundingRate", e.SettFundingRate)
-		w.kint("ts", h.Ts)
-		w.raw(`}]}`)
+		w.fundingRate(e)
 	case *schema.MarkPrice:
-		start()
 		w.raw(`"data":[{"instType":`)
 		w.str(e.InstType)
 		w.kstr("instId", h.InstID)
@@ -126,19 +62,8 @@ func AppendPush(buf []byte, ev schema.Stored) (_ []byte, ok bool) {
 		w.kint("ts", h.Ts)
 		w.raw(`}]}`)
 	case *schema.IndexTicker:
-		start()
-		w.raw(`"data":[{"instId":`)
-		w.str(h.InstID)
-		w.knum("idxPx", e.IdxPx)
-		w.knum("open24h", e.Open24h)
-		w.knum("high24h", e.High24h)
-		w.knum("low24h", e.Low24h)
-		w.knum("sodUtc0", e.SodUtc0)
-		w.knum("sodUtc8", e.SodUtc8)
-		w.kint("ts", h.Ts)
-		w.raw(`}]}`)
+		w.indexTicker(e)
 	case *schema.OpenInterest:
-		start()
 		w.raw(`"data":[{"instType":`)
 		w.str(e.InstType)
 		w.kstr("instId", h.InstID)
@@ -148,34 +73,125 @@ func AppendPush(buf []byte, ev schema.Stored) (_ []byte, ok bool) {
 		w.kint("ts", h.Ts)
 		w.raw(`}]}`)
 	case *schema.Book:
-		start()
-		incremental := IncrementalBook(h.Channel)
-		if incremental {
-			w.raw(`"action":`)
-			w.str(e.Action)
-			w.raw(",")
-		}
-		w.raw(`"data":[{"asks":`)
-		w.levels(e.Asks)
-		w.raw(`,"bids":`)
-		w.levels(e.Bids)
-		if h.Channel == "books5" {
-			w.kstr("instId", h.InstID)
-		}
-		w.kint("ts", h.Ts)
-		if incremental {
-			w.raw(`,"checksum":`)
-			w.b = strconv.AppendInt(w.b, e.Checksum, 10)
-			w.raw(`,"prevSeqId":`)
-			w.b = strconv.AppendInt(w.b, e.PrevSeqID, 10)
-		}
-		w.raw(`,"seqId":`)
-		w.b = strconv.AppendInt(w.b, e.SeqID, 10)
-		w.raw(`}]}`)
+		w.book(e)
 	default:
 		return buf, false
 	}
 	return w.b, true
+}
+
+func (w *jw) ticker(e *schema.Ticker) {
+	w.raw(`"data":[{"instType":`)
+	w.str(e.InstType)
+	w.kstr("instId", e.InstID)
+	for _, f := range [...]struct {
+		k string
+		v float64
+	}{{"last", e.Last}, {"lastSz", e.LastSz}, {"askPx", e.AskPx}, {"askSz", e.AskSz}, {"bidPx", e.BidPx},
+		{"bidSz", e.BidSz}, {"open24h", e.Open24h}, {"high24h", e.High24h}, {"low24h", e.Low24h},
+		{"volCcy24h", e.VolCcy24h}, {"vol24h", e.Vol24h}, {"sodUtc0", e.SodUtc0}, {"sodUtc8", e.SodUtc8}} {
+		w.knum(f.k, f.v)
+	}
+	w.kint("ts", e.Ts)
+	w.raw(`}]}`)
+}
+
+func (w *jw) trade(e *schema.Trade) {
+	w.raw(`"data":[{"instId":`)
+	w.str(e.InstID)
+	w.kint("tradeId", e.TradeID)
+	w.knum("px", e.Px)
+	w.knum("sz", e.Sz)
+	w.kstr("side", e.Side)
+	w.kint("ts", e.Ts)
+	if e.Channel != "trades-all" {
+		w.kint("count", e.Count)
+	}
+	w.kint("source", e.Source)
+	if e.Channel != "trades-all" && e.SeqID != 0 {
+		w.raw(`,"seqId":`)
+		w.b = strconv.AppendInt(w.b, e.SeqID, 10)
+	}
+	w.raw(`}]}`)
+}
+
+func (w *jw) candle(e *schema.Candle) {
+	w.raw(`"data":[[`)
+	w.str(strconv.FormatInt(e.Ts, 10))
+	vals := []float64{e.Open, e.High, e.Low, e.Close, e.Vol, e.VolCcy, e.VolCcyQuote}
+	if strings.HasPrefix(e.Channel, "mark-price-candle") || strings.HasPrefix(e.Channel, "index-candle") {
+		vals = vals[:4]
+	}
+	for _, v := range vals {
+		w.raw(",")
+		w.num(v)
+	}
+	if e.Confirm {
+		w.raw(`,"1"]]}`)
+	} else {
+		w.raw(`,"0"]]}`)
+	}
+}
+
+// fundingRate writes OKX's funding-rate element, keys in OKX's (alphabetical) order. formulaType is not
+// stored in the normalised dataset, so it is sent empty (raw-frame serving sends OKX's value).
+func (w *jw) fundingRate(e *schema.FundingRate) {
+	w.raw(`"data":[{"formulaType":""`)
+	w.knum("fundingRate", e.FundingRate)
+	w.kint("fundingTime", e.FundingTime)
+	w.knum("impactValue", e.ImpactValue)
+	w.kstr("instId", e.InstID)
+	w.kstr("instType", e.InstType)
+	w.knum("interestRate", e.InterestRate)
+	w.knum("maxFundingRate", e.MaxFundingRate)
+	w.kstr("method", e.Method)
+	w.knum("minFundingRate", e.MinFundingRate)
+	w.knum("nextFundingRate", e.NextFundingRate)
+	w.kint("nextFundingTime", e.NextFundingTime)
+	w.knum("premium", e.Premium)
+	w.knum("settFundingRate", e.SettFundingRate)
+	w.kstr("settState", e.SettState)
+	w.kint("ts", e.Ts)
+	w.raw(`}]}`)
+}
+
+func (w *jw) indexTicker(e *schema.IndexTicker) {
+	w.raw(`"data":[{"instId":`)
+	w.str(e.InstID)
+	w.knum("idxPx", e.IdxPx)
+	w.knum("open24h", e.Open24h)
+	w.knum("high24h", e.High24h)
+	w.knum("low24h", e.Low24h)
+	w.knum("sodUtc0", e.SodUtc0)
+	w.knum("sodUtc8", e.SodUtc8)
+	w.kint("ts", e.Ts)
+	w.raw(`}]}`)
+}
+
+func (w *jw) book(e *schema.Book) {
+	incremental := IncrementalBook(e.Channel)
+	if incremental {
+		w.raw(`"action":`)
+		w.str(e.Action)
+		w.raw(",")
+	}
+	w.raw(`"data":[{"asks":`)
+	w.levels(e.Asks)
+	w.raw(`,"bids":`)
+	w.levels(e.Bids)
+	if e.Channel == "books5" {
+		w.kstr("instId", e.InstID)
+	}
+	w.kint("ts", e.Ts)
+	if incremental {
+		w.raw(`,"checksum":`)
+		w.b = strconv.AppendInt(w.b, e.Checksum, 10)
+		w.raw(`,"prevSeqId":`)
+		w.b = strconv.AppendInt(w.b, e.PrevSeqID, 10)
+	}
+	w.raw(`,"seqId":`)
+	w.b = strconv.AppendInt(w.b, e.SeqID, 10)
+	w.raw(`}]}`)
 }
 
 // IncrementalBook reports the depth channels that send a snapshot followed by updates (seqId chains).

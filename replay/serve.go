@@ -1,11 +1,9 @@
 package replay
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,12 +11,13 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"github.com/okxtape/okxtape/internal/wslimit"
 	"github.com/okxtape/okxtape/schema"
-	"github.com/okxtape/okxtape/schema/channels"
 	"github.com/okxtape/okxtape/store"
 )
 
@@ -31,19 +30,34 @@ type ServeOptions struct {
 	// Render re-renders pushes from the normalised datasets even when raw frames are stored.
 	Render bool
 	Logger *slog.Logger
+	// MaxConns caps concurrent connections; more are refused with HTTP 503 (0: 1000).
+	MaxConns int
+	// IdleTimeout closes a connection with 4004 "No data received in 30s." when no frame has passed in
+	// either direction for this long (0: 30 s, OKX's rule).
+	IdleTimeout time.Duration
+	// SendQueue bounds each connection's queued outgoing bytes (0: 8 MiB). A paced connection whose queue
+	// fills is cut as a slow consumer; an unpaced one (Speed 0) is simply played at the client's pace.
+	SendQueue int64
 }
 
-// Server is an OKX v5 WebSocket server over stored data: ws://HOST/ws/v5/public and /ws/v5/business speak
-// OKX's subscribe/unsubscribe protocol (acks per arg with the request id and an 8-hex connId, OKX error
-// shapes, text ping → pong) and push recorded data in OKX's shape.
+// maxRequest is OKX's limit on one request (uncompressed): larger ones are closed with 1009.
+const maxRequest = 64 << 10
+
+// Server is an OKX v5 WebSocket server over stored data: ws://HOST/ws/v5/public, /ws/v5/business and
+// /ws/v5/private speak OKX's subscribe/unsubscribe/login protocol (acks per arg with the request id and an
+// 8-hex connId, OKX's error codes and texts, text ping → pong, 4004 on idle) and push recorded data in OKX's
+// shape.
 //
 // Data: when the raw-frame dataset has frames in the selection (and Render is off) the server sends the
-// frames exactly as OKX sent them, ordered by receive time; otherwise it re-renders pushes from the normalised
-// rows (AppendPush). Playback: each connection has its own subscriptions and its own playback of the whole
-// selected range, from its start, begun by the connection's first successful subscribe request (every arg of
-// that request applies from the first frame) and paced by Speed; later subscriptions apply from the current
-// position. An incremental book subscription is sent nothing until a snapshot, as OKX starts with one.
-// When the range is exhausted the connection stays open (pings are still answered) with nothing more to send.
+// frames exactly as OKX sent them, ordered by receive time; otherwise it re-renders pushes from the
+// normalised rows (AppendPush), with consistent seqId chains and recomputed checksums for incremental books.
+//
+// Playback: each connection has one playback clock, started by its first successful subscribe at the start
+// of the range and paced by Speed; every subscription, first or later, joins at the current playback time.
+// A depth subscription made after playback started (or repeated) gets a snapshot of the book as it stands
+// at that time, rebuilt with ingest's book code, then the stored updates chained to it. Connections share
+// the reading and preparation of the range (see the tape in serve_tape.go). When the range is exhausted the
+// connection stays open (pings are still answered) with nothing more to send.
 type Server struct {
 	o        ServeOptions
 	log      *slog.Logger
@@ -53,15 +67,47 @@ type Server struct {
 	insts    map[string]bool
 	up       websocket.Upgrader
 
-	mu    sync.Mutex
-	conns map[*wsConn]struct{}
-	wg    sync.WaitGroup
+	mu      sync.Mutex
+	conns   map[*wsConn]struct{}
+	wg      sync.WaitGroup
+	refused atomic.Int64 // connections refused by MaxConns
+	lastRef atomic.Int64 // unix ns of the last refusal logged
+
+	ctx  context.Context // the chains' reads live as long as this (Serve's context)
+	tmu  sync.Mutex      // guards open and the chains' refs
+	open *chain          // the chain new connections join while it is young; nil: start a new one
+	head *chunk          // open's first chunk (held only while open is joinable)
+
+	stats  ServeStats
+	maxLag int64 // chunks a connection may lag its shared chain (defaultMaxLag; tests lower it)
+}
+
+// ServeStats are the server's counters.
+type ServeStats struct {
+	Conns      atomic.Int64 // connections accepted
+	Refused    atomic.Int64 // refused by MaxConns
+	SlowCut    atomic.Int64 // cut as slow consumers
+	IdleClosed atomic.Int64 // closed with 4004
+	Oversized  atomic.Int64 // requests over 64 KiB (closed with 1009)
+	Chains     atomic.Int64 // merged reads opened (shared by the connections that start together)
+	Detached   atomic.Int64 // connections that fell too far behind their shared read and read on their own
+	// UndecodedDepth counts stored depth frames the decoder refused (sent as stored, left out of rebuilt books).
+	UndecodedDepth atomic.Int64
 }
 
 // NewServer inspects the source (raw frames present? which channels and instruments were recorded?) and
 // returns a server.
 func NewServer(ctx context.Context, o ServeOptions) (*Server, error) {
-	s := &Server{o: o, log: o.Logger, conns: map[*wsConn]struct{}{}}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 1000
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = 30 * time.Second
+	}
+	if o.SendQueue <= 0 {
+		o.SendQueue = 8 << 20
+	}
+	s := &Server{o: o, log: o.Logger, conns: map[*wsConn]struct{}{}, ctx: context.Background(), maxLag: defaultMaxLag}
 	if s.log == nil {
 		s.log = slog.Default()
 	}
@@ -85,6 +131,9 @@ func NewServer(ctx context.Context, o ServeOptions) (*Server, error) {
 
 // RawMode reports whether the server sends stored raw frames (true) or re-rendered pushes (false).
 func (s *Server) RawMode() bool { return s.raw }
+
+// Stats returns the server's counters.
+func (s *Server) Stats() *ServeStats { return &s.stats }
 
 // loadSessions collects the channels and instruments of the recording sessions in the selection; they decide
 // which subscriptions get 60018. Without session rows every known channel and instrument is accepted.
@@ -113,16 +162,18 @@ func (s *Server) loadSessions(ctx context.Context) error {
 	return st.Err()
 }
 
-// Handler returns the HTTP handler serving /ws/v5/public and /ws/v5/business.
+// Handler returns the HTTP handler serving /ws/v5/public, /ws/v5/business and /ws/v5/private.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("/ws/v5/public", func(w http.ResponseWriter, r *http.Request) { s.handle(w, r, schema.EndpointPublic) })
-	mux.HandleFunc("/ws/v5/business", func(w http.ResponseWriter, r *http.Request) { s.handle(w, r, schema.EndpointBusiness) })
+	for _, ep := range []string{schema.EndpointPublic, schema.EndpointBusiness, schema.EndpointPrivate} {
+		mux.HandleFunc("/ws/v5/"+ep, func(w http.ResponseWriter, r *http.Request) { s.handle(w, r, ep) })
+	}
 	return mux
 }
 
 // Serve accepts connections on ln until ctx is done, then closes every connection and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.ctx = ctx
 	hs := &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second,
 		BaseContext: func(net.Listener) context.Context { return ctx }}
 	errc := make(chan error, 1)
@@ -137,7 +188,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	_ = hs.Shutdown(sctx)
 	s.mu.Lock()
 	for c := range s.conns {
-		c.ws.Close()
+		if c.ws != nil {
+			c.ws.Close()
+		}
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
@@ -147,50 +200,122 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return nil
 }
 
+// frameSender queues text frames for one client (wslimit.Sender). Send copies b; it fails with
+// wslimit.ErrSlowConsumer when the client was cut for not keeping up, with another error when the connection
+// is gone. CloseWith flushes what is queued, sends a close frame and closes the connection.
+type frameSender interface {
+	Send(ctx context.Context, b []byte) error
+	Close() error
+	CloseWith(code int, reason string)
+}
+
 // wsConn is one client connection: its subscriptions and its playback.
 type wsConn struct {
 	s        *Server
 	ws       *websocket.Conn
+	out      frameSender
 	id       string
 	endpoint string
-	wmu      sync.Mutex
-	mu       sync.Mutex
-	subs     map[streamID]*sub
-	playing  bool
 	ctx      context.Context
+	cancel   context.CancelFunc
+	last     atomic.Int64 // unix ns of the last frame in either direction
+	wake     chan struct{}
+	joins    atomic.Bool // a depth subscription waits for its snapshot
+
+	mu       sync.Mutex // guards everything below
+	subs     map[string]*sub
+	byStream map[streamID]*sub // subscriptions by (channel, instId)
+	wide     []*sub            // instType/instFamily/selector-less subscriptions
+	playing  bool
+	loggedIn bool
+	reqTimes []time.Time // subscribe/unsubscribe/login requests in the last hour
 }
 
-type sub struct{ synced bool }
-
-func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string) {
-	ws, err := s.up.Upgrade(w, r, nil)
-	if err != nil {
-		return // the upgrader has answered
-	}
-	var id [4]byte
-	_, _ = rand.Read(id[:])
-	ctx, cancel := context.WithCancel(r.Context())
-	c := &wsConn{s: s, ws: ws, id: hex.EncodeToString(id[:]), endpoint: endpoint, subs: map[streamID]*sub{}, ctx: ctx}
+// admit registers a new connection unless the cap is reached.
+func (s *Server) admit(c *wsConn) bool {
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.conns) >= s.o.MaxConns {
+		return false
+	}
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
+	return true
+}
+
+func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string) {
+	c := &wsConn{s: s, endpoint: endpoint, subs: map[string]*sub{}, byStream: map[streamID]*sub{},
+		wake: make(chan struct{}, 1)}
+	if !s.admit(c) {
+		s.stats.Refused.Add(1)
+		if now := time.Now().UnixNano(); now-s.lastRef.Load() > int64(10*time.Second) {
+			s.lastRef.Store(now)
+			s.log.Warn("replay serve: connection cap reached, refusing", "max_conns", s.o.MaxConns,
+				"refused_total", s.stats.Refused.Load())
+		}
+		http.Error(w, "too many connections", http.StatusServiceUnavailable)
+		return
+	}
+	defer s.wg.Done()
+	ws, err := s.up.Upgrade(w, r, nil)
+	if err != nil {
+		s.drop(c)
+		return // the upgrader has answered
+	}
+	s.stats.Conns.Add(1)
+	var id [4]byte
+	_, _ = rand.Read(id[:])
+	s.mu.Lock()
+	c.id, c.ws = hex.EncodeToString(id[:]), ws
 	s.mu.Unlock()
+	c.ctx, c.cancel = context.WithCancel(r.Context())
+	c.out = wslimit.NewSender(ws, c.sendOptions())
+	c.touch()
+	idle := time.AfterFunc(s.o.IdleTimeout, c.idleCheck)
 	defer func() {
-		cancel()
-		ws.Close()
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
-		s.wg.Done()
+		idle.Stop()
+		c.cancel()
+		ws.Close() // the read side ended: the peer is gone, so nothing queued is flushed
+		_ = c.out.Close()
+		s.drop(c)
 	}()
-	ws.SetReadLimit(64 << 10)
+	c.readLoop()
+}
+
+func (s *Server) drop(c *wsConn) {
+	s.mu.Lock()
+	delete(s.conns, c)
+	s.mu.Unlock()
+}
+
+func (c *wsConn) sendOptions() wslimit.SendOptions {
+	o := wslimit.SendOptions{MaxMessages: 1 << 16, MaxBytes: c.s.o.SendQueue, Policy: wslimit.Block,
+		SlowCode: 4005, SlowReason: "Buffer is full, cannot write data."}
+	if c.s.o.Speed > 0 {
+		o.Policy = wslimit.Cut
+		o.SlowFrame = c.event("error", "", "4005", "Buffer is full, cannot write data.", nil)
+	}
+	return o
+}
+
+// readLoop reads client frames (at most 64 KiB decompressed each) until the connection ends.
+func (c *wsConn) readLoop() {
+	rd := wslimit.NewReader(c.ws, wslimit.ReadOptions{MaxMessage: maxRequest})
 	for {
-		_, msg, err := ws.ReadMessage()
-		if err != nil {
+		_, msg, err := rd.Read()
+		if wslimit.IsTooLarge(err) {
+			c.s.stats.Oversized.Add(1)
+			c.s.log.Info("replay serve: request over 64 KiB, closing with 1009", "conn", c.id)
+			c.out.CloseWith(websocket.CloseMessageTooBig, "Request message exceeds the maximum frame length.")
 			return
 		}
-		if string(bytes.TrimSpace(msg)) == "ping" {
-			if c.write([]byte("pong")) != nil {
+		if err != nil {
+			c.s.log.Debug("replay serve: connection ended", "conn", c.id, "err", err)
+			return
+		}
+		c.touch()
+		if strings.TrimSpace(string(msg)) == "ping" {
+			if c.send([]byte("pong")) != nil {
 				return
 			}
 			continue
@@ -201,184 +326,36 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request, endpoint string)
 	}
 }
 
-func (c *wsConn) write(b []byte) error {
-	c.wmu.Lock()
-	defer c.wmu.Unlock()
-	_ = c.ws.SetWriteDeadline(time.Now().Add(10 * time.Second))
-	return c.ws.WriteMessage(websocket.TextMessage, b)
-}
+// touch records activity for the idle rule.
+func (c *wsConn) touch() { c.last.Store(time.Now().UnixNano()) }
 
-// wireArg is a subscription argument; the ack echoes the arg exactly as sent.
-type wireArg struct {
-	Channel  string `json:"channel"`
-	InstID   string `json:"instId"`
-	InstType string `json:"instType"`
-}
-
-type event struct {
-	ID     string          `json:"id,omitempty"`
-	Event  string          `json:"event"`
-	Arg    json.RawMessage `json:"arg,omitempty"`
-	Code   string          `json:"code,omitempty"`
-	Msg    string          `json:"msg,omitempty"`
-	ConnID string          `json:"connId"`
-}
-
-func (c *wsConn) send(e event) error {
-	e.ConnID = c.id
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	return c.write(b)
-}
-
-func (c *wsConn) fail(id, code, msg string) error {
-	return c.send(event{ID: id, Event: "error", Code: code, Msg: msg})
-}
-
-// request handles one JSON request: subscribe or unsubscribe, one ack or error per arg, in order.
-func (c *wsConn) request(msg []byte) error {
-	var req struct {
-		ID   string             `json:"id"`
-		Op   string             `json:"op"`
-		Args *[]json.RawMessage `json:"args"`
-	}
-	if err := json.Unmarshal(msg, &req); err != nil || req.Op == "" || req.Args == nil {
-		return c.fail(req.ID, "60012", "Invalid request: "+string(msg))
-	}
-	if req.Op != "subscribe" && req.Op != "unsubscribe" {
-		return c.fail(req.ID, "60019", "Invalid op: "+req.Op)
-	}
-	start := false
-	for _, raw := range *req.Args {
-		var a wireArg
-		var echo bytes.Buffer
-		if json.Unmarshal(raw, &a) != nil || json.Compact(&echo, raw) != nil || a.Channel == "" {
-			if err := c.fail(req.ID, "60012", "Invalid request: "+string(msg)); err != nil {
-				return err
-			}
-			continue
-		}
-		if code, text := c.s.check(c.endpoint, a); code != "" {
-			if err := c.fail(req.ID, code, text); err != nil {
-				return err
-			}
-			continue
-		}
-		id := streamID{a.Channel, a.InstID}
-		c.mu.Lock()
-		if req.Op == "subscribe" {
-			if c.subs[id] == nil {
-				c.subs[id] = &sub{synced: !IncrementalBook(a.Channel)}
-			}
-			if !c.playing {
-				c.playing, start = true, true
-			}
-		} else {
-			delete(c.subs, id)
-		}
-		c.mu.Unlock()
-		if err := c.send(event{ID: req.ID, Event: req.Op, Arg: echo.Bytes()}); err != nil {
-			return err
-		}
-	}
-	if start {
-		c.s.wg.Add(1)
-		go c.play()
-	}
-	return nil
-}
-
-// check validates an arg against the endpoint and the recorded channels and instruments: an OKX error code
-// and message, or "".
-func (s *Server) check(endpoint string, a wireArg) (code, msg string) {
-	notFound := fmt.Sprintf("Wrong URL or channel:%s, instId:%s doesn't exist. Please use the correct URL, channel and parameters referring to API document.", a.Channel, a.InstID)
-	ep, known := channelEndpoint(a.Channel)
-	switch {
-	case !known || ep == schema.EndpointPrivate:
-		return "60018", notFound
-	case ep == schema.EndpointBusiness && endpoint == schema.EndpointPublic:
-		return "64001", fmt.Sprintf("channel:%s, instId:%s This channel has been migrated to the '/business' URL. Please subscribe using the new URL. More details can refer to: https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-parameter-and-url", a.Channel, a.InstID)
-	case ep == schema.EndpointPublic && endpoint == schema.EndpointBusiness:
-		return "64002", fmt.Sprintf("channel:%s, instId:%s This channel is not supported by \"business\" URL. Please use \"public\" URL.", a.Channel, a.InstID)
-	case s.channels != nil && !s.channels[a.Channel]:
-		return "60018", notFound
-	case s.insts != nil && a.InstID != "" && !s.insts[a.InstID]:
-		return "60018", notFound
-	case len(s.o.Query.Channels) > 0 && !containsStr(s.o.Query.Channels, a.Channel),
-		len(s.o.Query.Insts) > 0 && a.InstID != "" && !containsStr(s.o.Query.Insts, a.InstID):
-		return "60018", notFound
-	}
-	return "", ""
-}
-
-func containsStr(l []string, s string) bool {
-	for _, x := range l {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// channelEndpoint returns the endpoint that serves an OKX channel, and whether the channel is known (the
-// channel registry).
-func channelEndpoint(ch string) (string, bool) {
-	if e := channels.Lookup(ch); e != nil {
-		return e.Endpoint, true
-	}
-	return "", false
-}
-
-// play replays the selected range to the connection, sending what it is subscribed to.
-func (c *wsConn) play() {
-	defer c.s.wg.Done()
-	st, err := Open(c.ctx, c.s.o.Source, c.s.o.Query, c.s.tables)
-	if err != nil {
-		c.s.log.Error("replay serve: opening the stream", "conn", c.id, "err", err)
+// idleCheck closes the connection with 4004 when nothing has passed for IdleTimeout, else re-arms.
+func (c *wsConn) idleCheck() {
+	if c.ctx.Err() != nil {
 		return
 	}
-	defer st.Close()
-	pacer := NewPacer(c.s.o.Speed)
-	var buf []byte
-	var sent uint64
-	for ev := st.Next(); ev != nil; ev = st.Next() {
-		h := ev.Hdr()
-		c.mu.Lock()
-		sb := c.subs[streamID{h.Channel, h.InstID}]
-		var frame []byte
-		if sb != nil {
-			if r, ok := ev.(*schema.Raw); ok {
-				if r.Endpoint == c.endpoint {
-					buf = append(buf[:0], r.Frame...)
-					frame = buf
-				}
-			} else if buf, ok = AppendPush(buf[:0], ev); ok {
-				frame = buf
-			}
-			if frame != nil && !sb.synced {
-				if !bytes.Contains(frame, []byte(`"action":"snapshot"`)) {
-					frame = nil
-				} else {
-					sb.synced = true
-				}
-			}
-		}
-		c.mu.Unlock()
-		if frame == nil {
-			continue
-		}
-		if pacer.Wait(c.ctx, h.Ts) != nil {
-			return
-		}
-		if err := c.write(frame); err != nil {
-			return
-		}
-		sent++
+	idle := c.s.o.IdleTimeout
+	if since := time.Duration(time.Now().UnixNano() - c.last.Load()); since < idle {
+		time.AfterFunc(idle-since, c.idleCheck)
+		return
 	}
-	if err := st.Err(); err != nil && c.ctx.Err() == nil {
-		c.s.log.Error("replay serve: reading", "conn", c.id, "err", err)
+	c.s.stats.IdleClosed.Add(1)
+	c.s.log.Debug("replay serve: idle, closing with 4004", "conn", c.id)
+	c.out.CloseWith(4004, "No data received in 30s.")
+}
+
+// send queues one frame; a slow-consumer cut is logged once.
+func (c *wsConn) send(b []byte) error {
+	err := c.out.Send(c.ctx, b)
+	if err == nil {
+		c.touch()
+		return nil
 	}
-	c.s.log.Debug("replay serve: playback finished", "conn", c.id, "frames", sent)
+	if errors.Is(err, wslimit.ErrSlowConsumer) && c.ctx.Err() == nil {
+		c.cancel()
+		c.s.log.Warn("replay serve: slow consumer, connection cut with 4005", "conn", c.id,
+			"queue_bytes", c.s.o.SendQueue)
+		c.s.stats.SlowCut.Add(1) // after the log line: tests wait for the counter, then read the log
+	}
+	return err
 }

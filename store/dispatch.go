@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -12,17 +13,19 @@ import (
 	"github.com/okxtape/okxtape/schema"
 )
 
-// housekeeper is implemented by sinks that need a periodic call while idle (the Parquet sink closes files
-// at the hourly rotation even when no new rows arrive). The dispatcher calls it about once a second, from
+// Housekeeper is implemented by sinks that need a periodic call while idle (the Parquet sink closes files
+// at their rotation even when no new rows arrive). The dispatcher calls Housekeep about once a second, from
 // its own goroutine (so never concurrently with Write).
-type housekeeper interface {
-	housekeep(ctx context.Context) error
+type Housekeeper interface {
+	Housekeep(ctx context.Context) error
 }
 
 const (
 	readChunk      = 4096 // records read between timer checks
 	recordsPerMark = 4096
 	saveEvery      = 200 * time.Millisecond
+	// pressureFlushEvery is how often a sink is flushed while free disk space is below the low mark.
+	pressureFlushEvery = 5 * time.Second
 )
 
 // tableBatch is the partial batch of one table. Its events are reused after the sink accepted them.
@@ -67,6 +70,9 @@ type dispatcher struct {
 	lastHK   time.Time
 	lastSave time.Time
 	errLog   time.Time
+	// lastPressure is the last flush forced by low disk space.
+	lastPressure time.Time
+	corruptLog   time.Time
 
 	ctx    context.Context // cancelled when the drain deadline passes
 	cancel context.CancelFunc
@@ -83,14 +89,17 @@ type dispatcher struct {
 	retryCnt  prometheus.Counter
 	backlog   prometheus.Gauge
 
-	mu       sync.Mutex
-	rows     map[string]uint64
-	closeErr error
+	mu          sync.Mutex
+	rows        map[string]uint64
+	quarantined map[string]uint64
+	qLog        map[string]time.Time // owned by the goroutine
+	closeErr    error
 }
 
 func newDispatcher(r *Recorder, s Sink, pos, end uint64) *dispatcher {
 	name := s.Name()
 	d := &dispatcher{r: r, sink: s, name: name, startEnd: end, rows: map[string]uint64{},
+		quarantined: map[string]uint64{}, qLog: map[string]time.Time{},
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 		flushHist: metricSinkFlush.WithLabelValues(name), errCount: metricSinkErrors.WithLabelValues(name),
 		retryCnt: metricSinkRetries.WithLabelValues(name), backlog: metricSinkBacklog.WithLabelValues(name)}
@@ -185,7 +194,9 @@ func (d *dispatcher) corruptRecord(rec spoolRecord, err error) {
 	if err == nil {
 		err = errUnknownKind(rec.kind)
 	}
-	d.corrupt(err)
+	if d.r.sp.noteLost(rec.pos, 1) {
+		d.corrupt(fmt.Errorf("spool record at %d: %w", rec.pos, err), 1)
+	}
 }
 
 type errUnknownKind schema.Kind
@@ -194,10 +205,16 @@ func (e errUnknownKind) Error() string {
 	return "spool record of unknown kind " + schema.Kind(e).String()
 }
 
-func (d *dispatcher) corrupt(err error) {
-	d.r.corrupt.Add(1)
-	metricCorrupt.Inc()
-	d.fail("spool record skipped", err)
+// corrupt counts records lost to spool damage; the first region is logged at once, then at most one line
+// per 10 s (with the running total).
+func (d *dispatcher) corrupt(err error, lost int) {
+	total := d.r.corrupt.Add(uint64(lost))
+	metricCorrupt.Add(float64(lost))
+	if now := time.Now(); now.Sub(d.corruptLog) >= 10*time.Second {
+		d.corruptLog = now
+		d.r.log.Error("recorder: SPOOL DAMAGE: records lost (further damage within 10s is counted, not logged)",
+			"sink", d.name, "err", err, "lost", lost, "lost_total", total)
+	}
 }
 
 // fail logs an error of this sink's pipeline: the first at once, then at most one line per 10 s.
@@ -222,25 +239,70 @@ func (d *dispatcher) flushDue(now time.Time, all bool) bool {
 }
 
 // flush writes one batch, retrying it (same events, in order) until the sink accepts it or the drain
-// deadline passes. It returns false only in the latter case; the batch then stays in the spool.
+// deadline passes. It returns false only in the latter case; the batch then stays in the spool. A batch the
+// sink rejects permanently is quarantined to a dead-letter file and counts as done.
 func (d *dispatcher) flush(b *tableBatch) bool {
 	batch := Batch{Table: b.t, Events: b.events[:b.n]}
-	if !d.retry("write "+b.t.Name, func() error { return d.sink.Write(d.ctx, batch) }) {
+	quarantined := false
+	write := func() error {
+		err := d.sink.Write(d.ctx, batch)
+		if err == nil || !IsPermanent(err) || d.r.o.DeadLetter == nil {
+			return err
+		}
+		if qerr := d.quarantine(batch, err); qerr != nil {
+			return fmt.Errorf("%w; and writing the batch to a dead-letter file failed: %v", err, qerr)
+		}
+		quarantined = true
+		return nil
+	}
+	if !d.retry("write "+b.t.Name, write) {
 		return false
 	}
-	b.rows.Add(float64(b.n))
-	d.mu.Lock()
-	d.rows[b.t.Name] += uint64(b.n)
-	d.mu.Unlock()
+	if !quarantined {
+		b.rows.Add(float64(b.n))
+		d.mu.Lock()
+		d.rows[b.t.Name] += uint64(b.n)
+		d.mu.Unlock()
+	}
 	b.n = 0
 	return true
 }
 
+// quarantine writes a permanently rejected batch to a dead-letter file, counts it and alerts: at once for
+// the first batch of a dataset, then at most once a minute per dataset.
+func (d *dispatcher) quarantine(b Batch, cause error) error {
+	path, err := d.r.o.DeadLetter(d.name, b, cause)
+	if err != nil {
+		return err
+	}
+	n := uint64(len(b.Events))
+	metricSinkQuarantined.WithLabelValues(d.name, b.Table.Name).Add(float64(n))
+	d.mu.Lock()
+	d.quarantined[b.Table.Name] += n
+	total := d.quarantined[b.Table.Name]
+	d.mu.Unlock()
+	if now := time.Now(); now.Sub(d.qLog[b.Table.Name]) >= time.Minute {
+		d.qLog[b.Table.Name] = now
+		d.r.log.Error("recorder: SINK REJECTED A BATCH PERMANENTLY; quarantined to a dead-letter file, the sink goes on with the others",
+			"sink", d.name, "dataset", b.Table.Name, "rows", n, "quarantined_total", total, "file", path, "err", cause)
+	}
+	return nil
+}
+
+// stopAttempts is how many failed attempts in a row a sink gets once Close has begun (at most a second
+// apart) before it is given up and its records are left in the spool for the next start.
+const stopAttempts = 3
+
+// retry calls fn until it succeeds, waiting a backoff after each failure. Once Close has begun, a sink that
+// fails stopAttempts times in a row is given up (its records stay in the spool for the next start), so
+// shutdown never waits out DrainTimeout on a dead sink.
 func (d *dispatcher) retry(what string, fn func() error) bool {
+	failedStopping := 0
 	for attempt := 0; ; attempt++ {
 		if d.ctx.Err() != nil {
 			return false
 		}
+		stopping := d.stopping()
 		t0 := time.Now()
 		err := fn()
 		if err == nil {
@@ -254,15 +316,44 @@ func (d *dispatcher) retry(what string, fn func() error) bool {
 		d.errors.Add(1)
 		d.errCount.Inc()
 		d.fail(what, err)
-		t := time.NewTimer(d.bo.NextBackOff())
+		wait := d.bo.NextBackOff()
+		if stopping {
+			if failedStopping++; failedStopping >= stopAttempts {
+				d.r.log.Warn("recorder: sink still failing at shutdown; giving up on it, its records stay in the spool",
+					"sink", d.name, "op", what, "attempts_since_shutdown", failedStopping, "err", err)
+				d.cancel()
+				return false
+			}
+			wait = min(wait, time.Second)
+		}
+		t := time.NewTimer(wait)
 		select {
 		case <-t.C:
+		case <-d.stopIfRunning(stopping): // shutdown began during the wait: try again at once
+			t.Stop()
 		case <-d.ctx.Done():
 			t.Stop()
 			return false
 		}
 		d.retries.Add(1)
 		d.retryCnt.Inc()
+	}
+}
+
+// stopIfRunning returns the stop channel, or nil (never ready) once stopping: then the backoff is waited.
+func (d *dispatcher) stopIfRunning(stopping bool) <-chan struct{} {
+	if stopping {
+		return nil
+	}
+	return d.stop
+}
+
+func (d *dispatcher) stopping() bool {
+	select {
+	case <-d.stop:
+		return true
+	default:
+		return false
 	}
 }
 
@@ -278,12 +369,24 @@ func (d *dispatcher) wait(now time.Time) time.Duration {
 }
 
 func (d *dispatcher) housekeep(now time.Time, force bool) {
-	if hk, ok := d.sink.(housekeeper); ok && (force || now.Sub(d.lastHK) >= time.Second) {
+	if hk, ok := d.sink.(Housekeeper); ok && (force || now.Sub(d.lastHK) >= time.Second) {
 		d.lastHK = now
-		if err := hk.housekeep(d.ctx); err != nil {
+		if err := hk.Housekeep(d.ctx); err != nil {
 			d.errors.Add(1)
 			d.errCount.Inc()
 			d.fail("sink housekeeping", err)
+		}
+	}
+	if d.r.diskLevel.Load() != diskOK && !force && now.Sub(d.lastPressure) >= pressureFlushEvery {
+		// Short of disk: make buffered rows durable in the sink (Parquet is several times smaller than
+		// the spool), so the spool behind them can be deleted.
+		d.lastPressure = now
+		if d.flushDue(now, true) {
+			if err := d.sink.Flush(d.ctx); err != nil {
+				d.errors.Add(1)
+				d.errCount.Inc()
+				d.fail("flush under disk pressure", err)
+			}
 		}
 	}
 	if force || now.Sub(d.lastSave) >= saveEvery {
@@ -392,7 +495,12 @@ func (d *dispatcher) err() error {
 
 func (d *dispatcher) summary() SinkSummary {
 	s := SinkSummary{Rows: map[string]uint64{}, Retries: d.retries.Load(), Errors: d.errors.Load(),
-		Recovered: d.recovered.Load()}
+		Recovered: d.recovered.Load(), Quarantined: map[string]uint64{}}
+	d.mu.Lock()
+	for k, v := range d.quarantined {
+		s.Quarantined[k] = v
+	}
+	d.mu.Unlock()
 	if sr, ok := d.sink.(StatsReporter); ok {
 		st := sr.Stats()
 		for k, v := range st.Rows {

@@ -14,13 +14,9 @@ var (
 		Name: "okxtape_recorder_events_total",
 		Help: "Events accepted by the recorder into the spool, per dataset.",
 	}, []string{"dataset"})
-	metricDropped = promauto.NewCounter(prometheus.CounterOpts{
-		Name: "okxtape_recorder_dropped_total",
-		Help: "Events dropped by the recorder because the unsynced spool buffer was full (the disk cannot keep up) or the recorder was closed.",
-	})
 	metricCorrupt = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "okxtape_spool_corrupt_total",
-		Help: "Spool records that failed their length/CRC check or could not be decoded (skipped).",
+		Help: "Spool records lost to damage (failed their length/CRC check; counted per record) or that could not be decoded.",
 	})
 	metricSpoolBytes = promauto.NewGauge(prometheus.GaugeOpts{
 		Name: "okxtape_spool_bytes",
@@ -52,6 +48,10 @@ var (
 		Name: "okxtape_sink_retries_total",
 		Help: "Retries of a batch or flush after a failure.",
 	}, []string{"sink"})
+	metricSinkQuarantined = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "okxtape_sink_quarantined_rows_total",
+		Help: "Rows a sink rejected permanently (schema, type, auth, unknown table), written to a dead-letter file instead.",
+	}, []string{"sink", "dataset"})
 	metricSinkBacklog = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "okxtape_sink_backlog_bytes",
 		Help: "Spool bytes a sink has not yet made durable (behind its cursor).",

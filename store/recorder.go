@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -29,12 +30,30 @@ type RecorderOptions struct {
 	// SegmentBytes is the spool segment size at which a new segment file starts [64 MiB].
 	SegmentBytes int64
 	// DrainTimeout bounds, per sink, the time Close spends getting the sink to accept and flush the
-	// remaining records [30s]; records a sink could not take stay in the spool for the next start.
+	// remaining records [30s]; records a sink could not take stay in the spool for the next start. A sink
+	// that is failing when Close is called gets one more attempt, not the whole DrainTimeout.
 	DrainTimeout time.Duration
 	// MaxBackoff caps the exponential, jittered wait between retries of a failed write [30s].
 	MaxBackoff time.Duration
-	Logger     *slog.Logger // nil: slog.Default()
+	// DeadLetter stores a batch a sink rejected permanently (store.IsPermanent) and returns where it went.
+	// nil: permanent errors are retried like temporary ones (the batch blocks its sink).
+	DeadLetter DeadLetterFunc
+	// DiskLowBytes and DiskCriticalBytes are free-space watermarks on the spool's file system and every
+	// folder in WatchDirs (see disk.go for what each level sheds) [0: off]. Start refuses to record when free
+	// space is already below DiskCriticalBytes.
+	DiskLowBytes, DiskCriticalBytes int64
+	// WatchDirs are more folders whose free space counts (the Parquet store).
+	WatchDirs []string
+	// DiskCheckInterval is how often free space is read [500ms].
+	DiskCheckInterval time.Duration
+	// FreeBytes returns the free bytes of a folder's file system [statfs].
+	FreeBytes func(dir string) (uint64, error)
+	Logger    *slog.Logger // nil: slog.Default()
 }
+
+// DeadLetterFunc stores a batch that sink rejected permanently with cause and returns the file written.
+// It is called from the sink's dispatcher goroutine.
+type DeadLetterFunc func(sink string, b Batch, cause error) (path string, err error)
 
 func (o *RecorderOptions) defaults() {
 	if o.BatchSize <= 0 {
@@ -57,6 +76,12 @@ func (o *RecorderOptions) defaults() {
 	}
 	if o.MaxBackoff <= 0 {
 		o.MaxBackoff = 30 * time.Second
+	}
+	if o.DiskCheckInterval <= 0 {
+		o.DiskCheckInterval = 500 * time.Millisecond
+	}
+	if o.FreeBytes == nil {
+		o.FreeBytes = statfsFree
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
@@ -85,21 +110,32 @@ type Recorder struct {
 	sinks []Sink
 	sp    *spool
 	disp  []*dispatcher
+	lock  *DirLock
+	crash *schema.Gap // the window a crashed previous run left unrecorded
 
-	accepted atomic.Uint64
-	dropped  atomic.Uint64
-	corrupt  atomic.Uint64
-	closed   atomic.Bool
-	dropLog  atomic.Int64 // unix ns of the last drop log line
+	accepted   atomic.Uint64
+	dropped    atomic.Uint64
+	droppedBy  [schema.NumKinds]atomic.Uint64
+	corrupt    atomic.Uint64
+	badCursors atomic.Uint64
+	closed     atomic.Bool
+	dropLog    atomic.Int64 // unix ns of the last drop log line
+
+	diskLevel    atomic.Int32
+	everCritical atomic.Bool
+	diskLog      time.Time // owned by the sync goroutine (and Start)
+	diskErrLog   time.Time
 
 	mu       sync.Mutex
 	started  bool
+	onClose  []func()
 	stopSync chan struct{}
 	syncDone chan struct{}
 	syncErr  atomic.Int64
 }
 
-// NewRecorder opens (or creates) the spool in o.SpoolDir, cutting off a record torn by a crash. Sinks must
+// NewRecorder locks o.SpoolDir for the recorder's life (a *LockedError names the holder when another
+// recorder has it) and opens (or creates) the spool there, cutting off a record torn by a crash. Sinks must
 // have distinct names; they are opened by Start.
 func NewRecorder(o RecorderOptions, sinks ...Sink) (*Recorder, error) {
 	o.defaults()
@@ -113,11 +149,25 @@ func NewRecorder(o RecorderOptions, sinks ...Sink) (*Recorder, error) {
 		}
 		seen[s.Name()] = true
 	}
+	r := &Recorder{o: o, log: o.Logger, sinks: sinks}
+	if err := os.MkdirAll(o.SpoolDir, 0o700); err != nil { // private: the spool holds private datasets too
+		return nil, fmt.Errorf("recorder: create spool dir: %w", err)
+	}
+	lock, err := LockDir(o.SpoolDir)
+	if err != nil {
+		return nil, fmt.Errorf("recorder: spool: %w", err)
+	}
+	r.lock = lock
 	sp, err := openSpool(o.SpoolDir, o.SegmentBytes, o.MaxUnsynced, o.Logger)
 	if err != nil {
+		_ = r.lock.Release()
 		return nil, fmt.Errorf("recorder: %w", err)
 	}
-	return &Recorder{o: o, log: o.Logger, sinks: sinks, sp: sp}, nil
+	r.sp = sp
+	if prev, unclean := r.lock.Unclean(); unclean {
+		r.crash = crashGap(sp, prev, o.Logger)
+	}
+	return r, nil
 }
 
 // Start opens the sinks and starts the spool writer and one dispatcher per sink. Each dispatcher begins at
@@ -129,10 +179,10 @@ func (r *Recorder) Start(ctx context.Context) error {
 	if r.started || r.closed.Load() {
 		return errors.New("recorder: Start called twice or after Close")
 	}
-	cursors, err := loadCursors(r.o.SpoolDir)
-	if err != nil {
-		return fmt.Errorf("recorder: %w", err)
+	if err := r.refuseIfDiskFull(); err != nil {
+		return err
 	}
+	cursors := r.loadCursors()
 	var floor uint64
 	for _, c := range cursors {
 		floor = max(floor, c)
@@ -141,17 +191,25 @@ func (r *Recorder) Start(ctx context.Context) error {
 	end, first, _ := r.sp.state()
 	for _, s := range r.sinks {
 		if err := s.Open(ctx); err != nil {
-			for _, d := range r.disp {
-				_ = d.sink.Close(ctx)
+			if !IsTemporary(err) {
+				for _, d := range r.disp {
+					_ = d.sink.Close(ctx)
+				}
+				r.disp = nil
+				return fmt.Errorf("recorder: open sink %s: %w", s.Name(), err)
 			}
-			r.disp = nil
-			return fmt.Errorf("recorder: open sink %s: %w", s.Name(), err)
+			r.log.Warn("recorder: sink unavailable at start; recording goes on and its records wait in the spool until it comes up",
+				"sink", s.Name(), "err", err)
 		}
 		pos, ok := cursors[s.Name()]
 		if !ok || pos < first {
 			pos = first
+		} else if !r.sp.isRecordStart(pos) {
+			r.badCursors.Add(1)
+			r.log.Error("recorder: spool cursor does not point at a record; ignoring it (the sink gets every spooled record again and skips what it has; nothing is deleted)",
+				"sink", s.Name(), "cursor", pos, "spool_first", first, "spool_end", end)
+			pos = first
 		}
-		pos = min(pos, end)
 		if pos < end {
 			r.log.Info("recorder: recovering spooled records", "sink", s.Name(), "bytes", end-pos)
 		}
@@ -178,17 +236,33 @@ func (r *Recorder) Handle(ev schema.Event) {
 	if !ok {
 		return
 	}
-	if r.closed.Load() || !r.sp.append(s) {
-		r.drop()
+	if lvl := r.diskLevel.Load(); lvl != diskOK && lvl >= shedAt[k] {
+		reason := dropDiskLow
+		if lvl == diskCritical {
+			reason = dropDiskCritical
+		}
+		r.drop(k, reason)
+		return
+	}
+	if r.closed.Load() {
+		r.drop(k, dropClosed)
+		return
+	}
+	if !r.sp.append(s) {
+		r.drop(k, dropSpoolFull)
 		return
 	}
 	r.accepted.Add(1)
 	eventCounters[k].Inc()
 }
 
-func (r *Recorder) drop() {
+func (r *Recorder) drop(k schema.Kind, reason int) {
 	n := r.dropped.Add(1)
-	metricDropped.Inc()
+	r.droppedBy[k].Add(1)
+	droppedCounters[reason][k].Inc()
+	if reason != dropSpoolFull && reason != dropClosed {
+		return // disk levels are logged by checkDisk
+	}
 	now := time.Now().UnixNano()
 	if last := r.dropLog.Load(); now-last > int64(10*time.Second) && r.dropLog.CompareAndSwap(last, now) {
 		r.log.Error("recorder: DROPPING EVENTS: the spool cannot keep up (disk too slow or failing) or the recorder is closed",
@@ -200,7 +274,7 @@ func (r *Recorder) syncLoop() {
 	defer close(r.syncDone)
 	t := time.NewTicker(r.o.SyncInterval)
 	defer t.Stop()
-	janitor := time.Now()
+	janitor, disk := time.Now(), time.Now()
 	for {
 		select {
 		case <-r.stopSync:
@@ -208,6 +282,10 @@ func (r *Recorder) syncLoop() {
 		case <-t.C:
 		}
 		r.syncOnce()
+		if time.Since(disk) >= r.o.DiskCheckInterval {
+			disk = time.Now()
+			r.checkDisk()
+		}
 		if time.Since(janitor) >= time.Second {
 			janitor = time.Now()
 			r.truncateSpool(false)
@@ -228,7 +306,12 @@ func (r *Recorder) syncOnce() bool {
 	return false
 }
 
-// truncateSpool deletes the segments every sink has made durable (by their saved cursors).
+// rollBytes is the size from which a segment whose records every sink has made durable is closed early, so
+// the janitor can delete it: the spool on disk stays about as small as the sinks' buffers.
+const rollBytes = 1 << 20
+
+// truncateSpool deletes the segments every sink has made durable (by their saved cursors). Called from the
+// sync goroutine (or Close after it stopped), so it may close the active segment.
 func (r *Recorder) truncateSpool(final bool) {
 	if len(r.disp) == 0 {
 		return
@@ -236,6 +319,13 @@ func (r *Recorder) truncateSpool(final bool) {
 	low := r.disp[0].saved.Load()
 	for _, d := range r.disp[1:] {
 		low = min(low, d.saved.Load())
+	}
+	if end, _, _ := r.sp.state(); !final && low >= end {
+		if sz := r.sp.activeSize(); sz >= rollBytes || (sz > 0 && r.diskLevel.Load() != diskOK) {
+			if err := r.sp.closeActive(); err != nil {
+				r.log.Error("recorder: closing a durable spool segment failed", "err", err)
+			}
+		}
 	}
 	if n, err := r.sp.deleteBefore(low); err != nil {
 		r.log.Error("recorder: deleting durable spool segments failed", "err", err)
@@ -268,7 +358,17 @@ func (r *Recorder) Close(ctx context.Context) error {
 	}
 	if !synced {
 		n := r.sp.unsynced()
-		errs = append(errs, fmt.Errorf("recorder: final spool sync failed, %d bytes of events lost", n))
+		lost := r.sp.unsyncedKinds()
+		var total uint64
+		for k, c := range lost {
+			if c > 0 {
+				total += c
+				r.dropped.Add(c)
+				r.droppedBy[k].Add(c)
+				droppedCounters[dropSpoolWrite][k].Add(float64(c))
+			}
+		}
+		errs = append(errs, fmt.Errorf("recorder: final spool sync failed, %d events (%d bytes) lost", total, n))
 	}
 	var wg sync.WaitGroup
 	for _, d := range r.disp {
@@ -292,7 +392,21 @@ func (r *Recorder) Close(ctx context.Context) error {
 	r.truncateSpool(true)
 	st := r.Stats()
 	r.log.Info("recorder: closed", "accepted", st.Accepted, "dropped", st.Dropped, "spool_bytes", st.SpoolBytes)
+	errs = append(errs, r.lossErrors(st)...)
+	if err := r.lock.Release(); err != nil {
+		errs = append(errs, fmt.Errorf("recorder: %w", err))
+	}
+	for _, fn := range r.onClose {
+		fn()
+	}
 	return errors.Join(errs...)
+}
+
+// OnClose registers fn to run at the end of Close (the caller's own locks on the store folder).
+func (r *Recorder) OnClose(fn func()) {
+	r.mu.Lock()
+	r.onClose = append(r.onClose, fn)
+	r.mu.Unlock()
 }
 
 // SinkSummary is one sink's part of RecorderStats.
@@ -301,6 +415,7 @@ type SinkSummary struct {
 	Retries      uint64            `json:"retries"`       // retried writes/flushes
 	Errors       uint64            `json:"errors"`        // failed writes/flushes
 	Files        uint64            `json:"files"`         // files written (Parquet)
+	Quarantined  map[string]uint64 `json:"quarantined"`   // rows rejected permanently, written to dead-letter files
 	Recovered    uint64            `json:"recovered"`     // records redelivered from a previous run's spool
 	BacklogBytes uint64            `json:"backlog_bytes"` // spool bytes the sink has not made durable yet
 }
@@ -309,7 +424,12 @@ type SinkSummary struct {
 type RecorderStats struct {
 	Accepted              uint64                 `json:"accepted"`
 	Dropped               uint64                 `json:"dropped"`
-	Corrupt               uint64                 `json:"corrupt"` // spool records skipped as damaged
+	DroppedPerDataset     map[string]uint64      `json:"dropped_per_dataset"` // every dataset with drops (disk, spool, closed)
+	Disk                  string                 `json:"disk"`                // free-space level now: ok, low, lower, critical
+	DiskWasCritical       bool                   `json:"disk_was_critical"`
+	Corrupt               uint64                 `json:"corrupt"`     // spool records lost to damage, per record
+	TornTail              int                    `json:"torn_tail"`   // records of a crashed run's last write, cut at open
+	BadCursors            uint64                 `json:"bad_cursors"` // sink cursors that did not point at a record (ignored)
 	SpoolBytes            int64                  `json:"spool_bytes"`
 	SpoolRecoveredRecords uint64                 `json:"spool_recovered_records"`
 	PerSink               map[string]SinkSummary `json:"sinks"`
@@ -319,7 +439,14 @@ type RecorderStats struct {
 func (r *Recorder) Stats() RecorderStats {
 	end, _, disk := r.sp.state()
 	st := RecorderStats{Accepted: r.accepted.Load(), Dropped: r.dropped.Load(), Corrupt: r.corrupt.Load(),
-		SpoolBytes: disk, PerSink: map[string]SinkSummary{}}
+		SpoolBytes: disk, PerSink: map[string]SinkSummary{}, DroppedPerDataset: map[string]uint64{},
+		Disk: diskLevelNames[r.diskLevel.Load()], DiskWasCritical: r.everCritical.Load(), TornTail: r.sp.torn,
+		BadCursors: r.badCursors.Load()}
+	for _, t := range schema.Tables() {
+		if n := r.droppedBy[t.Kind].Load(); n > 0 {
+			st.DroppedPerDataset[t.Name] = n
+		}
+	}
 	for _, d := range r.disp {
 		ss := d.summary()
 		if c := d.saved.Load(); c < end {

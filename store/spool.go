@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -21,22 +22,28 @@ import (
 // in-memory buffer; a sync goroutine appends that buffer to the current segment file and fsyncs it every
 // SyncInterval. Records are framed
 //
-//	[len uint32 LE][crc32c uint32 LE][kind uint8][row bytes]     (len counts kind+row, crc covers kind+row)
+//	[magic "\xf1OKX"][len uint32 LE][crc32c uint32 LE][kind uint8][row bytes]   (len counts kind+row, crc covers kind+row)
 //
 // A record's position is a byte offset in one stream that runs across segments: a segment file is named
 // seg-<start>.wal after the position of its first record, and records never span segments. Sinks keep a
 // cursor (the position from which they still need records); a segment is deleted when every sink's cursor
 // has passed its end. A torn last record (kill -9 mid-write) fails its length/CRC check and is cut off when
-// the spool is opened.
+// the spool is opened. Damage anywhere else (a bad disk block, a stray write) costs only the records it
+// touches: a reader that meets a frame failing its checks resyncs at the next magic that starts a frame
+// passing them, and counts the frame markers it skipped as records lost. Segment and cursor files are 0600:
+// the spool holds private datasets too.
 
 const (
-	frameHeader  = 8 // len + crc; the body (kind + row) follows
+	frameHeader  = 12 // magic + len + crc; the body (kind + row) follows
 	maxFrameBody = 256 << 20
 	segPrefix    = "seg-"
 	segSuffix    = ".wal"
 )
 
 var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// frameMagic starts every frame; resync after damage searches for it.
+var frameMagic = [4]byte{0xf1, 'O', 'K', 'X'}
 
 type segment struct {
 	start uint64
@@ -71,6 +78,8 @@ type spool struct {
 	wakers    []chan struct{}
 	blockSize int // capacity of the next block
 	enc       schema.Encoder
+	torn      int            // frame markers cut off as a torn tail at open
+	lost      map[uint64]int // damaged regions found by readers: start position → records lost
 
 	// owned by the sync goroutine
 	f     *os.File
@@ -89,7 +98,7 @@ const (
 
 // openSpool opens or creates the spool in dir, cutting off a torn tail of the last segment.
 func openSpool(dir string, segMax int64, bufferMax int, log *slog.Logger) (*spool, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create spool dir: %w", err)
 	}
 	s := &spool{dir: dir, segMax: segMax, ringMax: 32 << 20, bufferMax: bufferMax, log: log}
@@ -115,17 +124,18 @@ func openSpool(dir string, segMax int64, bufferMax int, log *slog.Logger) (*spoo
 	sort.Slice(s.segs, func(i, j int) bool { return s.segs[i].start < s.segs[j].start })
 	if n := len(s.segs); n > 0 {
 		last := &s.segs[n-1]
-		valid, err := validPrefix(s.segPath(last.start))
+		valid, torn, err := scanTail(s.segPath(last.start))
 		if err != nil {
 			return nil, err
 		}
 		if valid < last.size {
 			log.Warn("spool: cut torn tail of last segment (records written in the instant before a crash)",
-				"segment", s.segPath(last.start), "bytes", last.size-valid)
+				"segment", s.segPath(last.start), "bytes", last.size-valid, "records", torn)
 			if err := os.Truncate(s.segPath(last.start), valid); err != nil {
 				return nil, fmt.Errorf("truncate torn spool segment: %w", err)
 			}
 			last.size = valid
+			s.torn = torn
 		}
 		s.end = last.end()
 	}
@@ -140,21 +150,70 @@ func (s *spool) segPath(start uint64) string {
 	return filepath.Join(s.dir, fmt.Sprintf("%s%020d%s", segPrefix, start, segSuffix))
 }
 
-// validPrefix returns the length of the longest prefix of the file made of whole, CRC-valid frames.
-func validPrefix(path string) (int64, error) {
+// scanTail returns the end of the last whole, CRC-valid frame of a segment file (resyncing over damage in
+// the middle, which readers report) and how many frame markers lie after it (a torn tail).
+func scanTail(path string) (valid int64, torn int, err error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, fmt.Errorf("read spool segment: %w", err)
+		return 0, 0, fmt.Errorf("read spool segment: %w", err)
 	}
-	off := 0
+	off, end := 0, 0
 	for off < len(b) {
 		n, st := checkFrame(b[off:], true)
-		if st != frameOK {
+		if st == frameOK {
+			off += n
+			end = off
+			continue
+		}
+		next := findFrame(b, off+1)
+		if next < 0 {
 			break
 		}
-		off += n
+		off = next
 	}
-	return int64(off), nil
+	if end < len(b) {
+		torn = countLost(b[end:])
+	}
+	return int64(end), torn, nil
+}
+
+// findFrame returns the offset of the first frame at or after from that passes every check, or -1.
+func findFrame(b []byte, from int) int {
+	for from < len(b) {
+		i := bytes.Index(b[from:], frameMagic[:])
+		if i < 0 {
+			return -1
+		}
+		p := from + i
+		if _, st := checkFrame(b[p:], true); st == frameOK {
+			return p
+		}
+		from = p + 1
+	}
+	return -1
+}
+
+// countLost estimates how many records a damaged region held. Records are contiguous, so it walks the
+// region by the length fields that are still readable (a record whose header survived counts once and its
+// extent is skipped); each stretch without a readable header up to the next frame marker counts as one
+// record whose start was destroyed.
+func countLost(b []byte) int {
+	n := 0
+	for p := 0; p < len(b); {
+		n++
+		if len(b)-p >= 8 && bytes.HasPrefix(b[p:], frameMagic[:]) {
+			if l := binary.LittleEndian.Uint32(b[p+4:]); l > 0 && l <= maxFrameBody && p+frameHeader+int(l) <= len(b) {
+				p += frameHeader + int(l)
+				continue
+			}
+		}
+		i := bytes.Index(b[p+1:], frameMagic[:])
+		if i < 0 {
+			break
+		}
+		p += 1 + i
+	}
+	return n
 }
 
 type frameStatus uint8
@@ -165,15 +224,16 @@ const (
 	frameBad
 )
 
-// checkFrame reports whether b starts with a whole frame and returns its length.
+// checkFrame reports whether b starts with a whole frame and returns its length. A prefix that cannot start
+// a frame is frameBad; one that may be a frame cut short is frameShort.
 func checkFrame(b []byte, verify bool) (int, frameStatus) {
-	if len(b) < frameHeader+1 {
-		if len(b) >= 4 && (binary.LittleEndian.Uint32(b) == 0 || binary.LittleEndian.Uint32(b) > maxFrameBody) {
-			return 0, frameBad
-		}
+	if !bytes.HasPrefix(b, frameMagic[:min(len(b), 4)]) {
+		return 0, frameBad
+	}
+	if len(b) < 8 {
 		return 0, frameShort
 	}
-	l := binary.LittleEndian.Uint32(b)
+	l := binary.LittleEndian.Uint32(b[4:])
 	if l == 0 || l > maxFrameBody {
 		return 0, frameBad
 	}
@@ -181,7 +241,7 @@ func checkFrame(b []byte, verify bool) (int, frameStatus) {
 	if len(b) < n {
 		return 0, frameShort
 	}
-	if verify && crc32.Checksum(b[frameHeader:n], crcTable) != binary.LittleEndian.Uint32(b[4:]) {
+	if verify && crc32.Checksum(b[frameHeader:n], crcTable) != binary.LittleEndian.Uint32(b[8:]) {
 		return 0, frameBad
 	}
 	return n, frameOK
@@ -211,10 +271,11 @@ func (s *spool) append(e schema.Stored) bool {
 		s.pending = make([]byte, 0, max(s.blockSize, minSpoolBlock))
 	}
 	start := len(s.pending)
-	b := s.enc.Append(append(s.pending, 0, 0, 0, 0, 0, 0, 0, 0, byte(e.Kind())), e)
+	b := s.enc.Append(append(s.pending, frameMagic[0], frameMagic[1], frameMagic[2], frameMagic[3],
+		0, 0, 0, 0, 0, 0, 0, 0, byte(e.Kind())), e)
 	body := b[start+frameHeader:]
-	binary.LittleEndian.PutUint32(b[start:], uint32(len(body)))
-	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(body, crcTable))
+	binary.LittleEndian.PutUint32(b[start+4:], uint32(len(body)))
+	binary.LittleEndian.PutUint32(b[start+8:], crc32.Checksum(body, crcTable))
 	s.queued += len(b) - start
 	s.pending = b
 	s.mu.Unlock()
@@ -302,7 +363,7 @@ func (s *spool) sync() error {
 func (s *spool) write(start uint64, blocks [][]byte) error {
 	if s.f == nil {
 		path := s.segPath(start)
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 		if err != nil {
 			return fmt.Errorf("create spool segment: %w", err)
 		}
@@ -424,4 +485,55 @@ func SyncDir(dir string) error {
 		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	return nil
+}
+
+// noteLost records a damaged region found by a reader and reports whether it is new (several sinks read the
+// same spool: each region is counted once).
+func (s *spool) noteLost(pos uint64, n int) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, seen := s.lost[pos]; seen {
+		return false
+	}
+	if s.lost == nil {
+		s.lost = map[uint64]int{}
+	}
+	s.lost[pos] = n
+	return true
+}
+
+// unsyncedKinds counts, per kind, the records accepted but not yet durable (what a failed final sync loses).
+func (s *spool) unsyncedKinds() (n [schema.NumKinds]uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	count := func(b []byte) {
+		for len(b) >= frameHeader+1 {
+			l, st := checkFrame(b, false)
+			if st != frameOK {
+				return
+			}
+			if k := schema.Kind(b[frameHeader]); int(k) < len(n) {
+				n[k]++
+			}
+			b = b[l:]
+		}
+	}
+	for _, b := range s.retry {
+		count(b)
+	}
+	for _, b := range s.sealed {
+		count(b)
+	}
+	count(s.pending)
+	return n
+}
+
+// activeSize returns the size of the segment open for appending (0 when none is).
+func (s *spool) activeSize() int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.active || len(s.segs) == 0 {
+		return 0
+	}
+	return s.segs[len(s.segs)-1].size
 }

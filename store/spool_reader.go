@@ -35,10 +35,10 @@ type spoolReader struct {
 	f        *os.File
 	fStart   uint64
 	fileBuf  []byte
-	corrupt  func(err error)
+	corrupt  func(err error, lost int) // a damaged region was skipped (each region reported once per spool)
 }
 
-func newSpoolReader(s *spool, pos uint64, corrupt func(error)) *spoolReader {
+func newSpoolReader(s *spool, pos uint64, corrupt func(error, int)) *spoolReader {
 	return &spoolReader{s: s, pos: pos, corrupt: corrupt}
 }
 
@@ -63,12 +63,14 @@ func (r *spoolReader) next() (rec spoolRecord, ok bool, err error) {
 				return rec, true, nil
 			case st == frameShort && r.verify && !r.blkEOF:
 				need = frameHeader + 1
-				if len(b) >= 4 {
-					need = frameHeader + int(binary.LittleEndian.Uint32(b))
+				if len(b) >= 8 {
+					need = frameHeader + int(binary.LittleEndian.Uint32(b[4:]))
 				}
 				r.blk = nil
 			default:
-				r.skipSegment(fmt.Errorf("spool record at %d fails its length/CRC check", r.pos))
+				if err := r.resync(); err != nil {
+					return rec, false, err
+				}
 				continue
 			}
 		}
@@ -80,22 +82,45 @@ func (r *spoolReader) next() (rec spoolRecord, ok bool, err error) {
 	}
 }
 
-// skipSegment gives up on the rest of the segment holding r.pos (its framing can no longer be trusted).
-func (r *spoolReader) skipSegment(cause error) {
+// resync skips a damaged region: from r.pos (where a frame fails its checks) to the next frame of the same
+// segment that passes them, or to the segment's end. The frame markers skipped are counted as records lost.
+func (r *spoolReader) resync() error {
+	from := r.pos
 	r.s.mu.Lock()
 	to := r.s.end
+	var seg segment
+	found := false
 	for _, g := range r.s.segs {
-		if g.start <= r.pos && r.pos < g.end() {
-			to = min(g.end(), r.s.end)
+		if g.start <= from && from < g.end() {
+			seg, to, found = g, min(g.end(), r.s.end), true
 			break
 		}
 	}
 	r.s.mu.Unlock()
-	if r.corrupt != nil {
-		r.corrupt(fmt.Errorf("%w; skipping %d bytes to %d", cause, to-r.pos, to))
-	}
-	r.pos = to
 	r.blk = nil
+	buf := make([]byte, max(to, from)-from)
+	if found && len(buf) > 0 {
+		f, err := os.Open(r.s.segPath(seg.start))
+		if err != nil {
+			return fmt.Errorf("open spool segment: %w", err)
+		}
+		_, err = f.ReadAt(buf, int64(from-seg.start))
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("read spool segment: %w", err)
+		}
+	}
+	skip := len(buf)
+	if next := findFrame(buf, 1); next > 0 {
+		skip = next
+	}
+	lost := max(1, countLost(buf[:skip]))
+	r.pos = from + uint64(skip)
+	if r.s.noteLost(from, lost) && r.corrupt != nil {
+		r.corrupt(fmt.Errorf("spool damaged at position %d: %d bytes skipped to the next good record, about %d records lost",
+			from, skip, lost), lost)
+	}
+	return nil
 }
 
 // refill points blk at the bytes at r.pos (at least need bytes when reading a file). It returns false when
@@ -176,31 +201,35 @@ func cursorPath(dir, sink string) string {
 	return filepath.Join(dir, "cursor-"+clean+".json")
 }
 
-func loadCursors(dir string) (map[string]uint64, error) {
+// loadCursors reads every cursor file. A file that cannot be read or parsed is returned in bad (reported and
+// ignored by the caller: its sink starts from the first spooled record), never a reason to delete anything.
+func loadCursors(dir string) (cur map[string]uint64, bad []error) {
 	files, err := filepath.Glob(filepath.Join(dir, "cursor-*.json"))
 	if err != nil {
-		return nil, err
+		return nil, []error{err}
 	}
-	out := map[string]uint64{}
+	cur = map[string]uint64{}
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
-			return nil, fmt.Errorf("read spool cursor: %w", err)
+			bad = append(bad, fmt.Errorf("read spool cursor: %w", err))
+			continue
 		}
 		var c cursorFile
-		if err := json.Unmarshal(b, &c); err != nil {
-			return nil, fmt.Errorf("parse spool cursor %s: %w", f, err)
+		if err := json.Unmarshal(b, &c); err != nil || c.Sink == "" {
+			bad = append(bad, fmt.Errorf("parse spool cursor %s: %v", f, err))
+			continue
 		}
-		out[c.Sink] = c.Pos
+		cur[c.Sink] = c.Pos
 	}
-	return out, nil
+	return cur, bad
 }
 
 func saveCursor(dir, sink string, pos uint64) error {
 	b, _ := json.Marshal(cursorFile{Sink: sink, Pos: pos})
 	path := cursorPath(dir, sink)
 	tmp := path + ".tmp"
-	f, err := os.Create(tmp)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
 	if err != nil {
 		return fmt.Errorf("write spool cursor: %w", err)
 	}

@@ -62,7 +62,7 @@ func instTypeChannels() []string {
 
 func flags() []cli.Flag {
 	env := func(n string) []string { return []string{"OKXTAPE_" + n} }
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "ws-url", Value: "wss://ws.okx.com:8443", EnvVars: env("WS_URL"), Usage: "OKX WebSocket base URL (the simulator: ws://127.0.0.1:PORT)"},
 		&cli.StringFlag{Name: "rest-url", Value: "https://openapi.okx.com", EnvVars: env("REST_URL"), Usage: "OKX REST base URL"},
 		&cli.BoolFlag{Name: "demo", EnvVars: env("DEMO"), Usage: "use OKX demo trading hosts (wspap.okx.com) and the x-simulated-trading REST header"},
@@ -86,5 +86,5 @@ func flags() []cli.Flag {
 		&cli.IntFlag{Name: "memory-limit-mb", Value: defaultMemoryLimitMB, EnvVars: env("MEMORY_LIMIT_MB"), Usage: "soft heap limit for the Go GC in MiB (0: none; GOMEMLIMIT in the environment wins); keeps RSS flat under a high event rate"},
 		&cli.IntFlag{Name: "gc-percent", Value: 100, EnvVars: env("GC_PERCENT"), Usage: "Go GC target percentage (GOGC; GOGC in the environment wins)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn, error"},
-	}
+	}, storeFlags(env)...)
 }

@@ -4,18 +4,14 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strings"
 	"time"
 
-	chstore "github.com/okxtape/okxtape/store/clickhouse"
-	"github.com/okxtape/okxtape/store/parquet"
 	"github.com/okxtape/okxtape/strategies"
 
 	"github.com/urfave/cli/v2"
@@ -68,7 +64,7 @@ func run(c *cli.Context) error {
 	if !c.Bool("no-store") {
 		rec, err = openRecorder(ctx, c, log)
 		if err != nil {
-			return cli.Exit("record: "+err.Error(), 1)
+			return cli.Exit("record: "+err.Error(), storeExitCode(err))
 		}
 		eng.OnAll("recorder", rec.Handle)
 	}
@@ -89,6 +85,11 @@ func run(c *cli.Context) error {
 	session.Host, _ = os.Hostname()
 	session.Ts = session.StartMs
 	eng.Emit(schema.Clone(session))
+	if rec != nil {
+		if g := rec.CrashGap(); g != nil { // the window a crashed previous run left unrecorded
+			eng.Emit(g)
+		}
+	}
 
 	client, err := ingest.New(ingest.Config{
 		WSURL: tg.wsURL, RESTURL: tg.restURL, Demo: c.Bool("demo"), Subscriptions: tg.subs,
@@ -164,41 +165,6 @@ func setGC(c *cli.Context, log *slog.Logger) {
 		debug.SetMemoryLimit(int64(mb) << 20)
 		log.Debug("gc soft memory limit", "mib", mb)
 	}
-}
-
-func openRecorder(ctx context.Context, c *cli.Context, log *slog.Logger) (*store.Recorder, error) {
-	var sinks []store.Sink
-	out := c.String("out")
-	if out != "" {
-		sinks = append(sinks, parquet.NewSink(out, parquet.Options{}))
-	}
-	if dsn := c.String("clickhouse"); dsn != "" {
-		ch, err := chstore.NewSink(dsn, chstore.Options{})
-		if err != nil {
-			return nil, fmt.Errorf("clickhouse sink: %w", err)
-		}
-		sinks = append(sinks, ch)
-	}
-	if len(sinks) == 0 {
-		return nil, errors.New("no sink: give --out and/or --clickhouse, or --no-store")
-	}
-	spool := c.String("spool-dir")
-	if spool == "" {
-		spool = "./spool"
-		if out != "" {
-			spool = filepath.Join(out, ".spool")
-		}
-	}
-	rec, err := store.NewRecorder(store.RecorderOptions{
-		SpoolDir: spool, BatchSize: c.Int("batch-size"), FlushInterval: c.Duration("flush-interval"), Logger: log,
-	}, sinks...)
-	if err != nil {
-		return nil, err
-	}
-	if err := rec.Start(ctx); err != nil {
-		return nil, err
-	}
-	return rec, nil
 }
 
 // configHash identifies the recording configuration in the session ledger; secrets are not part of it.

@@ -157,7 +157,11 @@ func serveCmd(c *cli.Context) error {
 	defer src.Close()
 	ctx, stop := cliutil.RunContext(c.Context, 0)
 	defer stop()
-	srv, err := replay.NewServer(ctx, replay.ServeOptions{Source: src, Query: q, Speed: speed, Render: c.Bool("render"), Logger: log})
+	if c.Int("max-conns") <= 0 || c.Duration("idle-timeout") <= 0 {
+		return cli.Exit("replay: --max-conns and --idle-timeout must be positive", 2)
+	}
+	srv, err := replay.NewServer(ctx, replay.ServeOptions{Source: src, Query: q, Speed: speed, Render: c.Bool("render"),
+		Logger: log, MaxConns: c.Int("max-conns"), IdleTimeout: c.Duration("idle-timeout")})
 	if err != nil {
 		return cli.Exit("replay: "+err.Error(), 1)
 	}
@@ -170,7 +174,7 @@ func serveCmd(c *cli.Context) error {
 		mode = "raw frames as received"
 	}
 	log.Info("serving OKX v5 WebSocket", "public", "ws://"+ln.Addr().String()+"/ws/v5/public",
-		"business", "ws://"+ln.Addr().String()+"/ws/v5/business", "source", srcName, "sends", mode, "speed", c.String("speed"))
+		"business", "ws://"+ln.Addr().String()+"/ws/v5/business", "private", "ws://"+ln.Addr().String()+"/ws/v5/private", "source", srcName, "sends", mode, "speed", c.String("speed"))
 	if err := srv.Serve(ctx, ln); err != nil {
 		return cli.Exit("replay: "+err.Error(), 1)
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/okxtape/okxtape/strategies"
 	"github.com/urfave/cli/v2"
@@ -46,9 +47,10 @@ func newApp() *cli.App {
 			},
 			{
 				Name:  "serve",
-				Usage: "serve stored data over OKX's v5 WebSocket protocol (ws://LISTEN/ws/v5/public and /business)",
-				Description: "Each connection gets its own playback of the selected range from its start, begun by its first\n" +
-					"subscribe request; stored raw frames are sent as OKX sent them, else pushes are re-rendered.",
+				Usage: "serve stored data over OKX's v5 WebSocket protocol (ws://LISTEN/ws/v5/public, /business, /private)",
+				Description: "Each connection gets one playback clock over the selected range, started at the range's start by\n" +
+					"its first subscribe request; later subscriptions join at the current playback time (depth channels\n" +
+					"with a fresh snapshot). Stored raw frames are sent as OKX sent them, else pushes are re-rendered.",
 				Flags: append(sourceFlags(), serveFlags()...), Action: serveCmd, OnUsageError: usageErr,
 			},
 			{
@@ -98,6 +100,8 @@ func serveFlags() []cli.Flag {
 		&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", EnvVars: env("LISTEN"), Usage: "address to serve on (loopback by default)"},
 		&cli.StringFlag{Name: "speed", Value: "1", EnvVars: env("SPEED"), Usage: "pace of each connection's playback: a factor of real time (1 = as recorded), or max"},
 		&cli.BoolFlag{Name: "render", EnvVars: env("RENDER"), Usage: "re-render pushes from the normalised datasets even when raw frames are stored"},
+		&cli.IntFlag{Name: "max-conns", Value: 1000, EnvVars: env("MAX_CONNS"), Usage: "concurrent connections; more are refused with HTTP 503"},
+		&cli.DurationFlag{Name: "idle-timeout", Value: 30 * time.Second, EnvVars: env("IDLE_TIMEOUT"), Usage: "close a connection with 4004 after this long without a frame either way (OKX: 30s)"},
 	}
 }
 

@@ -71,7 +71,9 @@ type Sink struct {
 	log     *slog.Logger
 	conn    driver.Conn
 	version ServerVersion
-	ready   bool // database and tables exist
+	ready   bool             // database and tables exist and were checked
+	bad     map[string]error // tables whose server schema does not match: their batches fail permanently
+	checked time.Time        // when bad was last computed
 	inserts map[string]string
 	w       chColumns
 
@@ -167,12 +169,23 @@ func (s *Sink) Database() string { return s.db }
 // ServerVersion returns the version of the server, known after a successful Open.
 func (s *Sink) ServerVersion() ServerVersion { return s.version }
 
-// Open connects, reads the server version and creates the database and every table if missing. If it fails,
-// the next Write tries again, so a recorder that keeps going with its spool recovers when the server appears.
+// Open connects, reads the server version, creates the database and every table if missing and checks each
+// table's columns and types against the schema. A table that does not match (or a refused login) is a
+// store.Permanent error naming the table and columns; a server that cannot be reached is store.Temporary:
+// the recorder starts anyway and the next Write tries again, so the spool fills ClickHouse when it appears.
 func (s *Sink) Open(ctx context.Context) error {
 	if err := s.setup(ctx); err != nil {
 		chErrors.WithLabelValues("open").Inc()
 		return err
+	}
+	if len(s.bad) > 0 {
+		var errs []error
+		for _, t := range schema.Tables() {
+			if err := s.bad[t.Name]; err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return store.Permanent(fmt.Errorf("clickhouse %s: %w", s.addr, errors.Join(errs...)))
 	}
 	return nil
 }
@@ -184,31 +197,43 @@ func (s *Sink) setup(ctx context.Context) error {
 	if s.conn == nil {
 		conn, err := chgo.Open(&s.opts)
 		if err != nil {
-			return fmt.Errorf("clickhouse %s: open: %w", s.addr, err)
+			return classify(fmt.Errorf("clickhouse %s: open: %w", s.addr, err))
 		}
 		s.conn = conn
 	}
 	v, err := queryVersion(ctx, s.conn)
 	if err != nil {
-		return fmt.Errorf("clickhouse %s: %w", s.addr, err)
+		return classify(fmt.Errorf("clickhouse %s: %w", s.addr, err))
 	}
 	s.version = v
-	ddlVersion := v
-	if s.o.PlainDDL {
-		ddlVersion = ServerVersion{Major: 18, Minor: 16}
-	}
+	ddlVersion := s.ddlVersion()
 	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(s.db)); err != nil {
-		return fmt.Errorf("clickhouse %s: create database %s: %w", s.addr, s.db, err)
+		return classify(fmt.Errorf("clickhouse %s: create database %s: %w", s.addr, s.db, err))
 	}
 	for _, t := range schema.Tables() {
 		if err := s.conn.Exec(ctx, DDL(s.db, t, ddlVersion)); err != nil {
-			return fmt.Errorf("clickhouse %s: create table %s.%s: %w", s.addr, s.db, t.Name, err)
+			return classify(fmt.Errorf("clickhouse %s: create table %s.%s: %w", s.addr, s.db, t.Name, err))
 		}
 	}
-	s.ready = true
+	bad, err := s.checkSchema(ctx)
+	if err != nil {
+		return classify(fmt.Errorf("clickhouse %s: %w", s.addr, err))
+	}
+	s.bad, s.ready, s.checked = bad, true, time.Now()
+	for name, err := range bad {
+		s.log.Error("clickhouse: table does not match the schema; its batches go to dead-letter files", "table", name, "err", err)
+	}
 	s.log.Info("clickhouse sink ready", "addr", s.addr, "database", s.db, "server_version", v.String(),
-		"modern_ddl", ddlVersion.Modern())
+		"modern_ddl", ddlVersion.Modern(), "tables_checked", len(schema.Tables()), "tables_bad", len(bad))
 	return nil
+}
+
+// ddlVersion is the server version the DDL is written for (18.16 with PlainDDL).
+func (s *Sink) ddlVersion() ServerVersion {
+	if s.o.PlainDDL {
+		return ServerVersion{Major: 18, Minor: 16}
+	}
+	return s.version
 }
 
 func queryVersion(ctx context.Context, conn driver.Conn) (ServerVersion, error) {
@@ -232,10 +257,14 @@ func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 		chErrors.WithLabelValues("open").Inc()
 		return err
 	}
+	if err := s.badTable(ctx, b.Table); err != nil {
+		chErrors.WithLabelValues("insert").Inc()
+		return store.Permanent(err)
+	}
 	start := time.Now()
 	if err := s.insert(ctx, b); err != nil {
 		chErrors.WithLabelValues("insert").Inc()
-		return fmt.Errorf("clickhouse %s: insert %d rows into %s.%s: %w", s.addr, len(b.Events), s.db, b.Table.Name, err)
+		return classify(fmt.Errorf("clickhouse %s: insert %d rows into %s.%s: %w", s.addr, len(b.Events), s.db, b.Table.Name, err))
 	}
 	chInsertSeconds.WithLabelValues(b.Table.Name).Observe(time.Since(start).Seconds())
 	s.mu.Lock()
@@ -247,7 +276,7 @@ func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 func (s *Sink) insert(ctx context.Context, b store.Batch) (err error) {
 	query, ok := s.inserts[b.Table.Name]
 	if !ok {
-		return fmt.Errorf("unknown table %q", b.Table.Name)
+		return store.Permanent(fmt.Errorf("unknown table %q", b.Table.Name))
 	}
 	batch, err := s.conn.PrepareBatch(ctx, query)
 	if err != nil {
@@ -259,10 +288,10 @@ func (s *Sink) insert(ctx context.Context, b store.Batch) (err error) {
 		}
 	}()
 	if n := len(batch.Columns()); n != len(b.Table.Columns) {
-		return fmt.Errorf("server table has %d insertable columns, schema has %d", n, len(b.Table.Columns))
+		return store.Permanent(fmt.Errorf("server table has %d insertable columns, schema has %d", n, len(b.Table.Columns)))
 	}
 	if err := s.w.fill(batch, b); err != nil {
-		return err
+		return store.Permanent(err) // a row that does not fit its column never will
 	}
 	return batch.Send()
 }

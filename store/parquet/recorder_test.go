@@ -277,6 +277,10 @@ func TestRecorderCrashRecovery(t *testing.T) {
 	if err := rec.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+	// Finding 11: the crash leaves a gap row covering the window from the last spooled event to the restart.
+	if g := rec.CrashGap(); g == nil || g.Reason != store.GapCrash || g.FromMs <= 0 || g.FromMs > g.ToMs {
+		t.Fatalf("crash gap %+v", g)
+	}
 	got := pqReadAll(t, filepath.Join(dir, "data"))
 	total := 0
 	for _, v := range got {

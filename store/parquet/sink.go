@@ -15,12 +15,17 @@ import (
 	"github.com/okxtape/okxtape/store"
 )
 
+// DefaultRotation is the default time budget of a Parquet file.
+const DefaultRotation = 5 * time.Minute
+
 // Options configure a Sink. Zero values take the defaults in brackets.
 type Options struct {
-	RowGroupRows     int              // rows per row group [131072]
-	MaxFileRows      int              // a file closes at this many rows [262144]
-	MaxFileBytes     int              // ... or at about this many buffered bytes [32 MiB]
-	Rotation         time.Duration    // files close when the wall clock crosses a multiple of Rotation [1h]
+	RowGroupRows int // rows per row group [131072]
+	MaxFileRows  int // a file closes at this many rows [262144]
+	MaxFileBytes int // ... or at about this many buffered bytes [32 MiB]
+	// Rotation is the time budget of a file: open files close when the wall clock crosses a multiple of
+	// Rotation [5m]. It bounds the spool too: the recorder keeps every record of an open file there.
+	Rotation         time.Duration
 	CompressionLevel int              // zstd level [library default, 3]
 	Now              func() time.Time // wall clock for rotation and file names [time.Now]
 	Logger           *slog.Logger     // [slog.Default()]
@@ -45,7 +50,7 @@ func (o *Options) defaults() {
 		o.MaxBufferedBytes = 64 << 20
 	}
 	if o.Rotation <= 0 {
-		o.Rotation = time.Hour
+		o.Rotation = DefaultRotation
 	}
 	if o.Now == nil {
 		o.Now = time.Now
@@ -170,7 +175,7 @@ func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 		return errors.New("parquet: batch without table")
 	}
 	k := b.Table.Kind
-	if err := s.housekeep(ctx); err != nil {
+	if err := s.Housekeep(ctx); err != nil {
 		return err
 	}
 	var skipped, rejected uint64
@@ -261,8 +266,8 @@ func (s *Sink) Pending() (uint64, bool) {
 	return low, ok
 }
 
-// housekeep writes the files opened before the current Rotation boundary.
-func (s *Sink) housekeep(ctx context.Context) error {
+// Housekeep implements store.Housekeeper: it writes the files opened before the current Rotation boundary.
+func (s *Sink) Housekeep(ctx context.Context) error {
 	now := s.o.Now().Truncate(s.o.Rotation)
 	var errs []error
 	for k, of := range s.open {

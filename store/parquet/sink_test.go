@@ -207,7 +207,7 @@ func TestParquetDatesRotationAndCaps(t *testing.T) {
 		t.Fatalf("pending %d %v", seq, ok)
 	}
 	now = now.Add(2 * time.Minute) // next hour: housekeeping closes the open file
-	if err := s.housekeep(ctx); err != nil {
+	if err := s.Housekeep(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := s.Pending(); ok || s.Stats().Files != 3 {

@@ -19,6 +19,17 @@ import (
 // metaDataset is the key-value metadata entry naming a part file's dataset.
 const metaDataset = "okxtape.dataset"
 
+// privateDatasets hold an account's own orders, fills, balances and positions: their files are 0600.
+var privateDatasets = map[string]bool{"orders": true, "fills": true, "balances": true, "positions": true}
+
+// FileMode returns the permissions of a dataset's files: 0600 for private datasets, 0644 for market data.
+func FileMode(dataset string) os.FileMode {
+	if privateDatasets[dataset] {
+		return 0o600
+	}
+	return 0o644
+}
+
 // tableProps are the Arrow schema and Parquet writer settings of one table, derived once.
 type tableProps struct {
 	t      *schema.Table
@@ -83,7 +94,7 @@ func writePart(tp *tableProps, buf *fileBuf, final string, rowGroup int) (err er
 		return err
 	}
 	tmp := final + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, FileMode(tp.t.Name))
 	if err != nil {
 		return err
 	}
