@@ -107,7 +107,14 @@ func (c *conn) sendData(channel string, b []byte, items int) bool {
 }
 
 func (c *conn) run() {
-	go c.writeLoop()
+	// The writer is waited for (after cleanup): a frame it wrote is then counted in Stats before Close
+	// returns, so a client never holds more than the exit line says was sent.
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		c.writeLoop()
+	}()
+	defer func() { <-wdone }()
 	f := &c.srv.cfg.Faults
 	c.ws.SetReadLimit(1 << 20)
 	if f.IgnorePing {
