@@ -55,8 +55,8 @@ func (k Kind) String() string {
 
 // Header is carried by every event.
 //
-// Seq is the arrival sequence: the engine stamps it on live dispatch (strictly increasing, seeded from the wall
-// clock so it also increases across recording sessions) and replay preserves the recorded value. It is the
+// Seq is the arrival sequence: the engine stamps it on live dispatch (strictly increasing, at least RecvNs, seeded
+// from the wall clock so it also increases across recording sessions) and replay preserves the recorded value. It is the
 // natural key of every stored row and the tie-break of the replay order.
 //
 // RecvNs is the local receive time in Unix nanoseconds; it is "local" data, excluded from digests.

@@ -67,7 +67,9 @@ func (f *feed) run() {
 		}
 		f.mu.Lock()
 		for !next.After(now) {
-			at := next // a tick caught up late carries its own time: no two ticks of a stream share a ts
+			// A tick happens at its scheduled time, also when it is caught up late: two ticks never share an
+			// exchange ts (OKX's ts, with the instrument, identifies a push).
+			at := next
 			next = next.Add(f.interval)
 			if len(f.subs) == 0 { // the last subscriber just left (quit is closing): the stream does not advance
 				continue

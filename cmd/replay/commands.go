@@ -226,3 +226,53 @@ func rangeEnd(t time.Time, unset string) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
+
+func mergeCmd(c *cli.Context) error {
+	log, err := cliutil.NewLogger(c.String("log-level"))
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 2)
+	}
+	slog.SetDefault(log)
+	dirs := cliutil.SplitList(c.StringSlice("data"))
+	if len(dirs) < 2 {
+		return cli.Exit("replay: merge needs two or more --data stores", 2)
+	}
+	if c.String("out") == "" {
+		return cli.Exit("replay: merge needs --out", 2)
+	}
+	ctx, stop := cliutil.RunContext(c.Context, 0)
+	defer stop()
+	st, err := replay.MergeStores(ctx, replay.MergeOptions{Dirs: dirs, Out: c.String("out"), Window: c.Duration("window"), Logger: log})
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 1)
+	}
+	return cliutil.PrintJSONLine(os.Stdout, map[string]any{"command": "replay merge", "data": dirs, "merge": st})
+}
+
+func gapsCmd(c *cli.Context) error {
+	log, q, src, srcName, err := setup(c)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	ctx, stop := cliutil.RunContext(c.Context, 0)
+	defer stop()
+	rep, err := replay.GapReports(ctx, src, q)
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 1)
+	}
+	counts := map[string]int{}
+	for _, r := range rep {
+		counts[r.Status()]++
+		g := r.Gap
+		line := map[string]any{"from": time.UnixMilli(g.FromMs).UTC().Format(time.RFC3339Nano),
+			"to": time.UnixMilli(g.ToMs).UTC().Format(time.RFC3339Nano), "reason": g.Reason, "conn": g.Conn,
+			"channel": g.Channel, "inst_id": g.InstID, "status": r.Status(), "covered_ms": r.Covered, "uncovered": r.Uncovered}
+		if err := cliutil.PrintJSONLine(os.Stdout, line); err != nil {
+			return err
+		}
+	}
+	log.Debug("gaps judged", "source", srcName, "gaps", len(rep))
+	return cliutil.PrintJSONLine(os.Stdout, map[string]any{"command": "replay gaps", "source": srcName,
+		"gaps": len(rep), "covered": counts["covered"], "partly_covered": counts["partly covered"], "uncovered": counts["gap"]})
+}
