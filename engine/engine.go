@@ -186,8 +186,8 @@ func (e *Engine) Seq() uint64 {
 
 // Stats is a snapshot of the engine's counters.
 type Stats struct {
-	Dispatched map[string]uint64 // per kind
-	Panics     uint64
+	Dispatched map[string]uint64 `json:"dispatched"` // per kind
+	Panics     uint64            `json:"panics"`
 }
 
 // Stats returns the dispatch counters.

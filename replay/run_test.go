@@ -107,7 +107,7 @@ func TestParseSpeed(t *testing.T) {
 			t.Errorf("ParseSpeed(%q) = %v, %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"fast", "-1", "NaN"} {
+	for _, in := range []string{"fast", "-1", "NaN", "1e-300", "0.0009", "Inf", "2e9"} {
 		if _, err := ParseSpeed(in); err == nil {
 			t.Errorf("ParseSpeed(%q) accepted", in)
 		}

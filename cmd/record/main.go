@@ -17,24 +17,29 @@ import (
 var version = "dev"
 
 func main() {
-	app := &cli.App{
-		Name:    "record",
-		Usage:   "record OKX v5 market data through the okxtape engine into Parquet and/or ClickHouse",
-		Version: version,
-		Flags:   flags(),
-		Action:  run,
-		// Bad flags are a usage error: say what is wrong and exit 2.
-		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return cli.Exit(fmt.Sprintf("record: %v (see record --help)", err), 2)
-		},
-	}
-	if err := app.Run(os.Args); err != nil {
+	if err := newApp().Run(os.Args); err != nil {
 		if ec, ok := err.(cli.ExitCoder); ok {
 			fmt.Fprintln(os.Stderr, ec.Error())
 			os.Exit(ec.ExitCode())
 		}
 		fmt.Fprintln(os.Stderr, "record:", err)
 		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:            "record",
+		UsageText:       "record [options]",
+		HideHelpCommand: true,
+		Usage:           "record OKX v5 market data through the okxtape engine into Parquet and/or ClickHouse",
+		Version:         version,
+		Flags:           flags(),
+		Action:          run,
+		// Bad flags are a usage error: say what is wrong and exit 2.
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return cli.Exit(fmt.Sprintf("record: %v (see record --help)", err), 2)
+		},
 	}
 }
 

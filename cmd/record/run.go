@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -38,7 +39,10 @@ const (
 func run(c *cli.Context) error {
 	log, err := cliutil.NewLogger(c.String("log-level"))
 	if err != nil {
-		return cli.Exit(err.Error(), 2)
+		return cli.Exit("record: "+err.Error(), 2)
+	}
+	if err := validate(c); err != nil {
+		return err
 	}
 	slog.SetDefault(log)
 	setGC(c, log)
@@ -126,6 +130,10 @@ func run(c *cli.Context) error {
 	log.Info("recording", "ws_url", tg.wsURL, "channels", tg.channels, "instruments", len(tg.insts),
 		"subscriptions", len(tg.subs))
 	runErr := client.Run(ctx)
+	if errors.Is(runErr, ingest.ErrNeverConnected) && c.Duration("duration") > 0 {
+		runErr = fmt.Errorf("%w (the run ended after --duration %s; --connect-timeout is %s)", runErr,
+			c.Duration("duration"), c.Duration("connect-timeout"))
+	}
 	// From here on a second SIGINT/SIGTERM kills the process at once: nothing is lost by it, because every
 	// accepted event is already in the fsync'd spool that the next start recovers.
 	stop()

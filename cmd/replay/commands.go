@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -46,6 +47,9 @@ func source(c *cli.Context) (replay.Source, string, error) {
 		if c.IsSet("data") {
 			return nil, "", errors.New("give --data or --clickhouse, not both")
 		}
+		if err := cliutil.CheckClickHouseDSN("clickhouse", dsn); err != nil {
+			return nil, "", err
+		}
 		return replay.NewClickHouseSource(dsn), "clickhouse", nil
 	}
 	dir := c.String("data")
@@ -78,6 +82,11 @@ func pacedSetup(c *cli.Context) (float64, *slog.Logger, store.Query, replay.Sour
 	if err != nil {
 		return 0, nil, store.Query{}, nil, "", cli.Exit("replay: --speed: "+err.Error(), 2)
 	}
+	if c.Command.Name == "serve" {
+		if err := cliutil.CheckListen("listen", c.String("listen")); err != nil {
+			return 0, nil, store.Query{}, nil, "", cli.Exit("replay: "+err.Error(), 2)
+		}
+	}
 	log, q, src, name, err := setup(c)
 	return speed, log, q, src, name, err
 }
@@ -101,6 +110,9 @@ func runCmd(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit("replay: "+err.Error(), 2)
 	}
+	if _, _, ok := s.Bounds(); !ok {
+		return cli.Exit("replay: "+emptyRange(q, srcName), 1)
+	}
 	o := replay.RunOptions{Speed: speed, End: q.To}
 	if first, last, ok := s.Bounds(); ok && !c.Bool("no-progress") && replay.StderrIsTerminal() {
 		if start, ok := s.Start(q); ok {
@@ -113,7 +125,8 @@ func runCmd(c *cli.Context) error {
 		// otherwise run timers for days of empty event time).
 		o.End = time.UnixMilli(last + 1)
 	}
-	log.Info("replaying", "source", srcName, "from", q.From, "to", q.To, "speed", c.String("speed"))
+	log.Info("replaying", "source", srcName, "from", rangeEnd(q.From, "the first stored event"),
+		"to", rangeEnd(q.To, "the last stored event"), "speed", c.String("speed"))
 	st, runErr := replay.Run(ctx, eng, s, o)
 	summary := map[string]any{
 		"command": "replay run", "source": srcName, "events": st.Events, "channels": st.PerChannel,
@@ -129,6 +142,9 @@ func runCmd(c *cli.Context) error {
 	}
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return cli.Exit("replay: "+runErr.Error(), 1)
+	}
+	if runErr == nil && st.Events == 0 {
+		return cli.Exit("replay: "+emptyRange(q, srcName), 1)
 	}
 	return nil
 }
@@ -188,6 +204,27 @@ func renormaliseCmd(c *cli.Context) error {
 	}
 	summary := map[string]any{"command": "replay renormalise", "data": dir, "renormalise": st}
 	return cliutil.PrintJSONLine(os.Stdout, summary)
+}
+
+// emptyRange says what selected nothing, flag by flag.
+func emptyRange(q store.Query, src string) string {
+	msg := fmt.Sprintf("no stored events in %s from %s to %s", src, rangeEnd(q.From, "the first stored event"),
+		rangeEnd(q.To, "the last stored event"))
+	if len(q.Insts) > 0 {
+		msg += " for --inst " + strings.Join(q.Insts, ",")
+	}
+	if len(q.Channels) > 0 {
+		msg += " on --channels " + strings.Join(q.Channels, ",")
+	}
+	return msg + "; check --from/--to (UTC), --inst and --channels"
+}
+
+// rangeEnd formats one end of the range, or names what an unset end means.
+func rangeEnd(t time.Time, unset string) string {
+	if t.IsZero() {
+		return unset
+	}
+	return t.UTC().Format(time.RFC3339)
 }
 
 func mergeCmd(c *cli.Context) error {
