@@ -138,8 +138,8 @@ func TestDeriveThroughBookGaps(t *testing.T) {
 		GROUP BY ALL ORDER BY s.inst_id, b`)
 	flagged := 0
 	for _, r := range rows {
-		inside := num(t, r["windows"]) > 0
-		if r["in_gap"] != inside || (inside && num(t, r["nb"]) != 0) {
+		inside := duckNum(t, r["windows"]) > 0
+		if r["in_gap"] != inside || (inside && duckNum(t, r["nb"]) != 0) {
 			t.Fatalf("snapshot %v: in_gap %v, inside a resync window %v", r, r["in_gap"], inside)
 		}
 		if inside {
@@ -168,8 +168,8 @@ func derivedRows(t *testing.T, dir, dataset string) []string {
 	return out
 }
 
-// num reads a number from DuckDB's JSON (doubles are numbers, BIGINTs may be strings).
-func num(t *testing.T, v any) float64 {
+// duckNum reads a number from DuckDB's JSON (doubles are numbers, BIGINTs may be strings).
+func duckNum(t *testing.T, v any) float64 {
 	t.Helper()
 	switch x := v.(type) {
 	case float64:
@@ -210,12 +210,12 @@ func checkBarsAgainstDuckDB(t *testing.T, data, derived string) {
 			t.Fatalf("bar %d: %v, DuckDB %v", i, g, w)
 		}
 		for _, c := range exact {
-			if num(t, g[c]) != num(t, w[c]) {
+			if duckNum(t, g[c]) != duckNum(t, w[c]) {
 				t.Fatalf("bar %d %s: %v, DuckDB %v\n%v\n%v", i, c, g[c], w[c], g, w)
 			}
 		}
 		for _, c := range sums {
-			if !close9(num(t, g[c]), num(t, w[c])) {
+			if !close9(duckNum(t, g[c]), duckNum(t, w[c])) {
 				t.Fatalf("bar %d %s: %v, DuckDB %v", i, c, g[c], w[c])
 			}
 		}
@@ -244,11 +244,11 @@ func checkSnapshotsAgainstQuotes(t *testing.T, data, derived string, intervalMs 
 		GROUP BY ALL ORDER BY s.inst_id, b`)
 	perInst := map[string]int{}
 	for _, r := range rows {
-		if r["in_gap"] != false || num(t, r["nb"]) != 5 || num(t, r["na"]) != 5 || r["sorted"] != true {
+		if r["in_gap"] != false || duckNum(t, r["nb"]) != 5 || duckNum(t, r["na"]) != 5 || r["sorted"] != true {
 			t.Fatalf("snapshot %v", r)
 		}
 		for _, c := range [][2]string{{"sbid", "qbid"}, {"sbsz", "qbsz"}, {"sask", "qask"}, {"sasz", "qasz"}, {"sseq", "qseq"}} {
-			if num(t, r[c[0]]) != num(t, r[c[1]]) {
+			if duckNum(t, r[c[0]]) != duckNum(t, r[c[1]]) {
 				t.Fatalf("snapshot at %v: %s %v, last quote %s %v\n%v", r["b"], c[0], r[c[0]], c[1], r[c[1]], r)
 			}
 		}
