@@ -57,8 +57,9 @@ clientPortAddress=127.0.0.1
 admin.enableServer=false
 maxClientCnxns=200
 EOF
-	nohup java -Xmx256m -Dzookeeper.log.dir="$zk" -cp /usr/share/java/zookeeper.jar:/etc/zookeeper/conf \
-		org.apache.zookeeper.server.quorum.QuorumPeerMain "$zk/zoo.cfg" >"$zk/zk.log" 2>&1 &
+	# setsid: its own session, so ZooKeeper outlives the shell (and process group) that started it.
+	setsid nohup java -Xmx256m -Dzookeeper.log.dir="$zk" -cp /usr/share/java/zookeeper.jar:/etc/zookeeper/conf \
+		org.apache.zookeeper.server.quorum.QuorumPeerMain "$zk/zoo.cfg" >"$zk/zk.log" 2>&1 </dev/null &
 	echo $! >"$zk/zk.pid"
 }
 
