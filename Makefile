@@ -1,4 +1,5 @@
 # okxtape — see README.md. Every target runs offline.
+SHELL    := /bin/bash
 GO       ?= go
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS  := -X main.version=$(VERSION)
@@ -14,8 +15,9 @@ build:
 
 ## test: formatting, vet, and every test with the race detector (ClickHouse tests need a server:
 ## scripts/clickhouse-start.sh; with OKXTAPE_REQUIRE_CLICKHOUSE=1 they fail instead of skipping).
+## Skipped tests are listed at the end with the reason each gave (scripts/testsummary).
 test: lint
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	@set -o pipefail; $(GO) test -race -count=1 -timeout 20m -json $(PKGS) | $(GO) run ./scripts/testsummary
 
 test-short:
 	$(GO) test -count=1 -short $(PKGS)

@@ -26,8 +26,9 @@ const (
 type Options struct {
 	Mode   Mode
 	Logger *slog.Logger // nil: slog.Default()
-	// SeqStart is the last sequence number already used; live Emit stamps SeqStart+1, +2, ...
-	// Zero means "seed from the wall clock in ns", which keeps sequences increasing across sessions.
+	// SeqStart is the last sequence number already used; live Emit stamps SeqStart+1, +2, ... or the event's
+	// RecvNs when that is larger. Zero means "seed from the wall clock in ns", which keeps sequences increasing
+	// across sessions.
 	SeqStart uint64
 }
 
@@ -118,7 +119,10 @@ func (e *Engine) Emit(ev schema.Event) {
 	h := ev.Hdr()
 	if e.mode == Live {
 		if h.Seq == 0 {
-			e.seq++
+			// A hybrid clock: the next number, or the receive time in ns when that is larger. Two recorders
+			// of one feed then number the same events in (nearly) the same order, so a store that keeps one
+			// copy of each (ClickHouse FINAL, replay merge) still orders each stream as it arrived.
+			e.seq = max(e.seq+1, uint64(max(h.RecvNs, 0)))
 			h.Seq = e.seq
 		} else if h.Seq > e.seq {
 			e.seq = h.Seq
@@ -182,8 +186,8 @@ func (e *Engine) Seq() uint64 {
 
 // Stats is a snapshot of the engine's counters.
 type Stats struct {
-	Dispatched map[string]uint64 // per kind
-	Panics     uint64
+	Dispatched map[string]uint64 `json:"dispatched"` // per kind
+	Panics     uint64            `json:"panics"`
 }
 
 // Stats returns the dispatch counters.

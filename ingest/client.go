@@ -40,9 +40,12 @@ type Client struct {
 	fatal   chan error
 	logged  sync.Map
 
-	frames, events, decodeErrs, exchErrors counters
-	reconnects, handovers, pings           atomic.Uint64
-	upConns                                atomic.Int64
+	frames, events, decodeErrs, exchErrors, handoverDups counters
+	reconnects, handovers, pings                         atomic.Uint64
+	upConns                                              atomic.Int64
+	opened                                               atomic.Uint64 // connections that came up: first, reconnects, handovers
+	upAtStop                                             atomic.Int64  // connections up when the stop began, plus 1 (0: running)
+	refusedSlots                                         atomic.Int64  // slots whose every subscription OKX refused
 }
 
 var _ book.Resyncer = (*Client)(nil)
@@ -89,8 +92,9 @@ func New(cfg Config) (*Client, error) {
 
 // Run connects every shard and keeps them up until ctx ends; it then closes them (letting frames in flight
 // drain briefly) and returns nil. It returns an error when a connection could not be established within
-// ConnectTimeout of its first dial, or when OKX rejects the login (wrapping ErrLoginRejected). Run may be
-// called once.
+// ConnectTimeout of its first dial, when ctx ended before a shard ever connected (ErrNeverConnected), when
+// OKX refused every subscription (ErrAllRefused), or when OKX rejects the login (wrapping
+// ErrLoginRejected). Run may be called once.
 func (c *Client) Run(ctx context.Context) error {
 	if !c.running.CompareAndSwap(false, true) {
 		return errors.New("ingest: Run called twice")
@@ -110,11 +114,15 @@ func (c *Client) Run(ctx context.Context) error {
 	case <-ctx.Done():
 	case err = <-c.fatal:
 	}
+	c.upAtStop.Store(c.upConns.Load() + 1) // +1: set (0 connections up is stored as 1)
 	cancel()
 	wg.Wait()
 	c.connWG.Wait() // connections handed over shortly before the stop may still be draining
 	for _, s := range c.slots {
 		s.books.Close()
+	}
+	if err == nil {
+		err = c.neverConnected()
 	}
 	return err
 }
@@ -136,8 +144,9 @@ func (c *Client) Stats() Stats {
 	return Stats{Books: books,
 		Frames: c.frames.snapshot(), Events: c.events.snapshot(), DecodeErrors: c.decodeErrs.snapshot(),
 		ExchangeErrors: c.exchErrors.snapshot(), Reconnects: c.reconnects.Load(),
-		Handovers: c.handovers.Load(), Pings: c.pings.Load(), Connections: int(c.upConns.Load()),
-		Shards: len(c.slots),
+		Handovers: c.handovers.Load(), HandoverDuplicates: c.handoverDups.snapshot(), Pings: c.pings.Load(), Connections: c.connections(),
+		ConnectionsOpened: c.opened.Load(),
+		Shards:            len(c.slots),
 	}
 }
 
@@ -185,4 +194,13 @@ func (c *Client) Snapshot(ctx context.Context, instID string) (*schema.Book, *de
 		return nil, nil, fmt.Errorf("ingest: books snapshot %s: %w", instID, err)
 	}
 	return b, raw, nil
+}
+
+// connections is the number of connections up, or once Run began stopping, the number up at that moment
+// (so the exit summary says how many were recording, not 0).
+func (c *Client) connections() int {
+	if n := c.upAtStop.Load(); n > 0 {
+		return int(n - 1)
+	}
+	return int(c.upConns.Load())
 }

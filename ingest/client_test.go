@@ -236,6 +236,16 @@ func TestNoticeHandover(t *testing.T) {
 	if handed != 2 {
 		t.Fatalf("connected events %+v", r.connected)
 	}
+	// Nothing doubled, nothing lost: each ticker and trade once, books never back in seqId, and the
+	// events decoded on both connections are exactly those emitted plus those dropped as duplicates.
+	st := h.c.Stats()
+	if r.tickerDups != 0 || r.tradeDups != 0 || r.bookBack != 0 {
+		t.Fatalf("after the handover: %d tickers and %d trades twice, %d books went back", r.tickerDups,
+			r.tradeDups, r.bookBack)
+	}
+	if got, want := uint64(r.kinds[schema.KindTicker]), st.Events["tickers"]-st.HandoverDuplicates["tickers"]; got != want {
+		t.Fatalf("tickers emitted %d, decoded %d less %d duplicates", got, st.Events["tickers"], st.HandoverDuplicates["tickers"])
+	}
 	// Trades: on the sim, only the trades stream moves BTC-USDT's tape here, so each trade id is the previous
 	// one plus the number of trades aggregated into it; a missing push breaks that chain.
 	ids := r.trades["BTC-USDT"]

@@ -24,6 +24,9 @@ const (
 	// books50-l2-tbt), or 200 light ones (tickers, trades, candles, ...), or a mix in that proportion.
 	DefaultDepthPerConn = 30
 	DefaultLightPerConn = 200
+	// DefaultMaxMessageBytes bounds one message after decompression: OKX's largest pushes (instruments, a
+	// 400-level book) are well under 1 MiB.
+	DefaultMaxMessageBytes = 16 << 20
 	// connWindow is the sliding window of MaxConnPerSec: a second plus a margin for handshake latency jitter.
 	connWindow = 1100 * time.Millisecond
 )
@@ -101,6 +104,11 @@ type Config struct {
 	ConnectTimeout time.Duration
 	// AckTimeout bounds the wait for login and subscribe answers on one connection attempt (default 10 s).
 	AckTimeout time.Duration
+	// MaxMessageBytes is the largest message accepted after decompression (default DefaultMaxMessageBytes).
+	// A larger one is skipped without being inflated further, counted as decode error "oversized" and logged
+	// once; the connection stays up. The wire (compressed) limit is 16 times this; beyond it the connection
+	// fails and is re-established with backoff.
+	MaxMessageBytes int64
 	// Logger receives operational logs (default slog.Default()).
 	Logger *slog.Logger
 	// RawFrames emits a *schema.Raw for every push frame (and every frame that could not be classified)
@@ -161,6 +169,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
+	}
+	if c.MaxMessageBytes <= 0 {
+		c.MaxMessageBytes = DefaultMaxMessageBytes
 	}
 	if len(c.Subscriptions) == 0 {
 		return errors.New("ingest: no subscriptions")

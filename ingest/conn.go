@@ -1,11 +1,9 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"sync"
@@ -15,12 +13,12 @@ import (
 
 	"github.com/gorilla/websocket"
 	"github.com/okxtape/okxtape/ingest/decode"
+	"github.com/okxtape/okxtape/internal/wslimit"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/schema/channels"
 )
 
 const (
-	readLimit    = 32 << 20 // largest accepted frame (an instruments push is hundreds of KB)
 	writeTimeout = 10 * time.Second
 	drainTimeout = time.Second // how long a closing connection keeps reading for the server's close frame
 )
@@ -60,6 +58,7 @@ type conn struct {
 	state    map[string]argState // per argKey
 	unsubs   map[string]int      // unsubscribes we asked for, per argKey
 	lastErr  time.Time
+	firstErr *OKXError // the first error event answering a subscribe request
 
 	// reader-goroutine state
 	pipe  *Pipeline
@@ -67,6 +66,10 @@ type conn struct {
 	cur   *chanCounters
 	chans map[string]*chanCounters // by wire channel, registry channels only
 	other *chanCounters            // every channel the registry does not know
+
+	idh     idHasher // exchange identities of events (handover.go)
+	lastMu  sync.Mutex
+	lastIDs map[streamKey]uint64 // latest identity per value-channel stream, seeds a handover window
 }
 
 // dial opens a connection for s (after the client's connection-rate limiter) and starts its goroutines.
@@ -88,7 +91,6 @@ func (c *Client) dial(ctx context.Context, s *slot) (*conn, error) {
 		}
 		return nil, fmt.Errorf("dial %s: %w", s.url, err)
 	}
-	ws.SetReadLimit(readLimit)
 	now := time.Now().UnixNano()
 	cn := &conn{
 		c: c, s: s, label: s.label, endpoint: s.endpoint, url: s.url, ws: ws, openedNs: now,
@@ -97,7 +99,7 @@ func (c *Client) dial(ctx context.Context, s *slot) (*conn, error) {
 		requests: map[string]*request{}, state: map[string]argState{}, unsubs: map[string]int{},
 		pipe: NewPipeline(s.books, c.cfg.Emit), chans: map[string]*chanCounters{},
 	}
-	cn.pipe.OnEvent = cn.count
+	cn.pipe.OnEvent, cn.pipe.Admit = cn.count, cn.admit
 	cn.lastRecv.Store(now)
 	c.connWG.Add(2)
 	go func() {
@@ -192,21 +194,24 @@ func (cn *conn) readLoop() {
 		_ = cn.ws.Close()
 		close(cn.done)
 	}()
-	var buf bytes.Buffer
+	// Decompressed bytes are limited per message: gorilla's own limit counts compressed bytes, so a small
+	// permessage-deflate message could inflate without bound. An oversized message is skipped (its rest is
+	// discarded undecompressed) and counted; the connection stays up.
+	rd := wslimit.NewReader(cn.ws, wslimit.ReadOptions{MaxMessage: cn.c.cfg.MaxMessageBytes})
 	for {
-		_, r, err := cn.ws.NextReader()
+		_, msg, err := rd.Read()
+		recvNs := time.Now().UnixNano()
+		if wslimit.IsTooLarge(err) {
+			cn.lastRecv.Store(recvNs)
+			cn.c.decodeError("oversized", cn.label, err)
+			continue
+		}
 		if err != nil {
 			cn.setReason(describeReadError(err))
 			return
 		}
-		buf.Reset()
-		if _, err := buf.ReadFrom(r); err != nil {
-			cn.setReason(describeReadError(err))
-			return
-		}
-		recvNs := time.Now().UnixNano()
 		cn.lastRecv.Store(recvNs)
-		cn.handle(buf.Bytes(), recvNs)
+		cn.handle(msg, recvNs)
 	}
 }
 
@@ -236,11 +241,7 @@ func (cn *conn) handle(frame []byte, recvNs int64) {
 	cc.statsFr.Add(1)
 	cn.emitRaw(frame, recvNs, ch, env.Arg.InstID)
 	if _, err := cn.pipe.Push(frame, recvNs); err != nil {
-		kind := "malformed"
-		if errors.Is(err, decode.ErrUnknownChannel) {
-			kind = "unknown_channel"
-		}
-		c.decodeError(kind, cn.label, err)
+		c.pushError(cn.label, err)
 	}
 }
 
@@ -288,13 +289,6 @@ func (c *Client) logOnce(key, msg string, args ...any) {
 	if _, seen := c.logged.LoadOrStore(key, struct{}{}); !seen {
 		c.log.Warn(msg, args...)
 	}
-}
-
-func (c *Client) decodeError(kind, label string, err error) {
-	c.decodeErrs.add(kind, 1)
-	metricDecodeErrors.WithLabelValues(kind).Inc()
-	c.logOnce("decode:"+kind, "frame not decoded; further "+kind+" frames are counted, not logged",
-		slog.String("conn", label), slog.String("kind", kind), slog.String("err", c.scrub.scrub(err.Error())))
 }
 
 func (c *Client) exchangeError(label string, oe *OKXError) {

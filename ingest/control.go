@@ -91,6 +91,9 @@ func (cn *conn) resolveError(id string, oe *OKXError) (channel, instID string) {
 		return "", ""
 	}
 	cn.lastErr = time.Now()
+	if cn.firstErr == nil {
+		cn.firstErr = oe
+	}
 	req := cn.requests[id]
 	var keys []string
 	if req != nil {

@@ -3,6 +3,7 @@ package ingest
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -25,6 +26,10 @@ type rec struct {
 	tradeDups    int
 	rawEvents    int            // raw frames that are control messages (must stay 0)
 	books        map[string]int // books emitted by the manager per channel
+	tickerSeen   map[string]bool
+	tickerDups   int              // tickers emitted twice (same instId, ts and values)
+	bookLast     map[string]int64 // last emitted seqId per channel|instId
+	bookBack     int              // books emitted with a seqId below the last one (no resets in these tests)
 	connected    []schema.Connected
 	disconnected []schema.Disconnected
 	gaps         []schema.Gap
@@ -34,7 +39,7 @@ type rec struct {
 
 func newRec() *rec {
 	return &rec{kinds: map[schema.Kind]int{}, raw: map[string]int{}, trades: map[string]map[int64]int64{},
-		books: map[string]int{}}
+		books: map[string]int{}, tickerSeen: map[string]bool{}, bookLast: map[string]int64{}}
 }
 
 func (r *rec) emit(ev schema.Event) {
@@ -66,6 +71,18 @@ func (r *rec) emit(ev schema.Event) {
 		m[e.TradeID] = e.Count
 	case *schema.Book:
 		r.books[e.Channel]++
+		k := e.Channel + "|" + e.InstID
+		if last, ok := r.bookLast[k]; ok && e.SeqID < last {
+			r.bookBack++
+		}
+		r.bookLast[k] = e.SeqID
+	case *schema.Ticker:
+		// The same ticker: same ts and values (the simulator may stamp two ticks of a late timer alike).
+		k := fmt.Sprint(e.InstID, e.Ts, e.Last, e.LastSz, e.BidPx, e.BidSz, e.AskPx, e.AskSz, e.Vol24h)
+		if r.tickerSeen[k] {
+			r.tickerDups++
+		}
+		r.tickerSeen[k] = true
 	case *schema.Connected:
 		r.connected = append(r.connected, *e)
 	case *schema.Disconnected:

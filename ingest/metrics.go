@@ -32,6 +32,9 @@ var (
 		Help:    "Local receive time minus exchange timestamp of decoded events.",
 		Buckets: prometheus.ExponentialBuckets(0.001, 2, 15),
 	})
+	metricHandoverDuplicates = promauto.NewCounterVec(prometheus.CounterOpts{
+		Name: "okxtape_handover_duplicates_total", Help: "Events delivered by both connections of a 64008 handover, dropped once, by channel.",
+	}, []string{"channel"})
 	metricConnections = promauto.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "okxtape_connections", Help: "Connections currently up and subscribed, by endpoint.",
 	}, []string{"endpoint"})
@@ -85,12 +88,16 @@ type chanCounters struct {
 type Stats struct {
 	Frames         map[string]uint64 `json:"frames"`          // push frames per channel ("other": unknown)
 	Events         map[string]uint64 `json:"events"`          // decoded events per channel (before the book manager)
-	DecodeErrors   map[string]uint64 `json:"decode_errors"`   // per kind: malformed, unknown_channel, ...
+	DecodeErrors   map[string]uint64 `json:"decode_errors"`   // per kind: malformed, unknown_channel, bad_number, bad_level, no_ts
 	ExchangeErrors map[string]uint64 `json:"exchange_errors"` // per OKX code
 	Reconnects     uint64            `json:"reconnects"`      // connections re-established after a drop
 	Handovers      uint64            `json:"handovers"`       // 64008 make-before-break switches
-	Pings          uint64            `json:"pings"`           // keepalive pings sent
-	Connections    int               `json:"connections"`     // connections currently up
-	Shards         int               `json:"shards"`          // connection slots configured
-	Books          book.Stats        `json:"books"`           // the order-book managers of all connections, summed
+	// HandoverDuplicates are events both connections of a handover delivered, dropped once, per channel
+	// (books: see Books.Duplicates and Books.StaleSnapshots).
+	HandoverDuplicates map[string]uint64 `json:"handover_duplicates"`
+	Pings              uint64            `json:"pings"`              // keepalive pings sent
+	Connections        int               `json:"connections"`        // connections up (once Run stops: when the stop began)
+	ConnectionsOpened  uint64            `json:"connections_opened"` // connections that came up: first, reconnects, handovers
+	Shards             int               `json:"shards"`             // connection slots configured
+	Books              book.Stats        `json:"books"`              // the order-book managers of all connections, summed
 }

@@ -19,6 +19,9 @@ type Pipeline struct {
 	Env decode.Envelope
 	// OnEvent, when set, sees every decoded event before it is routed (live: counters and lag metric).
 	OnEvent func(schema.Event)
+	// Admit, when set, decides for each non-book event whether it is emitted (live: a 64008 handover drops
+	// what the other connection already delivered). Books are the book manager's to judge.
+	Admit func(schema.Event) bool
 
 	dec   *decode.Decoder
 	books *book.Manager
@@ -61,6 +64,9 @@ func (p *Pipeline) event(ev schema.Event) {
 	}
 	if b, ok := ev.(*schema.Book); ok {
 		p.books.Apply(b, p.dec.BookRaw())
+		return
+	}
+	if p.Admit != nil && !p.Admit(ev) {
 		return
 	}
 	p.emit(ev)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cenkalti/backoff/v4"
@@ -30,6 +31,10 @@ type slot struct {
 	detail    string       // the args, for gap ledger rows
 	cur       *conn
 	firstDial time.Time
+
+	window  atomic.Pointer[handoverWindow] // open during a handover's overlap (handover.go)
+	wasUp   atomic.Bool                    // the slot has been connected at least once
+	lastErr atomic.Value                   // string: the last connect error (scrubbed)
 }
 
 func newSlot(c *Client, endpoint string, i int, args []decode.Arg) *slot {
@@ -139,6 +144,7 @@ func (s *slot) run(ctx context.Context) {
 				c.fail(le)
 				return
 			}
+			s.lastErr.Store(c.scrub.scrub(err.Error()))
 			if !everUp && time.Since(s.firstDial) >= c.cfg.ConnectTimeout {
 				c.fail(fmt.Errorf("ingest: %s could not connect to %s within %s: %w", s.label, s.url,
 					c.cfg.ConnectTimeout, err))
@@ -150,10 +156,24 @@ func (s *slot) run(ctx context.Context) {
 			sleep(ctx, d)
 			continue
 		}
-		bo.Reset()
+		if !everUp {
+			s.checkRefused(cn, subscribed)
+		}
+		upAt := time.Now()
 		s.up(cn, subscribed, everUp, outageFrom)
 		everUp = true
 		outageFrom, lastReason = s.serve(ctx, cn)
+		// A connection that held for a while resets the backoff: the next reconnect is immediate. One lost
+		// soon after it came up (a server that drops every new connection, a message that kills it each
+		// time) backs off like a failed dial, so a fault that repeats never becomes a reconnect loop.
+		if time.Since(upAt) >= 10*c.cfg.Backoff.Initial {
+			bo.Reset()
+		} else if ctx.Err() == nil {
+			d := bo.NextBackOff()
+			c.log.Warn("connection lost soon after it came up; waiting before reconnecting", "conn", s.label,
+				"reason", lastReason, "in", d.Round(time.Millisecond))
+			sleep(ctx, d)
+		}
 	}
 }
 
@@ -161,6 +181,8 @@ func (s *slot) run(ctx context.Context) {
 func (s *slot) up(cn *conn, subscribed []decode.Arg, reconnect bool, outageFrom int64) {
 	c := s.c
 	s.adopt(cn, subscribed)
+	s.wasUp.Store(true)
+	c.opened.Add(1)
 	metricConnections.WithLabelValues(s.endpoint).Inc()
 	c.upConns.Add(1)
 	now := time.Now()
@@ -227,7 +249,9 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 	c := s.c
 	var ho chan handoverResult
 	var retry <-chan time.Time
+	var window *handoverWindow
 	startHandover := func() {
+		window = s.beginHandover(cn)
 		ho = make(chan handoverResult, 1)
 		go func(out chan<- handoverResult) {
 			ncn, args, err := s.establish(ctx, true)
@@ -258,6 +282,7 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 					s.shutdown(cn, nil)
 					return 0, ""
 				}
+				s.endHandover(window, nil)
 				c.log.Warn("handover failed; retrying", "conn", s.label, "err", c.scrub.scrub(r.err.Error()))
 				retry = time.After(c.cfg.Backoff.Initial * 10)
 				continue
@@ -266,7 +291,9 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 			cn = r.cn
 			s.adopt(cn, r.args)
 			old.close("handed over to a new connection", true)
+			s.endHandover(window, old)
 			c.handovers.Add(1)
+			c.opened.Add(1)
 			now := time.Now()
 			c.cfg.Emit(&schema.Connected{Header: schema.Header{RecvNs: now.UnixNano(), Ts: now.UnixMilli()},
 				Conn: s.label, URL: s.url, ConnID: cn.connIDString(), Reconnect: true, OutageFromMs: now.UnixMilli()})
@@ -276,6 +303,7 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 			from := s.down(cn)
 			if ho != nil {
 				r := <-ho // a handover in flight becomes the reconnect
+				s.endHandover(window, cn)
 				if r.err == nil {
 					s.up(r.cn, r.args, true, from)
 					cn, ho = r.cn, nil

@@ -3,6 +3,7 @@ package replay
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -116,16 +117,22 @@ func trade(seq uint64, ts int64, inst string, id int64, px float64) *schema.Trad
 }
 
 // randomEvents makes n tickers and trades over insts, with ts jittering back and forth around arrival order.
+// Two tickers of an instrument never share a ts (OKX's ticker ts identifies the push: it is the event key).
 func randomEvents(seed uint64, n int, insts []string) []schema.Stored {
 	r := rand.New(rand.NewPCG(seed, 7))
 	var out []schema.Stored
+	tickerTs := map[string]bool{}
 	for i := 0; i < n; i++ {
 		seq := uint64(1000 + i)
 		ts := day0 + int64(i)*3 + int64(r.IntN(40)) - 20
 		inst := insts[r.IntN(len(insts))]
+		for tickerTs[fmt.Sprint(inst, ts)] {
+			ts++
+		}
 		if r.IntN(3) == 0 {
 			out = append(out, trade(seq, ts, inst, int64(i), 100+float64(i%50)))
 		} else {
+			tickerTs[fmt.Sprint(inst, ts)] = true
 			out = append(out, ticker(seq, ts, inst, 100+float64(i%70)))
 		}
 	}

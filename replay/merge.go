@@ -208,7 +208,7 @@ func (s *Stream) Bounds() (first, last int64, ok bool) {
 }
 
 // PerChannel returns the number of events returned so far per channel (Header.Channel; "" for connection-wide
-// gaps).
+// gaps; the quotes derived from books under "quotes", not "books").
 func (s *Stream) PerChannel() map[string]uint64 {
 	out := make(map[string]uint64, len(s.counts))
 	for ch, n := range s.counts {
@@ -288,10 +288,14 @@ func (s *Stream) install(l *loaded) {
 			last := ents[len(ents)-1]
 			d.carry[g.id] = carry{last.ts, last.seq}
 		}
-		cnt := s.counts[g.id.channel]
+		key := g.id.channel
+		if d.t.Kind == schema.KindQuote {
+			key = "quotes" // derived from books, counted apart from them
+		}
+		cnt := s.counts[key]
 		if cnt == nil {
 			cnt = new(uint64)
-			s.counts[g.id.channel] = cnt
+			s.counts[key] = cnt
 		}
 		l.curs = append(l.curs, cursor{ents: ents, count: cnt, part: l})
 	}

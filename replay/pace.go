@@ -8,17 +8,25 @@ import (
 	"time"
 )
 
+// MinSpeed and MaxSpeed bound a paced replay's factor of real time (at 0.001 a day of data takes three
+// years; smaller factors overflowed into "as fast as possible").
+const (
+	MinSpeed = 0.001
+	MaxSpeed = 1e9
+)
+
 // ParseSpeed parses a --speed value: "max" (or "0") is as fast as possible (returned as 0); otherwise a
-// positive factor of real time (1 = as recorded, 10 = ten times faster, 0.5 = half speed).
+// factor of real time from MinSpeed to MaxSpeed (1 = as recorded, 10 = ten times faster, 0.5 = half speed).
 func ParseSpeed(s string) (float64, error) {
 	s = strings.TrimSpace(strings.ToLower(s))
-	if s == "max" || s == "" {
+	if s == "max" || s == "" || s == "0" {
 		return 0, nil
 	}
 	s = strings.TrimSuffix(s, "x")
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f != f || f > 1e9 {
-		return 0, fmt.Errorf("bad speed %q: want max or a positive factor such as 1, 10, 0.5", s)
+	if err != nil || !(f >= MinSpeed && f <= MaxSpeed) { // also refuses NaN, Inf and 0
+		return 0, fmt.Errorf("bad speed %q: want max or a factor of real time from %g to %g, such as 1, 10, 0.5",
+			s, MinSpeed, MaxSpeed)
 	}
 	return f, nil
 }

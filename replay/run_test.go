@@ -107,7 +107,7 @@ func TestParseSpeed(t *testing.T) {
 			t.Errorf("ParseSpeed(%q) = %v, %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"fast", "-1", "NaN"} {
+	for _, in := range []string{"fast", "-1", "NaN", "1e-300", "0.0009", "Inf", "2e9"} {
 		if _, err := ParseSpeed(in); err == nil {
 			t.Errorf("ParseSpeed(%q) accepted", in)
 		}
@@ -121,5 +121,18 @@ func TestBarDrawsProgress(t *testing.T) {
 	b.Finish()
 	if !strings.Contains(buf.String(), "10 events") {
 		t.Fatalf("bar output %q", buf.String())
+	}
+}
+
+// TestReplayTablesLeaveOutDerivedDatasets: derived rows were never dispatched live (they go straight to the
+// recorder), so replaying them would add events that a live digest did not see.
+func TestReplayTablesLeaveOutDerivedDatasets(t *testing.T) {
+	for _, tab := range ReplayTables() {
+		if tab.Derived || tab == schema.RawTable || tab == schema.SessionTable {
+			t.Errorf("replay merges %s", tab.Name)
+		}
+	}
+	if !schema.BookSnapshotTable.Derived || !schema.TradeBarTable.Derived {
+		t.Error("the derived tables are not marked Derived")
 	}
 }

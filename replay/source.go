@@ -47,12 +47,13 @@ func (p *Part) overlaps(fromMs, toMs int64) bool {
 	return p.MaxTs >= fromMs && p.MinTs < toMs
 }
 
-// ReplayTables are the datasets `replay run` merges: every stored table except raw frames and the session
-// ledger (raw frames are for serve and renormalise). Gaps are included and arrive where the outage began.
+// ReplayTables are the datasets `replay run` merges: every stored table except raw frames, the session
+// ledger and derived datasets (raw frames are for serve and renormalise; derived rows were never dispatched
+// live, so replaying them would break digest parity). Gaps are included and arrive where the outage began.
 func ReplayTables() []*schema.Table {
 	var out []*schema.Table
 	for _, t := range schema.Tables() {
-		if t.Kind != schema.KindRaw && t.Kind != schema.KindSession {
+		if t.Kind != schema.KindRaw && t.Kind != schema.KindSession && !t.Derived {
 			out = append(out, t)
 		}
 	}

@@ -3,8 +3,6 @@ package replay
 import (
 	"context"
 	"fmt"
-	"os"
-	"regexp"
 	"strings"
 	"time"
 
@@ -33,38 +31,25 @@ type ClickHouseSource struct {
 }
 
 // NewClickHouseSource returns a source over the database named by dsn (the form chstore.NewSink
-// takes: clickhouse://[user[:password]@]host:9000/db; database "okxtape" when the path is empty; user and
-// password else from OKXTAPE_CLICKHOUSE_USER / OKXTAPE_CLICKHOUSE_PASSWORD). It does not connect yet.
+// takes: clickhouse://[user[:password]@]host:9000/db[?cluster=NAME]; database "okxtape" when the path is empty;
+// user and password else from OKXTAPE_CLICKHOUSE_USER / OKXTAPE_CLICKHOUSE_PASSWORD). It does not connect yet.
+// With ?cluster=NAME it reads the Distributed tables (FINAL deduplicates on each shard: every copy of an event
+// is on the shard of its instrument).
 func NewClickHouseSource(dsn string) *ClickHouseSource {
 	return &ClickHouseSource{DSN: dsn, WindowRows: 256 << 10, ContextMs: 60_000}
 }
-
-var chDBName = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 func (c *ClickHouseSource) connect() error {
 	if c.conn != nil {
 		return nil
 	}
-	opts, err := clickhouse.ParseDSN(c.DSN)
+	// The sink's parser: the same defaults, and the cluster parameters never reach the server. In cluster mode
+	// the tables named after the datasets are the Distributed ones, so reading is the same.
+	opts, db, _, err := chstore.ParseDSN(c.DSN, chstore.Options{})
 	if err != nil {
-		return fmt.Errorf("clickhouse: bad DSN: %w", err)
+		return err
 	}
-	c.db = opts.Auth.Database
-	if c.db == "" {
-		c.db = chstore.DefaultDatabase
-	}
-	if !chDBName.MatchString(c.db) {
-		return fmt.Errorf("clickhouse: bad database name %q", c.db)
-	}
-	if opts.Auth.Username == "" {
-		opts.Auth.Username = os.Getenv(chstore.EnvUser)
-	}
-	if opts.Auth.Password == "" {
-		opts.Auth.Password = os.Getenv(chstore.EnvPassword)
-	}
-	if opts.DialTimeout <= 0 {
-		opts.DialTimeout = 5 * time.Second
-	}
+	c.db = db
 	opts.MaxOpenConns, opts.MaxIdleConns = 1, 1
 	conn, err := clickhouse.Open(opts)
 	if err != nil {

@@ -122,8 +122,11 @@ func Tables() []*schema.Table {
 func isLedger(t *schema.Table) bool { return t.Kind == schema.KindGap || t.Kind == schema.KindSession }
 
 // auxiliary tables are counted in coverage but not as a channel's events: raw frames repeat the events, and
-// the registry's derived kinds (quotes from books) are computed from them.
-func isAuxiliary(t *schema.Table) bool { return t.Kind == schema.KindRaw || derivedKinds[t.Kind] }
+// the registry's derived kinds (quotes from books) and the derived datasets (book_snapshots, trade_bars) are
+// computed from them.
+func isAuxiliary(t *schema.Table) bool {
+	return t.Kind == schema.KindRaw || derivedKinds[t.Kind] || t.Derived
+}
 
 var derivedKinds = func() map[schema.Kind]bool {
 	m := map[schema.Kind]bool{}

@@ -37,7 +37,7 @@ type Book struct {
 func (*Book) Kind() Kind { return KindBook }
 
 // BookTable stores book messages.
-var BookTable = register(&Table{Name: "books", Kind: KindBook, New: func() Stored { return new(Book) },
+var BookTable = register(&Table{Name: "books", Key: []string{"inst_id", "channel", "ts", "seq_id", "prev_seq_id", "action", "checksum"}, Kind: KindBook, New: func() Stored { return new(Book) },
 	Columns: []Column{
 		{Name: "action", Type: String, Dict: true}, {Name: "seq_id", Type: Int64},
 		{Name: "prev_seq_id", Type: Int64}, {Name: "checksum", Type: Int64},
@@ -128,7 +128,7 @@ type Quote struct {
 func (*Quote) Kind() Kind { return KindQuote }
 
 // QuoteTable stores derived top-of-book quotes.
-var QuoteTable = register(&Table{Name: "quotes", Kind: KindQuote, New: func() Stored { return new(Quote) },
+var QuoteTable = register(&Table{Name: "quotes", Key: []string{"inst_id", "channel", "ts", "seq_id"}, Kind: KindQuote, New: func() Stored { return new(Quote) },
 	Columns: []Column{
 		{Name: "seq_id", Type: Int64}, {Name: "bid_px", Type: Float64}, {Name: "bid_sz", Type: Float64},
 		{Name: "ask_px", Type: Float64}, {Name: "ask_sz", Type: Float64},

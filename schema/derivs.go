@@ -21,7 +21,7 @@ type Liquidation struct {
 func (*Liquidation) Kind() Kind { return KindLiquidation }
 
 // LiquidationTable stores liquidations.
-var LiquidationTable = register(&Table{Name: "liquidations", Kind: KindLiquidation,
+var LiquidationTable = register(&Table{Name: "liquidations", Key: []string{"inst_id", "channel", "ts", ValuesKey}, Kind: KindLiquidation,
 	New: func() Stored { return new(Liquidation) },
 	Columns: []Column{
 		{Name: "inst_type", Type: String, Dict: true}, {Name: "inst_family", Type: String, Dict: true},
@@ -65,7 +65,7 @@ type PriceLimit struct {
 func (*PriceLimit) Kind() Kind { return KindPriceLimit }
 
 // PriceLimitTable stores price limits.
-var PriceLimitTable = register(&Table{Name: "price_limits", Kind: KindPriceLimit,
+var PriceLimitTable = register(&Table{Name: "price_limits", Key: []string{"inst_id", "channel", "ts", ValuesKey}, Kind: KindPriceLimit,
 	New: func() Stored { return new(PriceLimit) },
 	Columns: []Column{
 		{Name: "inst_type", Type: String, Dict: true}, {Name: "buy_lmt", Type: Float64},
@@ -114,7 +114,7 @@ type OptSummary struct {
 func (*OptSummary) Kind() Kind { return KindOptSummary }
 
 // OptSummaryTable stores option summaries.
-var OptSummaryTable = register(&Table{Name: "opt_summaries", Kind: KindOptSummary,
+var OptSummaryTable = register(&Table{Name: "opt_summaries", Key: []string{"inst_id", "channel", "ts", ValuesKey}, Kind: KindOptSummary,
 	New: func() Stored { return new(OptSummary) },
 	Columns: []Column{
 		{Name: "inst_type", Type: String, Dict: true}, {Name: "uly", Type: String, Dict: true},
@@ -160,7 +160,7 @@ type EstimatedPrice struct {
 func (*EstimatedPrice) Kind() Kind { return KindEstimatedPrice }
 
 // EstimatedPriceTable stores estimated prices.
-var EstimatedPriceTable = register(&Table{Name: "estimated_prices", Kind: KindEstimatedPrice,
+var EstimatedPriceTable = register(&Table{Name: "estimated_prices", Key: []string{"inst_id", "channel", "ts", ValuesKey}, Kind: KindEstimatedPrice,
 	New: func() Stored { return new(EstimatedPrice) },
 	Columns: []Column{
 		{Name: "inst_type", Type: String, Dict: true}, {Name: "settle_type", Type: String, Dict: true},

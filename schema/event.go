@@ -32,6 +32,8 @@ const (
 	KindStatus
 	KindOptSummary
 	KindEstimatedPrice
+	KindBookSnapshot // derived: the top of a validated book at a fixed interval (schema/derived.go)
+	KindTradeBar     // derived: OHLCV bars from trades
 	NumKinds
 )
 
@@ -44,6 +46,7 @@ var kindNames = [NumKinds]string{
 	KindSubscribed: "subscribed", KindExchangeError: "exchange_error", KindLiquidation: "liquidation",
 	KindPriceLimit: "price_limit", KindInstrument: "instrument", KindStatus: "status",
 	KindOptSummary: "opt_summary", KindEstimatedPrice: "estimated_price",
+	KindBookSnapshot: "book_snapshot", KindTradeBar: "trade_bar",
 }
 
 func (k Kind) String() string {
@@ -55,8 +58,8 @@ func (k Kind) String() string {
 
 // Header is carried by every event.
 //
-// Seq is the arrival sequence: the engine stamps it on live dispatch (strictly increasing, seeded from the wall
-// clock so it also increases across recording sessions) and replay preserves the recorded value. It is the
+// Seq is the arrival sequence: the engine stamps it on live dispatch (strictly increasing, at least RecvNs, seeded
+// from the wall clock so it also increases across recording sessions) and replay preserves the recorded value. It is the
 // natural key of every stored row and the tie-break of the replay order.
 //
 // RecvNs is the local receive time in Unix nanoseconds; it is "local" data, excluded from digests.

@@ -24,7 +24,7 @@ type Gap struct {
 func (*Gap) Kind() Kind { return KindGap }
 
 // GapTable is the gap ledger.
-var GapTable = register(&Table{Name: "gaps", Kind: KindGap, New: func() Stored { return new(Gap) },
+var GapTable = register(&Table{Name: "gaps", Key: []string{"inst_id", "channel", "ts", "seq"}, Kind: KindGap, New: func() Stored { return new(Gap) },
 	Columns: []Column{
 		{Name: "from_ms", Type: TimeMs}, {Name: "to_ms", Type: TimeMs},
 		{Name: "reason", Type: String, Dict: true}, {Name: "conn", Type: String, Dict: true},
@@ -67,7 +67,7 @@ type Session struct {
 func (*Session) Kind() Kind { return KindSession }
 
 // SessionTable is the session ledger.
-var SessionTable = register(&Table{Name: "sessions", Kind: KindSession, New: func() Stored { return new(Session) },
+var SessionTable = register(&Table{Name: "sessions", Key: []string{"inst_id", "ts", "session_id", "end_ms"}, Kind: KindSession, New: func() Stored { return new(Session) },
 	Columns: []Column{
 		{Name: "session_id", Type: String}, {Name: "start_ms", Type: TimeMs}, {Name: "end_ms", Type: TimeMs},
 		{Name: "host", Type: String}, {Name: "version", Type: String}, {Name: "config_hash", Type: String},
@@ -121,7 +121,7 @@ type Raw struct {
 func (*Raw) Kind() Kind { return KindRaw }
 
 // RawTable stores raw frames.
-var RawTable = register(&Table{Name: "raw", Kind: KindRaw, New: func() Stored { return new(Raw) },
+var RawTable = register(&Table{Name: "raw", Key: []string{"inst_id", "channel", "endpoint", "frame"}, Kind: KindRaw, New: func() Stored { return new(Raw) },
 	Columns: []Column{{Name: "endpoint", Type: String, Dict: true}, {Name: "frame", Type: String}}})
 
 func (e *Raw) WriteRow(w RowWriter) {

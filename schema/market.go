@@ -25,7 +25,7 @@ type Ticker struct {
 func (*Ticker) Kind() Kind { return KindTicker }
 
 // TickerTable stores tickers.
-var TickerTable = register(&Table{Name: "tickers", Kind: KindTicker, New: func() Stored { return new(Ticker) },
+var TickerTable = register(&Table{Name: "tickers", Key: []string{"inst_id", "channel", "ts", ValuesKey}, Kind: KindTicker, New: func() Stored { return new(Ticker) },
 	Columns: []Column{
 		{Name: "inst_type", Type: String, Dict: true},
 		{Name: "last", Type: Float64}, {Name: "last_sz", Type: Float64},
@@ -69,7 +69,7 @@ type Trade struct {
 func (*Trade) Kind() Kind { return KindTrade }
 
 // TradeTable stores trades.
-var TradeTable = register(&Table{Name: "trades", Kind: KindTrade, New: func() Stored { return new(Trade) },
+var TradeTable = register(&Table{Name: "trades", Key: []string{"inst_id", "channel", "ts", "trade_id"}, Kind: KindTrade, New: func() Stored { return new(Trade) },
 	Columns: []Column{
 		{Name: "trade_id", Type: Int64}, {Name: "px", Type: Float64}, {Name: "sz", Type: Float64},
 		{Name: "side", Type: String, Dict: true}, {Name: "count", Type: Int64}, {Name: "source", Type: Int64},
@@ -115,7 +115,7 @@ type Candle struct {
 func (*Candle) Kind() Kind { return KindCandle }
 
 // CandleTable stores candles of every bar size.
-var CandleTable = register(&Table{Name: "candles", Kind: KindCandle, New: func() Stored { return new(Candle) },
+var CandleTable = register(&Table{Name: "candles", Key: []string{"inst_id", "channel", "ts", "confirm", "vol"}, Kind: KindCandle, New: func() Stored { return new(Candle) },
 	Columns: []Column{
 		{Name: "open", Type: Float64}, {Name: "high", Type: Float64}, {Name: "low", Type: Float64},
 		{Name: "close", Type: Float64}, {Name: "vol", Type: Float64}, {Name: "vol_ccy", Type: Float64},
@@ -159,7 +159,7 @@ type FundingRate struct {
 func (*FundingRate) Kind() Kind { return KindFundingRate }
 
 // FundingRateTable stores funding rates.
-var FundingRateTable = register(&Table{Name: "funding_rates", Kind: KindFundingRate,
+var FundingRateTable = register(&Table{Name: "funding_rates", Key: []string{"inst_id", "channel", "ts", ValuesKey}, Kind: KindFundingRate,
 	New: func() Stored { return new(FundingRate) },
 	Columns: []Column{
 		{Name: "inst_type", Type: String, Dict: true}, {Name: "method", Type: String, Dict: true},
@@ -215,7 +215,7 @@ type MarkPrice struct {
 func (*MarkPrice) Kind() Kind { return KindMarkPrice }
 
 // MarkPriceTable stores mark prices.
-var MarkPriceTable = register(&Table{Name: "mark_prices", Kind: KindMarkPrice,
+var MarkPriceTable = register(&Table{Name: "mark_prices", Key: []string{"inst_id", "channel", "ts", ValuesKey}, Kind: KindMarkPrice,
 	New:     func() Stored { return new(MarkPrice) },
 	Columns: []Column{{Name: "inst_type", Type: String, Dict: true}, {Name: "mark_px", Type: Float64}}})
 
@@ -245,7 +245,7 @@ type IndexTicker struct {
 func (*IndexTicker) Kind() Kind { return KindIndexTicker }
 
 // IndexTickerTable stores index tickers.
-var IndexTickerTable = register(&Table{Name: "index_tickers", Kind: KindIndexTicker,
+var IndexTickerTable = register(&Table{Name: "index_tickers", Key: []string{"inst_id", "channel", "ts", ValuesKey}, Kind: KindIndexTicker,
 	New: func() Stored { return new(IndexTicker) },
 	Columns: []Column{
 		{Name: "idx_px", Type: Float64}, {Name: "open_24h", Type: Float64}, {Name: "high_24h", Type: Float64},
@@ -278,7 +278,7 @@ type OpenInterest struct {
 func (*OpenInterest) Kind() Kind { return KindOpenInterest }
 
 // OpenInterestTable stores open interest.
-var OpenInterestTable = register(&Table{Name: "open_interest", Kind: KindOpenInterest,
+var OpenInterestTable = register(&Table{Name: "open_interest", Key: []string{"inst_id", "channel", "ts", ValuesKey}, Kind: KindOpenInterest,
 	New: func() Stored { return new(OpenInterest) },
 	Columns: []Column{
 		{Name: "inst_type", Type: String, Dict: true}, {Name: "oi", Type: Float64},

@@ -30,7 +30,7 @@ type Order struct {
 func (*Order) Kind() Kind { return KindOrder }
 
 // OrderTable stores order updates.
-var OrderTable = register(&Table{Name: "orders", Kind: KindOrder, New: func() Stored { return new(Order) },
+var OrderTable = register(&Table{Name: "orders", Key: []string{"inst_id", "channel", "ord_id", "u_time", "state", "trade_id"}, Kind: KindOrder, New: func() Stored { return new(Order) },
 	Columns: []Column{
 		{Name: "inst_type", Type: String, Dict: true}, {Name: "ord_id", Type: String}, {Name: "cl_ord_id", Type: String},
 		{Name: "px", Type: Float64}, {Name: "sz", Type: Float64}, {Name: "ord_type", Type: String, Dict: true},
@@ -110,7 +110,7 @@ type Fill struct {
 func (*Fill) Kind() Kind { return KindFill }
 
 // FillTable stores fills.
-var FillTable = register(&Table{Name: "fills", Kind: KindFill, New: func() Stored { return new(Fill) },
+var FillTable = register(&Table{Name: "fills", Key: []string{"inst_id", "channel", "ts", "trade_id", "ord_id"}, Kind: KindFill, New: func() Stored { return new(Fill) },
 	Columns: []Column{
 		{Name: "ord_id", Type: String}, {Name: "cl_ord_id", Type: String}, {Name: "trade_id", Type: String},
 		{Name: "fill_px", Type: Float64}, {Name: "fill_sz", Type: Float64}, {Name: "side", Type: String, Dict: true},
@@ -158,7 +158,7 @@ type Balance struct {
 func (*Balance) Kind() Kind { return KindBalance }
 
 // BalanceTable stores balances.
-var BalanceTable = register(&Table{Name: "balances", Kind: KindBalance, New: func() Stored { return new(Balance) },
+var BalanceTable = register(&Table{Name: "balances", Key: []string{"inst_id", "channel", "ts", "event_type"}, Kind: KindBalance, New: func() Stored { return new(Balance) },
 	Columns: []Column{
 		{Name: "eq", Type: Float64}, {Name: "cash_bal", Type: Float64}, {Name: "avail_bal", Type: Float64},
 		{Name: "frozen_bal", Type: Float64}, {Name: "upl", Type: Float64}, {Name: "eq_usd", Type: Float64},
@@ -204,7 +204,7 @@ type Position struct {
 func (*Position) Kind() Kind { return KindPosition }
 
 // PositionTable stores positions.
-var PositionTable = register(&Table{Name: "positions", Kind: KindPosition, New: func() Stored { return new(Position) },
+var PositionTable = register(&Table{Name: "positions", Key: []string{"inst_id", "channel", "pos_id", "pos_side", "u_time", "event_type"}, Kind: KindPosition, New: func() Stored { return new(Position) },
 	Columns: []Column{
 		{Name: "inst_type", Type: String, Dict: true}, {Name: "pos_id", Type: String},
 		{Name: "pos_side", Type: String, Dict: true}, {Name: "mgn_mode", Type: String, Dict: true},

@@ -87,6 +87,11 @@ func TestCodecRoundTrip(t *testing.T) {
 			Bids: []Level{{Px: 3366.1, Sz: 7, Orders: 1}}, Asks: []Level{{Px: 3366.8, Sz: 9}, {Px: 3368, Sz: 8, Orders: 2}}},
 		&Candle{Header: Header{Channel: "candle1m"}, Open: 1, Close: 2, Confirm: true},
 		&Session{SessionID: "s", Channels: "tickers,trades"},
+		&BookSnapshot{Header: Header{Seq: 10, Channel: "books", InstID: "BTC-USDT", Ts: 1000}, Clock: ClockExchange,
+			IntervalMs: 1000, Levels: 5, SeqID: 42, BookTs: 999, BidPx: []float64{2, 1}, BidSz: []float64{1, 3},
+			AskPx: []float64{3}, AskSz: []float64{4}},
+		&TradeBar{Header: Header{Seq: 11, Channel: "trades", InstID: "BTC-USDT", Ts: 1000}, IntervalMs: 1000,
+			Open: 1, High: 2, Low: 0.5, Close: 1.5, Volume: 3, BuyVolume: 2, SellVolume: 1, Trades: 4, Vwap: 1.25},
 	}
 	for _, e := range events {
 		buf := AppendRow(nil, e)
@@ -151,5 +156,55 @@ func TestInterningDecoderMatchesDecodeRow(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { row = enc.Append(row[:0], tk) }); n != 0 {
 		t.Fatalf("Encoder.Append allocates %v times", n)
+	}
+}
+
+// TestEveryTableDeclaresItsEventKey walks the registry: every table (including ones added later) must say what
+// identifies its events, with existing columns, inst_id among them (the cluster's sharding key must be part of
+// the deduplication key, or FINAL cannot collapse copies that landed on different shards), and seq only where
+// the rows are local facts of one recorder.
+func TestEveryTableDeclaresItsEventKey(t *testing.T) {
+	local := map[Kind]bool{KindGap: true}
+	for _, tab := range Tables() {
+		if len(tab.Key) == 0 {
+			t.Errorf("%s: no Key: declare the columns that identify an event by what the exchange says", tab.Name)
+			continue
+		}
+		seen := map[string]bool{}
+		for i, k := range tab.Key {
+			if tab.Index(k) < 0 {
+				t.Errorf("%s: Key column %q does not exist", tab.Name, k)
+			}
+			if seen[k] {
+				t.Errorf("%s: Key column %q twice", tab.Name, k)
+			}
+			seen[k] = true
+			if got := tab.KeyIndexes()[i]; got != tab.Index(k) {
+				t.Errorf("%s: KeyIndexes()[%d] = %d, want %d", tab.Name, i, got, tab.Index(k))
+			}
+		}
+		if !seen["inst_id"] {
+			t.Errorf("%s: Key %v lacks inst_id (the sharding key)", tab.Name, tab.Key)
+		}
+		if seen["seq"] != local[tab.Kind] || seen["recv_ns"] {
+			t.Errorf("%s: Key %v: seq belongs only in keys of local ledgers, recv_ns in none", tab.Name, tab.Key)
+		}
+	}
+}
+
+func TestKeyEncoderSeesOnlyTheKey(t *testing.T) {
+	var k KeyEncoder
+	a := &Trade{Header: Header{Seq: 1, RecvNs: 10, Channel: "trades", InstID: "BTC-USDT", Ts: 5}, TradeID: 7, Px: 1}
+	b := &Trade{Header: Header{Seq: 2, RecvNs: 20, Channel: "trades", InstID: "BTC-USDT", Ts: 5}, TradeID: 7, Px: 1}
+	if string(k.Append(nil, a)) != string(k.Append(nil, b)) {
+		t.Fatal("two copies of one trade (different seq and receive time) have different keys")
+	}
+	b.TradeID = 8
+	if string(k.Append(nil, a)) == string(k.Append(nil, b)) {
+		t.Fatal("two trades with different ids have the same key")
+	}
+	tk := &Ticker{Header: Header{Channel: "tickers", InstID: "BTC-USDT", Ts: 5}}
+	if string(k.Append(nil, tk)) == string(k.Append(nil, a)) {
+		t.Fatal("a ticker and a trade share a key encoding")
 	}
 }

@@ -2,6 +2,7 @@ package schema
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -57,13 +58,37 @@ type Column struct {
 
 // Table is the single definition of one dataset. Every store derives its layout from it.
 //
-// Rows are keyed by seq (unique per event); stores order rows by (inst_id, ts, seq) and partition them by the
-// UTC day of ts.
+// Key names the columns that identify an event by what the exchange says (instrument + trade id, instrument +
+// exchange ts, instrument + channel + seqId ...), never by anything local to one recorder, so two recorders of
+// the same feed store the same key for the same event and a store keeps it once: ClickHouse orders its
+// ReplacingMergeTree by Key (the row with the largest seq wins), `replay merge` deduplicates two Parquet
+// stores by it. Key always contains inst_id (the cluster's sharding key) and is never empty. Tables of local
+// facts (the gap ledger) include seq, so two recorders' rows stay apart. Rows are partitioned by the UTC day of
+// ts; seq (the arrival order) stays a column and is replay's tie-break.
 type Table struct {
 	Name    string // dataset / table name, e.g. "tickers"
 	Kind    Kind
 	Columns []Column
+	Key     []string      // event identity, see above
 	New     func() Stored // a zero event of this table's type
+	// Derived marks datasets computed from other datasets (book_snapshots, trade_bars): they are written by
+	// the derive handlers, not received, so replay does not feed them back into the engine.
+	Derived bool
+}
+
+// ValuesKey in a Key stands for every column after the header (the event's values, in column order): for data
+// that OKX identifies by instrument and exchange ts alone, where one millisecond can still carry two different
+// pushes (OKX's own mark prices do; so does a simulator catching up), the values keep those apart while two
+// recorders' copies of one push, which are equal in every value, still share the key.
+const ValuesKey = "*values"
+
+// KeyIndexes returns the column positions of t.Key, in Key order.
+func (t *Table) KeyIndexes() []int {
+	out := make([]int, len(t.Key))
+	for i, k := range t.Key {
+		out[i] = t.Index(k)
+	}
+	return out
 }
 
 // Index returns the position of the named column, or -1.
@@ -105,6 +130,13 @@ var (
 )
 
 func register(t *Table) *Table {
+	if i := slices.Index(t.Key, ValuesKey); i >= 0 {
+		var vals []string
+		for _, c := range t.Columns {
+			vals = append(vals, c.Name)
+		}
+		t.Key = slices.Concat(t.Key[:i], vals, t.Key[i+1:])
+	}
 	t.Columns = append(append([]Column(nil), headerColumns...), t.Columns...)
 	tables[t.Kind] = t
 	tableNames[t.Name] = t
@@ -135,7 +167,7 @@ func Tables() []*Table {
 }
 
 var headerColumns = []Column{
-	{Name: "seq", Type: Int64, Local: true, Doc: "arrival sequence, unique per event; the natural key"},
+	{Name: "seq", Type: Int64, Local: true, Doc: "arrival sequence, unique per event: the replay tie-break and the version kept on merge"},
 	{Name: "recv_ns", Type: TimeNs, Local: true, Doc: "local receive time, Unix ns"},
 	{Name: "channel", Type: String, Dict: true, Doc: "OKX channel name"},
 	{Name: "inst_id", Type: String, Dict: true, Doc: "instrument id (currency for balances)"},

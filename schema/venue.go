@@ -31,8 +31,9 @@ type Instrument struct {
 
 func (*Instrument) Kind() Kind { return KindInstrument }
 
-// InstrumentTable stores instrument pushes.
-var InstrumentTable = register(&Table{Name: "instruments", Kind: KindInstrument,
+// InstrumentTable stores instrument pushes. Its key is the instrument's state without Ts (a receive time): two
+// recorders' copies of one state are one event.
+var InstrumentTable = register(&Table{Name: "instruments", Key: []string{"inst_id", "channel", ValuesKey}, Kind: KindInstrument,
 	New: func() Stored { return new(Instrument) },
 	Columns: []Column{
 		{Name: "inst_type", Type: String, Dict: true}, {Name: "inst_family", Type: String, Dict: true},
@@ -95,8 +96,8 @@ type Status struct {
 
 func (*Status) Kind() Kind { return KindStatus }
 
-// StatusTable stores maintenance notices.
-var StatusTable = register(&Table{Name: "status", Kind: KindStatus, New: func() Stored { return new(Status) },
+// StatusTable stores maintenance notices, keyed by their content (a notice repeated unchanged is one event).
+var StatusTable = register(&Table{Name: "status", Key: []string{"inst_id", "channel", ValuesKey}, Kind: KindStatus, New: func() Stored { return new(Status) },
 	Columns: []Column{
 		{Name: "title", Type: String}, {Name: "state", Type: String, Dict: true},
 		{Name: "begin_time", Type: TimeMs}, {Name: "end_time", Type: TimeMs}, {Name: "pre_open_begin", Type: TimeMs},

@@ -20,6 +20,10 @@ fi
 
 ping_ok() { curl -sf --max-time 2 "$PING_URL" >/dev/null 2>&1; }
 
+# server_running: a clickhouse-server process on this config exists (ours, the package's own start, or an
+# init script's); servers on other configs (a local cluster) do not count.
+server_running() { pgrep -f "^[^ ]*clickhouse(-server| server).*$CONFIG" >/dev/null 2>&1; }
+
 print_version() {
 	if command -v clickhouse-client >/dev/null 2>&1; then
 		echo "clickhouse-server $(clickhouse-client --query 'SELECT version()') is up (native :9000, HTTP :8123)"
@@ -57,9 +61,13 @@ if [ -f "$PID_FILE" ]; then
 	fi
 fi
 
-if [ ! -f "$PID_FILE" ]; then
+# The package's own start (apt-get install above, or an init script) may have succeeded and still be coming
+# up: never start a second server next to it, only wait for it to answer.
+if [ ! -f "$PID_FILE" ] && ! server_running; then
 	(cd "$DATA_DIR" && $SUDO runuser -u clickhouse -- /usr/sbin/clickhouse-server \
 		--config-file="$CONFIG" --daemon --pid-file="$PID_FILE")
+elif server_running; then
+	echo "a clickhouse-server process is already starting; waiting for it"
 fi
 
 deadline=$((SECONDS + TIMEOUT))

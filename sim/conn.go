@@ -107,7 +107,14 @@ func (c *conn) sendData(channel string, b []byte, items int) bool {
 }
 
 func (c *conn) run() {
-	go c.writeLoop()
+	// The writer is waited for (after cleanup): a frame it wrote is then counted in Stats before Close
+	// returns, so a client never holds more than the exit line says was sent.
+	wdone := make(chan struct{})
+	go func() {
+		defer close(wdone)
+		c.writeLoop()
+	}()
+	defer func() { <-wdone }()
 	f := &c.srv.cfg.Faults
 	c.ws.SetReadLimit(1 << 20)
 	if f.IgnorePing {
@@ -185,8 +192,27 @@ func (c *conn) writeLoop() {
 					last = time.Now()
 					continue
 				}
+				if f.BombEvery > 0 && c.dataN%uint64(f.BombEvery) == 0 {
+					_ = c.ws.SetWriteDeadline(time.Now().Add(time.Minute)) // the first one is compressed on the way
+					if err := c.ws.WritePreparedMessage(c.srv.bomb()); err != nil {
+						c.kill()
+						return
+					}
+					c.srv.stats.fault("bomb") // counted once written, like data
+				}
 			}
 			data := fr.data
+			if f.BadValueEvery > 0 && fr.channel != "" && fr.items == 1 && c.dataN%uint64(f.BadValueEvery) == 0 {
+				if bad, ok := withBadValue(data, c.dataN/uint64(f.BadValueEvery)); ok {
+					c.srv.stats.fault("bad_value")
+					if !c.write(bad) {
+						return
+					}
+					c.srv.stats.data(fr.channel, 0) // the frame was sent; its one item is not data
+					last = time.Now()
+					continue
+				}
+			}
 			if c.srv.cfg.EmbedSendTime && (fr.channel == "trades" || fr.channel == "trades-all") {
 				c.stamp = stampSendTime(append(c.stamp[:0], data...))
 				data = c.stamp

@@ -56,6 +56,10 @@ type Faults struct {
 	BookBadChecksumEvery int // the update carries a wrong non-zero checksum
 	BookCrossedEvery     int // the update makes the book crossed (best bid above best ask) until the next one
 
+	BadValueEvery int // every Nth one-item data frame of a connection carries a bad value ("Inf", "NaN", "0x1p3", no ts; counted as fault bad_value, its item not counted)
+	BombEvery     int // every Nth data frame of a connection is preceded by a BombBytes push (permessage-deflate is then offered: a deflate bomb)
+	BombBytes     int // size of that push before compression (default 64 MiB)
+
 	IdleClose      time.Duration // close 4004 "No data received in 30s." after this long without outbound frames (default 30s)
 	MaxConnPerSec  int           // reject handshakes (HTTP 429) beyond N new connections/s per IP (0 = 3, -1 = unlimited)
 	MaxSubsPerHour int           // 60014 beyond N subscribe+unsubscribe+login requests per hour per connection (0 = 480, -1 = unlimited)
@@ -81,6 +85,9 @@ type Server struct {
 
 	rateMu    sync.Mutex
 	connTimes map[string][]time.Time
+
+	bombOnce sync.Once
+	bombData *websocket.PreparedMessage
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -111,6 +118,9 @@ func New(cfg Config) (*Server, error) {
 	if f.NoticeGrace <= 0 {
 		f.NoticeGrace = 2 * time.Second
 	}
+	if f.BombBytes <= 0 {
+		f.BombBytes = 64 << 20
+	}
 	if f.IdleClose <= 0 {
 		f.IdleClose = 30 * time.Second
 	}
@@ -128,7 +138,7 @@ func New(cfg Config) (*Server, error) {
 		rng: rand.New(rand.NewPCG(uint64(cfg.Seed), 0x6f6b78)), closed: make(chan struct{})}
 	s.uid = fmt.Sprintf("%d", 600000000000000+s.rng.Int64N(99999999999999))
 	s.upgrader = websocket.Upgrader{ReadBufferSize: 4096, WriteBufferSize: 16384,
-		CheckOrigin: func(*http.Request) bool { return true }}
+		CheckOrigin: func(*http.Request) bool { return true }, EnableCompression: f.BombEvery > 0}
 	if cfg.Capture != "" {
 		fh, err := os.Open(cfg.Capture)
 		if err != nil {
@@ -361,4 +371,12 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request, p pathKind) {
 	delete(s.conns, c)
 	s.mu.Unlock()
 	s.log.Debug("okxsim: disconnected", "connId", c.id)
+}
+
+// bomb returns the BombEvery push, built once; gorilla compresses a prepared message once per setting.
+func (s *Server) bomb() *websocket.PreparedMessage {
+	s.bombOnce.Do(func() {
+		s.bombData, _ = websocket.NewPreparedMessage(websocket.TextMessage, bombFrame(s.cfg.Faults.BombBytes))
+	})
+	return s.bombData
 }

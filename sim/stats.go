@@ -12,8 +12,8 @@ type Stats struct {
 	Items       map[string]uint64 `json:"items"`       // data items (elements of "data") sent per channel
 	Connections uint64            `json:"connections"` // accepted so far
 	Logins      map[string]uint64 `json:"logins"`      // "ok", "60007", ... per result code
-	// Faults counts injected book faults by kind (book_gap, book_dup, book_reset, book_bad_checksum,
-	// book_crossed), so tests can bound what a client should detect.
+	// Faults counts injected faults by kind (book_gap, book_dup, book_reset, book_bad_checksum, book_crossed,
+	// bad_value, bomb), so tests can bound what a client should detect.
 	Faults map[string]uint64 `json:"faults"`
 	// Subscribed is the number of connections subscribed to each market-data stream right now, keyed
 	// "channel:selector" ("tickers:BTC-USDT", "instruments:SWAP").

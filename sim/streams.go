@@ -67,11 +67,14 @@ func (f *feed) run() {
 		}
 		f.mu.Lock()
 		for !next.After(now) {
+			// A tick happens at its scheduled time, also when it is caught up late: two ticks never share an
+			// exchange ts (OKX's ts, with the instrument, identifies a push).
+			at := next
 			next = next.Add(f.interval)
 			if len(f.subs) == 0 { // the last subscriber just left (quit is closing): the stream does not advance
 				continue
 			}
-			for _, fr := range f.gen.tick(now) {
+			for _, fr := range f.gen.tick(at) {
 				for c := range f.subs {
 					c.sendData(f.channel, fr.data, fr.items)
 				}

@@ -66,6 +66,19 @@ func runSuite(f map[string]any, quick bool) error {
 	f["book_manager_apply_ns"] = round(bk["BenchmarkManagerApply"].NsPerOp, 0)
 	f["book_snapshot400_baseline_ns"] = round(bk["BenchmarkBookSnapshot400"].NsPerOp, 0)
 
+	// Derived datasets: derive's handlers per input event (books and trades, two snapshot configurations and two
+	// bar sizes) and what a snapshot row costs in Parquet.
+	dv, err := runBench("./derive/", "^BenchmarkDerive$", bt)
+	if err != nil {
+		return err
+	}
+	f["derive_events_per_s"] = round(dv["BenchmarkDerive"].Extra["events/s"], 0)
+	f["derive_allocs"] = dv["BenchmarkDerive"].AllocsPerOp
+	if sz, err := runBench("./derive/", "SnapshotRowBytes", "1x"); err == nil {
+		f["book_snapshot_5at1s_parquet_bytes_per_row"] = round(sz["BenchmarkSnapshotRowBytes/5@1s"].Extra["parquet-B/row"], 1)
+		f["book_snapshot_25at100ms_parquet_bytes_per_row"] = round(sz["BenchmarkSnapshotRowBytes/25@100ms"].Extra["parquet-B/row"], 1)
+	}
+
 	// Recording into Parquet (spool included) and file size.
 	n := "1000000x"
 	if quick {

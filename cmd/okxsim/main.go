@@ -9,13 +9,19 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
+	"github.com/okxtape/okxtape/internal/cliutil"
 	"github.com/okxtape/okxtape/sim"
 	"github.com/urfave/cli/v2"
 )
 
 func main() {
 	if err := newApp().Run(os.Args); err != nil {
+		if ec, ok := err.(cli.ExitCoder); ok {
+			fmt.Fprintln(os.Stderr, ec.Error())
+			os.Exit(ec.ExitCode())
+		}
 		fmt.Fprintln(os.Stderr, "okxsim:", err)
 		os.Exit(1)
 	}
@@ -25,8 +31,14 @@ func env(name string) []string { return []string{"OKXSIM_" + name} }
 
 func newApp() *cli.App {
 	return &cli.App{
-		Name:  "okxsim",
-		Usage: "fake OKX v5 exchange (WebSocket public/business/private + REST instruments/books)",
+		Name:            "okxsim",
+		Usage:           "fake OKX v5 exchange (WebSocket public/business/private + REST instruments/books)",
+		UsageText:       "okxsim [options]",
+		HideHelpCommand: true,
+		// A bad flag is a usage error: one line saying what is wrong, exit 2 (not the whole help).
+		OnUsageError: func(_ *cli.Context, err error, _ bool) error {
+			return cli.Exit(fmt.Sprintf("okxsim: %v (see okxsim --help)", err), 2)
+		},
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "listen", Value: "127.0.0.1:8443", Usage: "listen address", EnvVars: env("LISTEN")},
 			&cli.IntFlag{Name: "instruments", Value: 2, Usage: "synthetic bases (BTC, ETH, SOL, ...; SPOT + SWAP each)", EnvVars: env("INSTRUMENTS")},
@@ -43,7 +55,7 @@ func newApp() *cli.App {
 			&cli.BoolFlag{Name: "embed-send-time", Usage: "trades carry their send time (Unix ns) as tradeId", EnvVars: env("EMBED_SEND_TIME")},
 			&cli.DurationFlag{Name: "drop-every", Usage: "abruptly close every connection every D", EnvVars: env("DROP_EVERY")},
 			&cli.DurationFlag{Name: "notice-every", Usage: "send a 64008 notice every D, then close NoticeGrace later", EnvVars: env("NOTICE_EVERY")},
-			&cli.DurationFlag{Name: "notice-grace", Usage: "delay between notice and close (default 2s)", EnvVars: env("NOTICE_GRACE")},
+			&cli.DurationFlag{Name: "notice-grace", Value: 2 * time.Second, Usage: "delay between notice and close", EnvVars: env("NOTICE_GRACE")},
 			&cli.BoolFlag{Name: "ignore-ping", Usage: "stop answering ping", EnvVars: env("IGNORE_PING")},
 			&cli.IntFlag{Name: "malformed-every", Usage: "replace every Nth data frame by a malformed one", EnvVars: env("MALFORMED_EVERY")},
 			&cli.IntFlag{Name: "unknown-every", Usage: "precede every Nth data frame by an unknown-channel push", EnvVars: env("UNKNOWN_EVERY")},
@@ -53,7 +65,10 @@ func newApp() *cli.App {
 			&cli.IntFlag{Name: "book-reset-every", Usage: "books: sequence reset on every Nth update", EnvVars: env("BOOK_RESET_EVERY")},
 			&cli.IntFlag{Name: "book-bad-checksum-every", Usage: "books: wrong checksum on every Nth update", EnvVars: env("BOOK_BAD_CHECKSUM_EVERY")},
 			&cli.IntFlag{Name: "book-crossed-every", Usage: "books: crossed book on every Nth update", EnvVars: env("BOOK_CROSSED_EVERY")},
-			&cli.DurationFlag{Name: "idle-close", Usage: "close 4004 after D without outbound frames (default 30s)", EnvVars: env("IDLE_CLOSE")},
+			&cli.IntFlag{Name: "bad-value-every", Usage: "every Nth one-item data frame carries a bad value (Inf, NaN, 0x1p3, no ts)", EnvVars: env("BAD_VALUE_EVERY")},
+			&cli.IntFlag{Name: "bomb-every", Usage: "precede every Nth data frame by a --bomb-bytes push (offers permessage-deflate: a deflate bomb)", EnvVars: env("BOMB_EVERY")},
+			&cli.IntFlag{Name: "bomb-bytes", Usage: "size of the bomb push before compression (0: 64 MiB)", EnvVars: env("BOMB_BYTES")},
+			&cli.DurationFlag{Name: "idle-close", Value: 30 * time.Second, Usage: "close 4004 after D without outbound frames", EnvVars: env("IDLE_CLOSE")},
 			&cli.IntFlag{Name: "max-conn-per-sec", Usage: "new connections/s per IP (0 = 3, -1 = unlimited)", EnvVars: env("MAX_CONN_PER_SEC")},
 			&cli.IntFlag{Name: "max-subs-per-hour", Usage: "subscribe/unsubscribe/login requests per hour per connection (0 = 480, -1 = unlimited)", EnvVars: env("MAX_SUBS_PER_HOUR")},
 			&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug|info|warn|error", EnvVars: env("LOG_LEVEL")},
@@ -65,7 +80,10 @@ func newApp() *cli.App {
 func run(c *cli.Context) error {
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(c.String("log-level"))); err != nil {
-		return fmt.Errorf("--log-level: %w", err)
+		return cli.Exit(fmt.Sprintf("okxsim: --log-level: %v", err), 2)
+	}
+	if err := cliutil.CheckListen("listen", c.String("listen")); err != nil {
+		return cli.Exit("okxsim: "+err.Error(), 2)
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	cfg := sim.Config{
@@ -82,12 +100,13 @@ func run(c *cli.Context) error {
 			BookDupEvery: c.Int("book-dup-every"), BookResetEvery: c.Int("book-reset-every"),
 			BookBadChecksumEvery: c.Int("book-bad-checksum-every"), BookCrossedEvery: c.Int("book-crossed-every"),
 			IdleClose: c.Duration("idle-close"), MaxConnPerSec: c.Int("max-conn-per-sec"),
-			MaxSubsPerHour: c.Int("max-subs-per-hour"),
+			MaxSubsPerHour: c.Int("max-subs-per-hour"), BadValueEvery: c.Int("bad-value-every"),
+			BombEvery: c.Int("bomb-every"), BombBytes: c.Int("bomb-bytes"),
 		},
 	}
 	srv, err := sim.New(cfg)
 	if err != nil {
-		return err
+		return cli.Exit("okxsim: "+err.Error(), 2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()

@@ -1,17 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/sim"
+	"github.com/urfave/cli/v2"
 )
 
 // TestRunPrintsStatsOnSignal starts the CLI in-process with flags from the environment, waits for it to
@@ -93,4 +97,41 @@ func countLines(b []byte) int {
 		}
 	}
 	return n
+}
+
+// TestBadFlagsExit2: a bad flag is one line on stderr and exit 2, not the whole help and exit 1.
+func TestBadFlagsExit2(t *testing.T) {
+	cli.OsExiter = func(int) {}
+	var help bytes.Buffer
+	app := newApp()
+	app.Writer, app.ErrWriter = &help, &help
+	for _, args := range [][]string{{"--nosuch"}, {"--rate", "fast"}, {"--listen", "abc"}, {"--log-level", "loud"},
+		{"--capture-speed", "-1"}} {
+		err := app.Run(append([]string{"okxsim"}, args...))
+		var ec cli.ExitCoder
+		if !errors.As(err, &ec) || ec.ExitCode() != 2 || strings.Contains(ec.Error(), "\n") {
+			t.Errorf("%v: %v, want exit 2 with one line", args, err)
+		}
+	}
+	if strings.Contains(help.String(), "GLOBAL OPTIONS") {
+		t.Errorf("usage errors printed the help:\n%s", help.String())
+	}
+}
+
+// TestHelp: each default is shown once, and there is no command placeholder or help subcommand.
+func TestHelp(t *testing.T) {
+	var out bytes.Buffer
+	app := newApp()
+	app.Writer = &out
+	if err := app.Run([]string{"okxsim", "--help"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range strings.Split(out.String(), "\n") {
+		if strings.Count(l, "(default") > 1 {
+			t.Errorf("default shown twice: %s", l)
+		}
+	}
+	if s := out.String(); strings.Contains(s, "COMMANDS:") || strings.Contains(s, "command [command options]") {
+		t.Errorf("help lists commands:\n%s", s)
+	}
 }

@@ -17,24 +17,29 @@ import (
 var version = "dev"
 
 func main() {
-	app := &cli.App{
-		Name:    "record",
-		Usage:   "record OKX v5 market data through the okxtape engine into Parquet and/or ClickHouse",
-		Version: version,
-		Flags:   flags(),
-		Action:  run,
-		// Bad flags are a usage error: say what is wrong and exit 2.
-		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return cli.Exit(fmt.Sprintf("record: %v (see record --help)", err), 2)
-		},
-	}
-	if err := app.Run(os.Args); err != nil {
+	if err := newApp().Run(os.Args); err != nil {
 		if ec, ok := err.(cli.ExitCoder); ok {
 			fmt.Fprintln(os.Stderr, ec.Error())
 			os.Exit(ec.ExitCode())
 		}
 		fmt.Fprintln(os.Stderr, "record:", err)
 		os.Exit(1)
+	}
+}
+
+func newApp() *cli.App {
+	return &cli.App{
+		Name:            "record",
+		UsageText:       "record [options]",
+		HideHelpCommand: true,
+		Usage:           "record OKX v5 market data through the okxtape engine into Parquet and/or ClickHouse",
+		Version:         version,
+		Flags:           flags(),
+		Action:          run,
+		// Bad flags are a usage error: say what is wrong and exit 2.
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return cli.Exit(fmt.Sprintf("record: %v (see record --help)", err), 2)
+		},
 	}
 }
 
@@ -73,6 +78,7 @@ func flags() []cli.Flag {
 		&cli.IntFlag{Name: "batch-size", Value: 1000, EnvVars: env("BATCH_SIZE"), Usage: "rows per sink batch (for ClickHouse the floor: its batches grow toward one insert per table per --flush-interval)"},
 		&cli.DurationFlag{Name: "flush-interval", Value: defaultFlush, EnvVars: env("FLUSH_INTERVAL"), Usage: "flush a partial batch after this long"},
 		&cli.BoolFlag{Name: "raw-frames", Value: true, EnvVars: env("RAW_FRAMES"), Usage: "also store every push frame as received (dataset raw; needed by replay serve and renormalise)"},
+		&cli.StringFlag{Name: "derive", EnvVars: env("DERIVE"), Usage: "also write derived datasets live, e.g. 'book-snapshots=5@1s,25@100ms trade-bars=1s,1m clock=exchange' (see replay derive)"},
 		&cli.BoolFlag{Name: "no-store", EnvVars: env("NO_STORE"), Usage: "run strategies only; store nothing"},
 		&cli.StringFlag{Name: "metrics-addr", EnvVars: env("METRICS_ADDR"), Usage: "serve Prometheus /metrics here, e.g. 127.0.0.1:9464"},
 		&cli.DurationFlag{Name: "stats-interval", Value: defaultStatsInterval, EnvVars: env("STATS_INTERVAL"), Usage: "log a one-line stats summary this often (0: never)"},

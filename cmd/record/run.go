@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/okxtape/okxtape/derive"
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/ingest"
 	"github.com/okxtape/okxtape/internal/cliutil"
@@ -37,7 +39,10 @@ const (
 func run(c *cli.Context) error {
 	log, err := cliutil.NewLogger(c.String("log-level"))
 	if err != nil {
-		return cli.Exit(err.Error(), 2)
+		return cli.Exit("record: "+err.Error(), 2)
+	}
+	if err := validate(c); err != nil {
+		return err
 	}
 	slog.SetDefault(log)
 	setGC(c, log)
@@ -48,6 +53,16 @@ func run(c *cli.Context) error {
 	tg, err := resolveTarget(ctx, c, log)
 	if err != nil {
 		return err
+	}
+
+	var deriveCfg derive.Config
+	if spec := c.String("derive"); spec != "" {
+		if c.Bool("no-store") {
+			return cli.Exit("record: --derive writes datasets; it cannot be combined with --no-store", 2)
+		}
+		if deriveCfg, err = derive.ParseSpec(spec); err != nil {
+			return cli.Exit("record: --derive: "+err.Error(), 2)
+		}
 	}
 
 	eng := engine.New(engine.Options{Mode: engine.Live, Logger: log})
@@ -67,6 +82,14 @@ func run(c *cli.Context) error {
 	}
 	if tg.listings != nil {
 		tg.listings.attach(eng)
+	}
+	var deriver *derive.Deriver
+	if !deriveCfg.Empty() {
+		// Derived rows go straight to the recorder (a handler cannot Emit); see package derive.
+		if deriver, err = derive.New(derive.Options{Config: deriveCfg, Out: func(e schema.Stored) { rec.Handle(e) }}); err != nil {
+			return cli.Exit("record: --derive: "+err.Error(), 2)
+		}
+		deriver.Attach(eng)
 	}
 	_, stopMetrics, err := cliutil.ServeMetrics(c.String("metrics-addr"), log)
 	if err != nil {
@@ -107,17 +130,25 @@ func run(c *cli.Context) error {
 	log.Info("recording", "ws_url", tg.wsURL, "channels", tg.channels, "instruments", len(tg.insts),
 		"subscriptions", len(tg.subs))
 	runErr := client.Run(ctx)
+	if errors.Is(runErr, ingest.ErrNeverConnected) && c.Duration("duration") > 0 {
+		runErr = fmt.Errorf("%w (the run ended after --duration %s; --connect-timeout is %s)", runErr,
+			c.Duration("duration"), c.Duration("connect-timeout"))
+	}
 	// From here on a second SIGINT/SIGTERM kills the process at once: nothing is lost by it, because every
 	// accepted event is already in the fsync'd spool that the next start recovers.
 	stop()
 
-	return finish(log, started, session, eng, client, rec, strats, tg.listings, runErr)
+	if deriver != nil { // the rows the last events completed, before the recorder closes
+		deriver.Flush()
+	}
+	return finish(log, started, session, eng, client, rec, strats, tg.listings, deriver, runErr)
 }
 
 // finish shuts down in order once ingest has stopped: it closes the session, drains and closes the
 // recorder, and prints the summary line. The exit is 1 when the run or the recorder failed.
 func finish(log *slog.Logger, started time.Time, session *schema.Session, eng *engine.Engine, client *ingest.Client,
-	rec *store.Recorder, strats map[string]strategies.Strategy, lst *listings, runErr error) error {
+	rec *store.Recorder, strats map[string]strategies.Strategy, lst *listings,
+	deriver *derive.Deriver, runErr error) error {
 	session.EndMs = time.Now().UnixMilli()
 	session.Seq = 0
 	eng.Emit(session)
@@ -140,6 +171,9 @@ func finish(log *slog.Logger, started time.Time, session *schema.Session, eng *e
 		summary["store"] = rec.Stats()
 	}
 	summary["strategies"] = cliutil.Summaries(strats)
+	if deriver != nil {
+		summary["derive"] = deriver.Stats()
+	}
 	if err := cliutil.PrintJSONLine(os.Stdout, summary); err != nil {
 		log.Error("printing summary", "err", err)
 	}
@@ -163,7 +197,7 @@ func setGC(c *cli.Context, log *slog.Logger) {
 // configHash identifies the recording configuration in the session ledger; secrets are not part of it.
 func configHash(c *cli.Context) string {
 	var parts []string
-	for _, n := range []string{"ws-url", "rest-url", "demo", "channels", "inst", "inst-type", "all-instruments", "out", "clickhouse", "batch-size", "flush-interval", "raw-frames"} {
+	for _, n := range []string{"ws-url", "rest-url", "demo", "channels", "inst", "inst-type", "all-instruments", "out", "clickhouse", "batch-size", "flush-interval", "raw-frames", "derive"} {
 		parts = append(parts, n+"="+fmt.Sprint(c.Value(n)))
 	}
 	sort.Strings(parts)

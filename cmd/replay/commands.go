@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/urfave/cli/v2"
@@ -46,6 +47,9 @@ func source(c *cli.Context) (replay.Source, string, error) {
 	if dsn := c.String("clickhouse"); dsn != "" {
 		if c.IsSet("data") {
 			return nil, "", errors.New("give --data or --clickhouse, not both")
+		}
+		if err := cliutil.CheckClickHouseDSN("clickhouse", dsn); err != nil {
+			return nil, "", err
 		}
 		return replay.NewClickHouseSource(dsn), "clickhouse", nil
 	}
@@ -86,6 +90,11 @@ func pacedSetup(c *cli.Context) (float64, *slog.Logger, store.Query, replay.Sour
 	if err != nil {
 		return 0, nil, store.Query{}, nil, "", cli.Exit("replay: --speed: "+err.Error(), 2)
 	}
+	if c.Command.Name == "serve" {
+		if err := cliutil.CheckListen("listen", c.String("listen")); err != nil {
+			return 0, nil, store.Query{}, nil, "", cli.Exit("replay: "+err.Error(), 2)
+		}
+	}
 	log, q, src, name, err := setup(c)
 	return speed, log, q, src, name, err
 }
@@ -109,6 +118,9 @@ func runCmd(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit("replay: "+err.Error(), 2)
 	}
+	if _, _, ok := s.Bounds(); !ok {
+		return cli.Exit("replay: "+emptyRange(q, srcName), 1)
+	}
 	o := replay.RunOptions{Speed: speed, End: q.To}
 	if first, last, ok := s.Bounds(); ok && !c.Bool("no-progress") && replay.StderrIsTerminal() {
 		if start, ok := s.Start(q); ok {
@@ -121,7 +133,8 @@ func runCmd(c *cli.Context) error {
 		// otherwise run timers for days of empty event time).
 		o.End = time.UnixMilli(last + 1)
 	}
-	log.Info("replaying", "source", srcName, "from", q.From, "to", q.To, "speed", c.String("speed"))
+	log.Info("replaying", "source", srcName, "from", rangeEnd(q.From, "the first stored event"),
+		"to", rangeEnd(q.To, "the last stored event"), "speed", c.String("speed"))
 	st, runErr := replay.Run(ctx, eng, s, o)
 	summary := map[string]any{
 		"command": "replay run", "source": srcName, "events": st.Events, "channels": st.PerChannel,
@@ -137,6 +150,9 @@ func runCmd(c *cli.Context) error {
 	}
 	if runErr != nil && !errors.Is(runErr, context.Canceled) {
 		return cli.Exit("replay: "+runErr.Error(), 1)
+	}
+	if runErr == nil && st.Events == 0 {
+		return cli.Exit("replay: "+emptyRange(q, srcName), 1)
 	}
 	return nil
 }
@@ -196,4 +212,75 @@ func renormaliseCmd(c *cli.Context) error {
 	}
 	summary := map[string]any{"command": "replay renormalise", "data": dir, "renormalise": st}
 	return cliutil.PrintJSONLine(os.Stdout, summary)
+}
+
+// emptyRange says what selected nothing, flag by flag.
+func emptyRange(q store.Query, src string) string {
+	msg := fmt.Sprintf("no stored events in %s from %s to %s", src, rangeEnd(q.From, "the first stored event"),
+		rangeEnd(q.To, "the last stored event"))
+	if len(q.Insts) > 0 {
+		msg += " for --inst " + strings.Join(q.Insts, ",")
+	}
+	if len(q.Channels) > 0 {
+		msg += " on --channels " + strings.Join(q.Channels, ",")
+	}
+	return msg + "; check --from/--to (UTC), --inst and --channels"
+}
+
+// rangeEnd formats one end of the range, or names what an unset end means.
+func rangeEnd(t time.Time, unset string) string {
+	if t.IsZero() {
+		return unset
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func mergeCmd(c *cli.Context) error {
+	log, err := cliutil.NewLogger(c.String("log-level"))
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 2)
+	}
+	slog.SetDefault(log)
+	dirs := cliutil.SplitList(c.StringSlice("data"))
+	if len(dirs) < 2 {
+		return cli.Exit("replay: merge needs two or more --data stores", 2)
+	}
+	if c.String("out") == "" {
+		return cli.Exit("replay: merge needs --out", 2)
+	}
+	ctx, stop := cliutil.RunContext(c.Context, 0)
+	defer stop()
+	st, err := replay.MergeStores(ctx, replay.MergeOptions{Dirs: dirs, Out: c.String("out"), Window: c.Duration("window"), Logger: log})
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 1)
+	}
+	return cliutil.PrintJSONLine(os.Stdout, map[string]any{"command": "replay merge", "data": dirs, "merge": st})
+}
+
+func gapsCmd(c *cli.Context) error {
+	log, q, src, srcName, err := setup(c)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	ctx, stop := cliutil.RunContext(c.Context, 0)
+	defer stop()
+	rep, err := replay.GapReports(ctx, src, q)
+	if err != nil {
+		return cli.Exit("replay: "+err.Error(), 1)
+	}
+	counts := map[string]int{}
+	for _, r := range rep {
+		counts[r.Status()]++
+		g := r.Gap
+		line := map[string]any{"from": time.UnixMilli(g.FromMs).UTC().Format(time.RFC3339Nano),
+			"to": time.UnixMilli(g.ToMs).UTC().Format(time.RFC3339Nano), "reason": g.Reason, "conn": g.Conn,
+			"channel": g.Channel, "inst_id": g.InstID, "status": r.Status(), "covered_ms": r.Covered, "uncovered": r.Uncovered}
+		if err := cliutil.PrintJSONLine(os.Stdout, line); err != nil {
+			return err
+		}
+	}
+	log.Debug("gaps judged", "source", srcName, "gaps", len(rep))
+	return cliutil.PrintJSONLine(os.Stdout, map[string]any{"command": "replay gaps", "source": srcName,
+		"gaps": len(rep), "covered": counts["covered"], "partly_covered": counts["partly covered"], "uncovered": counts["gap"]})
 }

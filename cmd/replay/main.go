@@ -54,11 +54,37 @@ func newApp() *cli.App {
 				Flags: append(sourceFlags(), serveFlags()...), Action: serveCmd, OnUsageError: usageErr,
 			},
 			{
+				Name:  "merge",
+				Usage: "merge Parquet stores of redundant recorders into one: each event once, gap ledger recomputed",
+				Description: "Events are deduplicated by their exchange identity (each table's event key); sessions of every\n" +
+					"store are kept; a gap of one store that another store recorded is reported as covered, not kept.\n" +
+					"Streaming, in bounded memory. Prints a summary JSON line.",
+				Flags:        mergeFlags(),
+				Action:       mergeCmd,
+				ArgsUsage:    " ",
+				OnUsageError: usageErr,
+			},
+			{
+				Name:  "gaps",
+				Usage: "print the gap ledger, each gap judged covered or not by the other recorders' sessions",
+				Description: "For stores that several recorders wrote into (a ClickHouse cluster): a moment of a gap counts as\n" +
+					"recorded when more sessions subscribed to its stream were running than gaps of it were open.\n" +
+					"One JSON line per gap, then a summary line.",
+				Flags: sourceFlags(), Action: gapsCmd, OnUsageError: usageErr,
+			},
+			{
 				Name:  "report",
 				Usage: "write a data-quality report (coverage, gaps, lag, books, sessions, verdicts) of a stored range",
 				Description: "Reads every dataset of the range once, in bounded memory, and writes a self-contained HTML page\n" +
 					"(--out), optionally the same figures as JSON (--json), and a short summary on stdout.",
 				Flags: append(sourceFlags(), reportFlags()...), Action: reportCmd, OnUsageError: usageErr,
+			},
+			{
+				Name:  "derive",
+				Usage: "compute derived datasets (book snapshots at fixed intervals, trade bars) from a stored range",
+				Description: "Replays books, gaps and trades through the same derive handlers that `record --derive` runs live and\n" +
+					"writes book_snapshots and trade_bars through the normal sinks (--out Parquet, --out-clickhouse).",
+				Flags: append(sourceFlags(), deriveFlags()...), Action: deriveCmd, OnUsageError: usageErr,
 			},
 			{
 				Name:         "renormalise",
@@ -103,6 +129,15 @@ func serveFlags() []cli.Flag {
 		&cli.BoolFlag{Name: "render", EnvVars: env("RENDER"), Usage: "re-render pushes from the normalised datasets even when raw frames are stored"},
 		&cli.IntFlag{Name: "max-conns", Value: 1000, EnvVars: env("MAX_CONNS"), Usage: "concurrent connections; more are refused with HTTP 503"},
 		&cli.DurationFlag{Name: "idle-timeout", Value: 30 * time.Second, EnvVars: env("IDLE_TIMEOUT"), Usage: "close a connection with 4004 after this long without a frame either way (OKX: 30s)"},
+	}
+}
+
+func mergeFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringSliceFlag{Name: "data", EnvVars: env("MERGE_DATA"), Usage: "a Parquet store to merge (give two or more: --data A --data B)"},
+		&cli.StringFlag{Name: "out", EnvVars: env("MERGE_OUT"), Usage: "folder for the merged store (new or empty; never one of the inputs)"},
+		&cli.DurationFlag{Name: "window", Value: time.Minute, EnvVars: env("MERGE_WINDOW"), Usage: "how far apart in time two copies of one event may be"},
+		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn, error"},
 	}
 }
 

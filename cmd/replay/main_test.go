@@ -152,6 +152,12 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"run", "--data", dir, "--strategy", "nosuch"},
 		{"run", "--data", filepath.Join(dir, "missing")},
 		{"run", "--nosuchflag"},
+		{"run", "--data", dir, "--speed", "1e-300"},
+		{"serve", "--data", dir, "--speed", "0.0000001"},
+		{"serve", "--data", dir, "--listen", "abc"},
+		{"serve", "--data", dir, "--listen", "127.0.0.1:99999"},
+		{"run", "--clickhouse", "http://x"},
+		{"run", "--clickhouse", "clickhouse://127.0.0.1:9000"},
 	} {
 		if _, code := runApp(t, context.Background(), args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)
@@ -232,3 +238,43 @@ func TestRenormaliseCommand(t *testing.T) {
 }
 
 func mustJSON(v any) []byte { b, _ := json.Marshal(v); return b }
+
+// TestJobFailuresExit1: a replay that cannot read what was asked, or finds nothing in the range, exits 1 with
+// a message saying so (it used to exit 0 with fewer or no events).
+func TestJobFailuresExit1(t *testing.T) {
+	dir := t.TempDir()
+	writeStore(t, dir)
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"future dates", []string{"run", "--data", dir, "--from", "2099-01-01", "--to", "2099-01-02"}},
+		{"unknown instrument", []string{"run", "--data", dir, "--inst", "NOPE-USDT"}},
+		{"unknown channel", []string{"run", "--data", dir, "--channels", "candle1m"}},
+	} {
+		out, code := runApp(t, context.Background(), append(tc.args, "--log-level", "error")...)
+		if code != 1 || strings.Contains(out, "0001-01-01") {
+			t.Errorf("%s: exit %d, out %q", tc.name, code, out)
+		}
+	}
+	// An unreadable dataset is an error, not a silent skip. Root reads a chmod 000 folder, so a date
+	// partition that is a file stands in for it there.
+	days, err := filepath.Glob(filepath.Join(dir, "tickers", "date=*"))
+	if err != nil || len(days) == 0 {
+		t.Fatalf("no tickers partition: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		bad := filepath.Join(dir, "tickers", "date=2026-01-01")
+		if err := os.WriteFile(bad, []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	} else {
+		if err := os.Chmod(days[0], 0); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { os.Chmod(days[0], 0o755) })
+	}
+	if _, code := runApp(t, context.Background(), "run", "--data", dir, "--log-level", "error"); code != 1 {
+		t.Errorf("unreadable dataset: exit %d, want 1", code)
+	}
+}

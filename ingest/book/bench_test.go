@@ -112,6 +112,7 @@ func managerPath(tb testing.TB) (*Manager, func()) {
 		seq++
 		if k++; k == len(ups) { // wrap: the cycle ends where it started, so re-snapshot keeps sums valid
 			k = 0
+			seq++ // a snapshot at the last applied seqId would be dropped as stale
 			s.SeqID, s.PrevSeqID = seq, -1
 			m.Apply(s, sraw)
 		}

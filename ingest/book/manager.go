@@ -156,6 +156,7 @@ type bookState struct {
 	last            int64 // seqId of the last applied message
 	lastPrev        int64 // its prevSeqId (-1 for a snapshot): recognises a repeat of a sequence reset
 	lastTs          int64 // ts of the last good message
+	repeats         int   // consecutive stale or repeated messages since the last good one
 
 	incident bool   // a detection gap was emitted and its resync gap is due
 	reason   string // of the open incident
@@ -209,6 +210,8 @@ func (m *Manager) Apply(b *schema.Book, raw *decode.BookRaw) {
 	}
 	st := m.state(b.Channel, b.InstID)
 	switch {
+	case m.stale(st, b):
+		return
 	case st.standalone:
 		st.book.ApplySnapshot(b.Bids, b.Asks, raw)
 		if !m.verify(st, b) {
@@ -247,6 +250,7 @@ func (m *Manager) update(st *bookState, b *schema.Book, raw *decode.BookRaw, e *
 		case b.SeqID <= st.last && b.PrevSeqID < st.last,
 			b.SeqID == st.last && b.PrevSeqID == st.lastPrev: // a repeat, also of a reset (seqId < prevSeqId)
 			m.c.duplicates.Add(1)
+			m.repeated(st, b)
 			return
 		default:
 			m.c.sequenceGaps.Add(1)
@@ -316,7 +320,7 @@ func (m *Manager) good(st *bookState, b *schema.Book, via string) {
 	if st.incident {
 		m.resynced(st, b.Ts, fmt.Sprintf("%s seqId %d", via, b.SeqID))
 	}
-	st.phase, st.last, st.lastPrev, st.lastTs, st.tries = phaseLive, b.SeqID, b.PrevSeqID, b.Ts, 0
+	st.phase, st.last, st.lastPrev, st.lastTs, st.tries, st.repeats = phaseLive, b.SeqID, b.PrevSeqID, b.Ts, 0, 0
 	m.c.applied.Add(1)
 	m.out = append(m.out, b, m.quote(st, b))
 }

@@ -29,6 +29,7 @@ type Stats struct {
 	SequenceGaps        uint64 `json:"sequence_gaps"`        // breaks of the seqId chain of a live book
 	Crossed             uint64 `json:"crossed"`              // crossed books seen (incidents unless AllowCrossed)
 	Duplicates          uint64 `json:"duplicates"`           // duplicate or stale updates dropped
+	StaleSnapshots      uint64 `json:"stale_snapshots"`      // snapshots dropped: the book already had that seqId or a newer one
 	Heartbeats          uint64 `json:"heartbeats"`           // empty updates with prevSeqId == seqId
 	ChecksumsVerified   uint64 `json:"checksums_verified"`   // non-zero checksums that matched
 	Buffered            uint64 `json:"buffered"`             // updates kept for a REST join
@@ -50,6 +51,7 @@ func (s *Stats) Add(o Stats) {
 	s.SequenceGaps += o.SequenceGaps
 	s.Crossed += o.Crossed
 	s.Duplicates += o.Duplicates
+	s.StaleSnapshots += o.StaleSnapshots
 	s.Heartbeats += o.Heartbeats
 	s.ChecksumsVerified += o.ChecksumsVerified
 	s.Buffered += o.Buffered
@@ -62,7 +64,7 @@ func (s *Stats) Add(o Stats) {
 }
 
 type counters struct {
-	books, applied, resyncs, gaps, checksumFailures, sequenceGaps, crossed, duplicates, heartbeats,
+	books, applied, resyncs, gaps, checksumFailures, sequenceGaps, crossed, duplicates, staleSnapshots, heartbeats,
 	checksumsVerified, buffered, dropped, resubscribes, resubscribesRefused, resubscribeErrors,
 	snapshotFetches, snapshotFailures atomic.Uint64
 }
@@ -72,7 +74,8 @@ func (m *Manager) Stats() Stats {
 	c := &m.c
 	return Stats{Books: c.books.Load(), Applied: c.applied.Load(), Resyncs: c.resyncs.Load(),
 		Gaps: c.gaps.Load(), ChecksumFailures: c.checksumFailures.Load(), SequenceGaps: c.sequenceGaps.Load(),
-		Crossed: c.crossed.Load(), Duplicates: c.duplicates.Load(), Heartbeats: c.heartbeats.Load(),
+		Crossed: c.crossed.Load(), Duplicates: c.duplicates.Load(), StaleSnapshots: c.staleSnapshots.Load(),
+		Heartbeats:        c.heartbeats.Load(),
 		ChecksumsVerified: c.checksumsVerified.Load(), Buffered: c.buffered.Load(), Dropped: c.dropped.Load(),
 		Resubscribes: c.resubscribes.Load(), ResubscribesRefused: c.resubscribesRefused.Load(),
 		ResubscribeErrors: c.resubscribeErrors.Load(), SnapshotFetches: c.snapshotFetches.Load(),

@@ -12,7 +12,7 @@ func (d *Decoder) books(s *scanner, h schema.Header, act string, emit func(schem
 		if s.bad {
 			break
 		}
-		emit(b)
+		d.put(s, b, emit)
 		n++
 	}
 	return n

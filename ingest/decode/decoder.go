@@ -38,6 +38,7 @@ type Decoder struct {
 	est     schema.EstimatedPrice
 	inst    schema.Instrument
 	status  schema.Status
+	vc      valueCheck // the Push in progress
 
 	// ev holds one reusable event per kind for decoders without a field above (scratch).
 	ev [schema.NumKinds]schema.Stored
@@ -52,6 +53,7 @@ type Decoder struct {
 type Stats struct {
 	Malformed      uint64 // Envelope or Push returned ErrMalformed
 	UnknownChannel uint64 // Push returned ErrUnknownChannel
+	BadValue       uint64 // elements Push dropped for bad values (see ValueError)
 }
 
 // NewDecoder returns a Decoder with an empty intern table.
@@ -113,13 +115,25 @@ func (d *Decoder) Push(env *Envelope, frame []byte, recvNs int64, emit func(sche
 	s := &d.sc
 	*s = scanner{b: frame[:end], i: start}
 	h := schema.Header{RecvNs: recvNs, Channel: ch, InstID: env.Arg.InstID}
-	n = d.lastFn(d, s, h, env, emit)
+	d.vc = valueCheck{}
+	d.lastFn(d, s, h, env, emit)
+	n = d.vc.n
 	if s.bad {
 		d.stats.Malformed++
 		err = s.err(ch)
 	}
 	s.b = nil // do not keep the frame
-	return n, err
+	if err != nil {
+		return n, err
+	}
+	if vc := d.vc.err; vc != nil {
+		d.vc.err = nil
+		for _, c := range vc.Counts {
+			d.stats.BadValue += uint64(c)
+		}
+		return n, vc
+	}
+	return n, nil
 }
 
 // nextObject advances to the next object of the array being iterated and consumes its '{'; i is the number

@@ -101,7 +101,7 @@ func FuzzPush(f *testing.F) {
 			if n != emitted {
 				t.Fatalf("n=%d, emitted %d", n, emitted)
 			}
-			if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnknownChannel) {
+			if err != nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnknownChannel) && !errors.Is(err, ErrBadValue) {
 				t.Fatalf("unexpected error type: %v", err)
 			}
 		}

@@ -58,7 +58,7 @@ func (d *Decoder) tickers(s *scanner, h schema.Header, emit func(schema.Event)) 
 		if s.bad {
 			break
 		}
-		emit(t)
+		d.put(s, t, emit)
 		n++
 	}
 	return n
@@ -71,7 +71,7 @@ func (d *Decoder) trades(s *scanner, h schema.Header, emit func(schema.Event)) i
 		if s.bad {
 			break
 		}
-		emit(t)
+		d.put(s, t, emit)
 		n++
 	}
 	return n
@@ -167,7 +167,7 @@ func (d *Decoder) candles(s *scanner, h schema.Header, markIndex bool, emit func
 			s.fail("candle with fewer than 5 elements")
 			break
 		}
-		emit(c)
+		d.put(s, c, emit)
 		n++
 	}
 	return n
@@ -217,7 +217,7 @@ func (d *Decoder) fundingRates(s *scanner, h schema.Header, emit func(schema.Eve
 		if s.bad {
 			break
 		}
-		emit(f)
+		d.put(s, f, emit)
 		n++
 	}
 	return n
@@ -244,7 +244,7 @@ func (d *Decoder) markPrices(s *scanner, h schema.Header, emit func(schema.Event
 		if s.bad {
 			break
 		}
-		emit(m)
+		d.put(s, m, emit)
 		n++
 	}
 	return n
@@ -280,7 +280,7 @@ func (d *Decoder) indexTickers(s *scanner, h schema.Header, emit func(schema.Eve
 		if s.bad {
 			break
 		}
-		emit(x)
+		d.put(s, x, emit)
 		n++
 	}
 	return n
@@ -311,7 +311,7 @@ func (d *Decoder) openInterest(s *scanner, h schema.Header, emit func(schema.Eve
 		if s.bad {
 			break
 		}
-		emit(o)
+		d.put(s, o, emit)
 		n++
 	}
 	return n

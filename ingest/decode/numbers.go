@@ -1,6 +1,7 @@
 package decode
 
 import (
+	"errors"
 	"math"
 	"strconv"
 	"unsafe"
@@ -29,9 +30,13 @@ func (s *scanner) number() ([]byte, float64) {
 		return raw, f
 	}
 	f, err := strconv.ParseFloat(unsafe.String(&raw[0], len(raw)), 64)
-	if err != nil {
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		s.fail("bad number")
 		return nil, math.NaN()
+	}
+	if !isDecimal(raw) || math.IsInf(f, 0) { // "Inf", "NaN", "0x1p3", "1e999": parsed, but not data
+		s.reject(rejNumber)
+		return raw, math.NaN()
 	}
 	return raw, f
 }

@@ -66,7 +66,7 @@ func (d *Decoder) orders(s *scanner, h schema.Header, emit func(schema.Event)) i
 			break
 		}
 		o.Ts = o.UTime
-		emit(o)
+		d.put(s, o, emit)
 		n++
 	}
 	return n
@@ -105,7 +105,7 @@ func (d *Decoder) fills(s *scanner, h schema.Header, emit func(schema.Event)) in
 		if s.bad {
 			break
 		}
-		emit(f)
+		d.put(s, f, emit)
 		n++
 	}
 	return n
@@ -178,7 +178,7 @@ func (d *Decoder) balances(s *scanner, start, end int, h schema.Header, totalEq 
 		if ts != 0 {
 			b.Ts = ts
 		}
-		emit(b)
+		d.put(&sub, b, emit)
 		n++
 	}
 	s.adopt(&sub)
@@ -192,7 +192,7 @@ func (d *Decoder) positions(s *scanner, h schema.Header, eventType string, emit 
 		if s.bad {
 			break
 		}
-		emit(p)
+		d.put(s, p, emit)
 		n++
 	}
 	return n
@@ -291,7 +291,7 @@ func (d *Decoder) posData(s *scanner, start, end int, h schema.Header, ts int64,
 		if ts != 0 {
 			p.Ts = ts
 		}
-		emit(p)
+		d.put(&sub, p, emit)
 		n++
 	}
 	s.adopt(&sub)

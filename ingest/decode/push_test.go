@@ -51,8 +51,8 @@ func TestPushChannels(t *testing.T) {
 			[]schema.Stored{&schema.Ticker{Header: hdr("tickers", "BTC-USDT", 1597026383085), InstType: "SPOT", Last: 9999.99,
 				LastSz: 0.1, AskPx: 9999.99, AskSz: 11, BidPx: 8888.88, BidSz: 5, Open24h: 9000, High24h: 10000, Low24h: 8888.88,
 				VolCcy24h: 2222, Vol24h: 2222, SodUtc0: 2222, SodUtc8: 2223}}},
-		{"tickers empty and missing → NaN, instId from arg", `{"arg":{"channel":"tickers","instId":"X-Y"},"data":[{"last":"","askPx":"1e3","ts":""}]}`,
-			[]schema.Stored{&schema.Ticker{Header: hdr("tickers", "X-Y", 0), Last: n, LastSz: n, AskPx: 1000, AskSz: n, BidPx: n,
+		{"tickers empty and missing → NaN, instId from arg", `{"arg":{"channel":"tickers","instId":"X-Y"},"data":[{"last":"","askPx":"1e3","ts":"7"}]}`,
+			[]schema.Stored{&schema.Ticker{Header: hdr("tickers", "X-Y", 7), Last: n, LastSz: n, AskPx: 1000, AskSz: n, BidPx: n,
 				BidSz: n, Open24h: n, High24h: n, Low24h: n, VolCcy24h: n, Vol24h: n, SodUtc0: n, SodUtc8: n}}},
 		{"trades two elements", `{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[{"instId":"BTC-USDT","tradeId":"130639474","px":"42219.9","sz":"0.12060306","side":"buy","ts":"1630048897897","count":"3","source":"1","seqId":1234},{"instId":"BTC-USDT","tradeId":"-5","px":"1","sz":"2","side":"sell","ts":"1"}]}`,
 			[]schema.Stored{
@@ -168,7 +168,7 @@ func TestPushMalformed(t *testing.T) {
 	}
 	// Events decoded before the bad element are emitted and counted.
 	dec := NewDecoder()
-	evs, _, err := decodeAll(t, dec, []byte(`{"arg":{"channel":"trades"},"data":[{"px":"1"},{"px":"x"}]}`))
+	evs, _, err := decodeAll(t, dec, []byte(`{"arg":{"channel":"trades"},"data":[{"px":"1","ts":"1"},{"px":"x"}]}`))
 	if len(evs) != 1 || err == nil {
 		t.Fatalf("got %d events, err %v", len(evs), err)
 	}
@@ -189,7 +189,7 @@ func TestPushUnknownChannelAndBadEnvelope(t *testing.T) {
 	// A hand-made envelope (no data range) still works: Push finds "data" itself.
 	env := Envelope{Kind: FramePush, Arg: Arg{Channel: "trades", InstID: "A"}}
 	cnt := 0
-	if _, err := dec.Push(&env, []byte(`{"arg":{},"data":[{"px":"1"}]}`), 0, func(schema.Event) { cnt++ }); err != nil || cnt != 1 {
+	if _, err := dec.Push(&env, []byte(`{"arg":{},"data":[{"px":"1","ts":"1"}]}`), 0, func(schema.Event) { cnt++ }); err != nil || cnt != 1 {
 		t.Fatalf("hand-made envelope: %v, %d", err, cnt)
 	}
 	// An envelope from another frame never panics.

@@ -68,6 +68,9 @@ func ParseRESTBooks(body []byte) (*schema.Book, *BookRaw, error) {
 	if s.bad {
 		return nil, nil, s.err("rest books")
 	}
+	if err := restValues(&s, b); err != nil {
+		return nil, nil, err
+	}
 	b.PrevSeqID = -1
 	return b, raw, nil
 }
@@ -85,6 +88,9 @@ func ParseRESTTrades(body []byte) ([]schema.Trade, error) {
 		s.trade(&t, schema.Header{Channel: "trades"}, nil)
 		if s.bad {
 			break
+		}
+		if err := restValues(&s, &t); err != nil {
+			return nil, err
 		}
 		out = append(out, t)
 	}

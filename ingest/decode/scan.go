@@ -21,6 +21,7 @@ type scanner struct {
 	what string
 	key0 string // key at the time of the failure
 	at   int
+	rej  rejects // value problems of the element being decoded (see values.go); the scan goes on
 }
 
 // fail records the first failure and stops the scan.

@@ -49,7 +49,7 @@ func (d *Decoder) liquidations(s *scanner, h schema.Header, emit func(schema.Eve
 			if sub.bad {
 				break
 			}
-			emit(l)
+			d.put(&sub, l, emit)
 			n++
 		}
 		if sub.bad {
@@ -108,7 +108,7 @@ func (d *Decoder) priceLimits(s *scanner, h schema.Header, emit func(schema.Even
 		if s.bad {
 			break
 		}
-		emit(p)
+		d.put(s, p, emit)
 		n++
 	}
 	return n
@@ -142,7 +142,7 @@ func (d *Decoder) optSummaries(s *scanner, h schema.Header, emit func(schema.Eve
 		if s.bad {
 			break
 		}
-		emit(o)
+		d.put(s, o, emit)
 		n++
 	}
 	return n
@@ -208,7 +208,7 @@ func (d *Decoder) estimatedPrices(s *scanner, h schema.Header, emit func(schema.
 		if s.bad {
 			break
 		}
-		emit(e)
+		d.put(s, e, emit)
 		n++
 	}
 	return n
@@ -224,7 +224,7 @@ func (d *Decoder) instrumentsPush(s *scanner, h schema.Header, emit func(schema.
 		if s.bad {
 			break
 		}
-		emit(in)
+		d.put(s, in, emit)
 		n++
 	}
 	return n
@@ -312,7 +312,7 @@ func (d *Decoder) statuses(s *scanner, h schema.Header, emit func(schema.Event))
 		if s.bad {
 			break
 		}
-		emit(st)
+		d.put(s, st, emit)
 		n++
 	}
 	return n

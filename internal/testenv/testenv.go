@@ -32,6 +32,8 @@ var (
 	ClickHouse = Requirement{"ClickHouse", "OKXTAPE_REQUIRE_CLICKHOUSE", "scripts/clickhouse-start.sh"}
 	DuckDB     = Requirement{"DuckDB", "OKXTAPE_REQUIRE_DUCKDB", "scripts/duckdb-install.sh"}
 	Fixtures   = Requirement{"the OKX fixtures", "OKXTAPE_REQUIRE_FIXTURES", "../shared/fixtures/okx or OKXTAPE_FIXTURES"}
+	Cluster    = Requirement{"the local ClickHouse cluster", "OKXTAPE_REQUIRE_CLUSTER", "scripts/clickhouse-cluster.sh start"}
+	ChDB       = Requirement{"chDB", "OKXTAPE_REQUIRE_CHDB", "scripts/chdb-install.sh"}
 )
 
 // Required reports whether the environment makes r mandatory.

@@ -47,14 +47,15 @@ func (v ServerVersion) AtLeast(major, minor int) bool {
 // columns. 20.5 is the first release with all of them (fromUnixTimestamp64Milli/Nano appeared in 20.5).
 func (v ServerVersion) Modern() bool { return v.AtLeast(20, 5) }
 
-// DDL returns the CREATE TABLE IF NOT EXISTS statement of table t in database db for a server of
+// DDL returns the CREATE TABLE IF NOT EXISTS statement of table t in database db on a single server of
 // version v. It is a pure function of its arguments.
 //
 // Every server: times stay Unix epoch Int64 (TimeMs in ms, TimeNs in ns; the same numbers as the schema), floats
 // Float64 (NaN for OKX's ""), strings String, Bool UInt8, lists Array(Float64)/Array(Int64); engine
-// ReplacingMergeTree() ordered by (inst_id, ts, seq) and partitioned by the UTC day of ts. seq is unique per
-// event, so a retried batch or a re-inserted spool collapses to one row on merge and SELECT ... FINAL never
-// double counts.
+// ReplacingMergeTree(seq) ordered by the table's event key (schema.Table.Key: what the exchange says identifies
+// the event) and partitioned by the UTC day of ts. Copies of one event (a retried batch, a re-inserted spool, a
+// second recorder of the same feed) share the key and collapse on merge to the copy with the largest seq;
+// SELECT ... FINAL never counts one twice.
 //
 // Modern servers (v.Modern()) additionally get LowCardinality(String) for dictionary columns, codecs
 // (DoubleDelta for times, Delta for sequence numbers, Gorilla for slowly moving floats, ZSTD after each) and
@@ -62,16 +63,96 @@ func (v ServerVersion) Modern() bool { return v.AtLeast(20, 5) }
 // AliasName). Older servers (18.16 is what Debian ships) get plain types: LowCardinality is
 // experimental there and codecs, DateTime64 and the conversion functions do not exist.
 func DDL(db string, t *schema.Table, v ServerVersion) string {
+	return createTable(db, t.Name, "", columnDefs(t, v.Modern(), true, true),
+		"ReplacingMergeTree("+quoteIdent("seq")+")", mergeTreeClauses(t))
+}
+
+// Layout is where the tables live: one server (Cluster empty) or a ClickHouse cluster.
+type Layout struct {
+	// Cluster names the cluster of the servers' remote_servers config; the DDL runs ON CLUSTER.
+	Cluster string
+	// ZKPath is the replication path template of the local tables: {db} and {table} are replaced by the
+	// database and the local table's name, other {macros} ({shard}) are the servers' [DefaultZKPath].
+	ZKPath string
+	// Replica is the replica name template [{replica}].
+	Replica string
+}
+
+// DefaultZKPath is the replication path template of cluster mode.
+const DefaultZKPath = "/clickhouse/tables/{shard}/{db}/{table}"
+
+// LocalSuffix ends the names of the per-server tables of cluster mode.
+const LocalSuffix = "_local"
+
+// ClusterDDL returns the statements that create table t in cluster mode, in order: the per-server table
+// <name>_local ON CLUSTER, a ReplicatedReplacingMergeTree(path, replica, seq) with the same columns, key and
+// partitions as DDL, and the table <name> ON CLUSTER, a Distributed(cluster, db, <name>_local,
+// cityHash64(inst_id)) over it that inserts and reads go through. inst_id is part of every key, so all copies
+// of an event land on one shard and FINAL through the Distributed table deduplicates them there.
+func ClusterDDL(db string, t *schema.Table, v ServerVersion, l Layout) []string {
 	modern := v.Modern()
+	local := t.Name + LocalSuffix
+	path := l.ZKPath
+	if path == "" {
+		path = DefaultZKPath
+	}
+	path = strings.NewReplacer("{db}", db, "{table}", local).Replace(path)
+	replica := l.Replica
+	if replica == "" {
+		replica = "{replica}"
+	}
+	engine := fmt.Sprintf("ReplicatedReplacingMergeTree(%s, %s, %s)", quoteString(path), quoteString(replica), quoteIdent("seq"))
+	dist := fmt.Sprintf("Distributed(%s, %s, %s, cityHash64(%s))", quoteIdent(l.Cluster), quoteIdent(db),
+		quoteIdent(local), quoteIdent("inst_id"))
+	return []string{
+		createTable(db, local, l.Cluster, columnDefs(t, modern, true, modern), engine, mergeTreeClauses(t)),
+		createTable(db, t.Name, l.Cluster, columnDefs(t, modern, false, modern), dist, ""),
+	}
+}
+
+// CreateDatabase returns the CREATE DATABASE statement (ON CLUSTER when l names one).
+func CreateDatabase(db string, l Layout) string {
+	return "CREATE DATABASE IF NOT EXISTS " + quoteIdent(db) + onCluster(l.Cluster)
+}
+
+func onCluster(cluster string) string {
+	if cluster == "" {
+		return ""
+	}
+	return " ON CLUSTER " + quoteIdent(cluster)
+}
+
+func createTable(db, name, cluster string, defs []string, engine, clauses string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s\n(\n", quoteIdent(db), quoteIdent(t.Name))
+	fmt.Fprintf(&b, "CREATE TABLE IF NOT EXISTS %s.%s%s\n(\n", quoteIdent(db), quoteIdent(name), onCluster(cluster))
+	b.WriteString(strings.Join(defs, ",\n"))
+	b.WriteString("\n)\nENGINE = " + engine)
+	if clauses != "" {
+		b.WriteString("\n" + clauses)
+	}
+	return b.String()
+}
+
+// mergeTreeClauses are the partition and sorting clauses: UTC day of ts, and the event key.
+func mergeTreeClauses(t *schema.Table) string {
+	key := make([]string, len(t.Key))
+	for i, k := range t.Key {
+		key[i] = quoteIdent(k)
+	}
+	return "PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts, 1000), 'UTC'))\nORDER BY (" + strings.Join(key, ", ") + ")"
+}
+
+// columnDefs are the column definitions of t; codecs only for stored (MergeTree) tables of modern servers.
+// Comments are left out of 18.16's replicated tables: it compares the column list in ZooKeeper without them and
+// refuses the second replica ("Table structure in ZooKeeper is too different").
+func columnDefs(t *schema.Table, modern, codecs, comments bool) []string {
 	var defs []string
 	for _, c := range t.Columns {
 		d := "    " + quoteIdent(c.Name) + " " + chType(c, modern)
-		if c.Doc != "" {
+		if c.Doc != "" && comments {
 			d += " COMMENT " + quoteString(c.Doc)
 		}
-		if modern {
+		if modern && codecs {
 			if codec := chCodec(c); codec != "" {
 				d += " CODEC(" + codec + ")"
 			}
@@ -90,11 +171,7 @@ func DDL(db string, t *schema.Table, v ServerVersion) string {
 			}
 		}
 	}
-	b.WriteString(strings.Join(defs, ",\n"))
-	b.WriteString("\n)\nENGINE = ReplacingMergeTree()\n")
-	b.WriteString("PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts, 1000), 'UTC'))\n")
-	b.WriteString("ORDER BY (inst_id, ts, seq)")
-	return b.String()
+	return defs
 }
 
 // AliasName names the DateTime64 alias column of a time column on modern servers: a _ms/_ns suffix

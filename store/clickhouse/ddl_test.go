@@ -42,7 +42,7 @@ func TestParseServerVersionClickHouse(t *testing.T) {
 }
 
 const chWantTradesPlain = "CREATE TABLE IF NOT EXISTS `db`.`trades`\n(\n" +
-	"    `seq` Int64 COMMENT 'arrival sequence, unique per event; the natural key',\n" +
+	"    `seq` Int64 COMMENT 'arrival sequence, unique per event: the replay tie-break and the version kept on merge',\n" +
 	"    `recv_ns` Int64 COMMENT 'local receive time, Unix ns',\n" +
 	"    `channel` String COMMENT 'OKX channel name',\n" +
 	"    `inst_id` String COMMENT 'instrument id (currency for balances)',\n" +
@@ -54,12 +54,12 @@ const chWantTradesPlain = "CREATE TABLE IF NOT EXISTS `db`.`trades`\n(\n" +
 	"    `count` Int64,\n" +
 	"    `source` Int64,\n" +
 	"    `seq_id` Int64\n" +
-	")\nENGINE = ReplacingMergeTree()\n" +
+	")\nENGINE = ReplacingMergeTree(`seq`)\n" +
 	"PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts, 1000), 'UTC'))\n" +
-	"ORDER BY (inst_id, ts, seq)"
+	"ORDER BY (`inst_id`, `channel`, `ts`, `trade_id`)"
 
 const chWantTradesModern = "CREATE TABLE IF NOT EXISTS `db`.`trades`\n(\n" +
-	"    `seq` Int64 COMMENT 'arrival sequence, unique per event; the natural key' CODEC(Delta, ZSTD(1)),\n" +
+	"    `seq` Int64 COMMENT 'arrival sequence, unique per event: the replay tie-break and the version kept on merge' CODEC(Delta, ZSTD(1)),\n" +
 	"    `recv_ns` Int64 COMMENT 'local receive time, Unix ns' CODEC(DoubleDelta, ZSTD(1)),\n" +
 	"    `channel` LowCardinality(String) COMMENT 'OKX channel name',\n" +
 	"    `inst_id` LowCardinality(String) COMMENT 'instrument id (currency for balances)',\n" +
@@ -73,9 +73,9 @@ const chWantTradesModern = "CREATE TABLE IF NOT EXISTS `db`.`trades`\n(\n" +
 	"    `seq_id` Int64 CODEC(Delta, ZSTD(1)),\n" +
 	"    `recv_time` DateTime64(9, 'UTC') ALIAS fromUnixTimestamp64Nano(`recv_ns`, 'UTC'),\n" +
 	"    `ts_time` DateTime64(3, 'UTC') ALIAS fromUnixTimestamp64Milli(`ts`, 'UTC')\n" +
-	")\nENGINE = ReplacingMergeTree()\n" +
+	")\nENGINE = ReplacingMergeTree(`seq`)\n" +
 	"PARTITION BY toYYYYMMDD(toDateTime(intDiv(ts, 1000), 'UTC'))\n" +
-	"ORDER BY (inst_id, ts, seq)"
+	"ORDER BY (`inst_id`, `channel`, `ts`, `trade_id`)"
 
 func TestClickHouseDDLText(t *testing.T) {
 	if got := DDL("db", schema.TradeTable, ServerVersion{18, 16, 1}); got != chWantTradesPlain {
@@ -184,7 +184,7 @@ func TestClickHouseDSN(t *testing.T) {
 		{dsn: "clickhouse:///db", bad: true},
 		{dsn: "clickhouse://u:hunter2@h:9000/x?dial_timeout=zz", bad: true},
 	} {
-		opts, db, err := parseDSN(tc.dsn, Options{})
+		opts, db, _, err := ParseDSN(tc.dsn, Options{})
 		if tc.bad {
 			if err == nil {
 				t.Errorf("%s: accepted", tc.dsn)

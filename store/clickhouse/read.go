@@ -22,7 +22,7 @@ func Read(ctx context.Context, dsn, dataset string, q store.Query, fn func(schem
 	if t == nil {
 		return fmt.Errorf("clickhouse: unknown dataset %q", dataset)
 	}
-	opts, db, err := parseDSN(dsn, Options{})
+	opts, db, _, err := ParseDSN(dsn, Options{})
 	if err != nil {
 		return err
 	}

@@ -57,15 +57,18 @@ var (
 	}, []string{"op"})
 )
 
-// Sink stores batches in ClickHouse with native batch inserts, one table per dataset (see
-// DDL). Inserts are synchronous: a Write that returned nil is durable, so Pending never reports
-// anything. Idempotency by Seq comes from ReplacingMergeTree keyed on (inst_id, ts, seq): a retried batch
-// collapses on merge and FINAL queries see each event once.
+// Sink stores batches in ClickHouse with native batch inserts, one table per dataset (see DDL), or in
+// cluster mode (?cluster=NAME) through the Distributed tables of ClusterDDL. Inserts are synchronous (on a
+// cluster: insert_distributed_sync): a Write that returned nil is durable, so Pending never reports anything.
+// Idempotency comes from ReplacingMergeTree keyed on each table's event key (schema.Table.Key): a retried
+// batch, or a second recorder's copy of the same events, collapses on merge and FINAL queries see each event
+// once.
 //
 // Concurrency: the Sink methods follow the Sink contract (one goroutine); Stats may be called concurrently.
 type Sink struct {
 	opts    chgo.Options
 	db      string
+	layout  Layout
 	addr    string // host:port for logs and errors (never credentials)
 	o       Options
 	log     *slog.Logger
@@ -89,11 +92,11 @@ var _ store.StatsReporter = (*Sink)(nil)
 // password come from the DSN, else from OKXTAPE_CLICKHOUSE_USER / OKXTAPE_CLICKHOUSE_PASSWORD, else
 // "default" with no password. The database defaults to "okxtape" and is created by Open.
 func NewSink(dsn string, o Options) (*Sink, error) {
-	opts, db, err := parseDSN(dsn, o)
+	opts, db, layout, err := ParseDSN(dsn, o)
 	if err != nil {
 		return nil, err
 	}
-	s := &Sink{opts: *opts, db: db, addr: strings.Join(opts.Addr, ","), o: o, log: o.Logger,
+	s := &Sink{opts: *opts, db: db, layout: layout, addr: strings.Join(opts.Addr, ","), o: o, log: o.Logger,
 		inserts: map[string]string{}, rows: map[string]uint64{}}
 	if s.log == nil {
 		s.log = slog.Default()
@@ -106,26 +109,46 @@ func NewSink(dsn string, o Options) (*Sink, error) {
 
 var dbNameRe = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
-// parseDSN returns driver options (connecting without a default database, so the database can be
-// created) and the database name.
-func parseDSN(dsn string, o Options) (*chgo.Options, string, error) {
+// DSN parameters of okxtape's own (the driver never sees them).
+const (
+	ParamCluster   = "cluster"    // cluster name: tables are created ON CLUSTER (see ClusterDDL)
+	ParamZKPath    = "zk_path"    // replication path template [DefaultZKPath]
+	ParamZKReplica = "zk_replica" // replica name template [{replica}]
+)
+
+// ParseDSN returns driver options (connecting without a default database, so the database can be created),
+// the database name and the layout named by the cluster parameters of the DSN. It is what the sink and the
+// readers use.
+func ParseDSN(dsn string, o Options) (*chgo.Options, string, Layout, error) {
 	u, err := url.Parse(dsn)
 	if err != nil {
-		return nil, "", errors.New("clickhouse: cannot parse DSN (want clickhouse://host:9000/db)")
+		return nil, "", Layout{}, errors.New("clickhouse: cannot parse DSN (want clickhouse://host:9000/db)")
 	}
 	if u.Scheme != "clickhouse" && u.Scheme != "tcp" {
-		return nil, "", fmt.Errorf("clickhouse: DSN scheme %q is not supported (want clickhouse://host:9000/db)", u.Scheme)
+		return nil, "", Layout{}, fmt.Errorf("clickhouse: DSN scheme %q is not supported (want clickhouse://host:9000/db)", u.Scheme)
 	}
-	opts, err := chgo.ParseDSN(dsn)
+	params := u.Query()
+	l := Layout{Cluster: params.Get(ParamCluster), ZKPath: params.Get(ParamZKPath), Replica: params.Get(ParamZKReplica)}
+	for _, p := range []string{ParamCluster, ParamZKPath, ParamZKReplica} {
+		params.Del(p)
+	}
+	if l.Cluster == "" && (l.ZKPath != "" || l.Replica != "") {
+		return nil, "", Layout{}, fmt.Errorf("clickhouse: %s and %s need %s=NAME", ParamZKPath, ParamZKReplica, ParamCluster)
+	}
+	if l.Cluster != "" && !dbNameRe.MatchString(l.Cluster) {
+		return nil, "", Layout{}, fmt.Errorf("clickhouse: cluster name %q must match %s", l.Cluster, dbNameRe)
+	}
+	u.RawQuery = params.Encode()
+	opts, err := chgo.ParseDSN(u.String())
 	if err != nil {
-		return nil, "", fmt.Errorf("clickhouse: bad DSN for %s: %w", u.Host, err)
+		return nil, "", Layout{}, fmt.Errorf("clickhouse: bad DSN for %s: %w", u.Host, err)
 	}
 	db := opts.Auth.Database
 	if db == "" {
 		db = DefaultDatabase
 	}
 	if !dbNameRe.MatchString(db) {
-		return nil, "", fmt.Errorf("clickhouse: database name %q must match %s", db, dbNameRe)
+		return nil, "", Layout{}, fmt.Errorf("clickhouse: database name %q must match %s", db, dbNameRe)
 	}
 	opts.Auth.Database = ""
 	if opts.Auth.Username == "" {
@@ -148,7 +171,7 @@ func parseDSN(dsn string, o Options) (*chgo.Options, string, error) {
 		opts.Compression = &chgo.Compression{Method: chgo.CompressionLZ4}
 	}
 	opts.MaxIdleConns, opts.MaxOpenConns = 1, 2
-	return opts, db, nil
+	return opts, db, l, nil
 }
 
 func insertSQL(db string, t *schema.Table) string {
@@ -211,12 +234,27 @@ func (s *Sink) setup(ctx context.Context) error {
 	}
 	s.version = v
 	ddlVersion := s.ddlVersion()
-	if err := s.conn.Exec(ctx, "CREATE DATABASE IF NOT EXISTS "+quoteIdent(s.db)); err != nil {
-		return classify(fmt.Errorf("clickhouse %s: create database %s: %w", s.addr, s.db, err))
+	if err := s.conn.Exec(ctx, CreateDatabase(s.db, s.layout)); err != nil {
+		return classify(fmt.Errorf("clickhouse %s: create database %s%s: %w", s.addr, s.db, onCluster(s.layout.Cluster), err))
+	}
+	have, err := s.existingTables(ctx)
+	if err != nil {
+		return classify(err)
 	}
 	for _, t := range schema.Tables() {
-		if err := s.conn.Exec(ctx, DDL(s.db, t, ddlVersion)); err != nil {
-			return classify(fmt.Errorf("clickhouse %s: create table %s.%s: %w", s.addr, s.db, t.Name, err))
+		stmts := []string{DDL(s.db, t, ddlVersion)}
+		if s.layout.Cluster != "" {
+			if have[t.Name] && have[t.Name+LocalSuffix] {
+				// ON CLUSTER DDL goes through ZooKeeper's queue and waits for every server (about 0.3 s per
+				// statement): a restart against a server that has the tables does not repeat it.
+				continue
+			}
+			stmts = ClusterDDL(s.db, t, ddlVersion, s.layout)
+		}
+		for _, q := range stmts {
+			if err := s.conn.Exec(ctx, q); err != nil {
+				return classify(fmt.Errorf("clickhouse %s: create table %s.%s%s: %w", s.addr, s.db, t.Name, onCluster(s.layout.Cluster), err))
+			}
 		}
 	}
 	bad, err := s.checkSchema(ctx)
@@ -228,7 +266,7 @@ func (s *Sink) setup(ctx context.Context) error {
 		s.log.Error("clickhouse: table does not match the schema; its batches go to dead-letter files", "table", name, "err", err)
 	}
 	s.log.Info("clickhouse sink ready", "addr", s.addr, "database", s.db, "server_version", v.String(),
-		"modern_ddl", ddlVersion.Modern(), "tables_checked", len(schema.Tables()), "tables_bad", len(bad))
+		"modern_ddl", ddlVersion.Modern(), "cluster", s.layout.Cluster, "tables_checked", len(schema.Tables()), "tables_bad", len(bad))
 	return nil
 }
 
@@ -238,6 +276,24 @@ func (s *Sink) ddlVersion() ServerVersion {
 		return ServerVersion{Major: 18, Minor: 16}
 	}
 	return s.version
+}
+
+// existingTables returns the tables of the sink's database on the server it is connected to.
+func (s *Sink) existingTables(ctx context.Context) (map[string]bool, error) {
+	rows, err := s.conn.Query(ctx, "SELECT name FROM system.tables WHERE database = ?", s.db)
+	if err != nil {
+		return nil, fmt.Errorf("clickhouse %s: list tables of %s: %w", s.addr, s.db, err)
+	}
+	defer rows.Close()
+	have := map[string]bool{}
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return nil, fmt.Errorf("clickhouse %s: list tables of %s: %w", s.addr, s.db, err)
+		}
+		have[name] = true
+	}
+	return have, rows.Err()
 }
 
 func queryVersion(ctx context.Context, conn driver.Conn) (ServerVersion, error) {
@@ -281,6 +337,11 @@ func (s *Sink) insert(ctx context.Context, b store.Batch) (err error) {
 	query, ok := s.inserts[b.Table.Name]
 	if !ok {
 		return store.Permanent(fmt.Errorf("unknown table %q", b.Table.Name))
+	}
+	if s.layout.Cluster != "" {
+		// Through the Distributed table, synchronously: the insert returns once every shard has written its
+		// rows, so a nil Write is durable as on one server (the default queues them on this server first).
+		ctx = chgo.Context(ctx, chgo.WithSettings(chgo.Settings{"insert_distributed_sync": 1}))
 	}
 	batch, err := s.conn.PrepareBatch(ctx, query)
 	if err != nil {

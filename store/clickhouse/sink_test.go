@@ -56,7 +56,10 @@ func (g *chGenRow) String() string {
 	case "channel":
 		return g.tab.Name
 	}
-	return fmt.Sprintf("v'%d\\ü\"", g.n%3)
+	if g.tab.Columns[g.i-1].Dict {
+		return fmt.Sprintf("v'%d\\ü\"", g.n%3)
+	}
+	return fmt.Sprintf("v'%d\\ü\"", g.n) // unique: some are part of an event key (raw frames, order ids)
 }
 
 func (g *chGenRow) Bool() bool { g.name(); return g.n%2 == 0 }

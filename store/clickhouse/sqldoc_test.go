@@ -13,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/ClickHouse/clickhouse-go/v2/lib/driver"
 
 	"github.com/okxtape/okxtape/internal/testenv"
 	"github.com/okxtape/okxtape/schema"
@@ -91,7 +94,25 @@ func docDataset() map[*schema.Table][]schema.Stored {
 	gap := func(reason, conn, channel, inst string, from, to int64) schema.Stored {
 		return &schema.Gap{Header: h(channel, inst, from), FromMs: docT0 + from, ToMs: docT0 + to, Reason: reason, Conn: conn}
 	}
+	bar := func(ts int64, o, hi, lo, c, vol, buy float64, n int64, vwap float64) schema.Stored {
+		return &schema.TradeBar{Header: h("trades", "BTC-USDT", ts), IntervalMs: 1000, Open: o, High: hi, Low: lo,
+			Close: c, Volume: vol, BuyVolume: buy, SellVolume: vol - buy, Trades: n, Vwap: vwap}
+	}
+	snapshot := func(ts int64, inGap bool, bidPx, bidSz, askPx, askSz []float64) schema.Stored {
+		return &schema.BookSnapshot{Header: h("books", "BTC-USDT", ts), Clock: schema.ClockExchange, IntervalMs: 1000,
+			Levels: 5, SeqID: int64(seq), BookTs: docT0 + ts - 100, InGap: inGap, BidPx: bidPx, BidSz: bidSz,
+			AskPx: askPx, AskSz: askSz}
+	}
 	return map[*schema.Table][]schema.Stored{
+		schema.TradeBarTable: {
+			bar(0, 100, 102, 99, 101, 4, 3, 3, 100.5), bar(1_000, 101, 103, 101, 103, 2, 2, 2, 102),
+			bar(2_000, 103, 103, 98, 98, 4, 0, 1, 100), bar(61_000, 97, 97, 97, 97, 1, 1, 1, 97),
+		},
+		schema.BookSnapshotTable: {
+			snapshot(1_000, false, []float64{100, 99.5, 98}, []float64{1, 4, 3}, []float64{101, 102}, []float64{0.5, 2}),
+			snapshot(2_000, true, nil, nil, nil, nil),
+			snapshot(3_000, false, []float64{100.5, 100}, []float64{2, 1}, []float64{101}, []float64{1}),
+		},
 		schema.TradeTable: {
 			trade("BTC-USDT", 1_000, 100, 1), trade("ETH-USDT", 5_000, 10, 10), trade("BTC-USDT", 20_000, 102, 2),
 			trade("BTC-USDT", 40_000, 99, 1), trade("BTC-USDT", 61_000, 101, 3), trade("BTC-USDT", 90_000, 103, 1),
@@ -110,51 +131,116 @@ func docDataset() map[*schema.Table][]schema.Stored {
 			gap(schema.GapDisconnect, "public#0", "", "", 200_000, 230_000),
 			gap(schema.GapSequence, "public#0", "books", "BTC-USDT", 300_000, 301_000),
 		},
-		schema.SessionTable: {sess("s1", -60_000, 0), sess("s1", -60_000, docT0+400_000), sess("s2", 460_000, 0)},
+		// s3 ran beside s1 (a second recorder): the pause is from s1's stop to s2's start, not s3's.
+		schema.SessionTable: {sess("s1", -60_000, 0), sess("s1", -60_000, docT0+400_000), sess("s2", 460_000, 0),
+			sess("s3", 100_000, 0), sess("s3", 100_000, docT0+300_000)},
 		schema.RawTable: {&schema.Raw{Header: h("trades", "BTC-USDT", 1_000), Endpoint: schema.EndpointPublic,
 			Frame: `{"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[]}`}},
 	}
 }
 
-// docChecks holds the expected results of the ClickHouse queries on the known dataset (values printed with %v).
-var docChecks = map[string][][]string{
+// docWant is the answer of every question of docs/sql.md on the known dataset, the same from every engine:
+// full rows, each value normalised by docNorm (numbers to 10 significant digits, times to UTC with ms, booleans
+// to 1/0, lists as [a b]).
+var docWant = map[string][][]string{
 	"ohlcv_1m": {
-		{"BTC-USDT", "2024-01-02 00:00:00 +0000 UTC", "100", "102", "99", "99", "4", "3"},
-		{"BTC-USDT", "2024-01-02 00:01:00 +0000 UTC", "101", "103", "101", "103", "4", "2"},
-		{"BTC-USDT", "2024-01-02 00:02:00 +0000 UTC", "104", "104", "104", "104", "2", "1"},
+		{"BTC-USDT", "2024-01-02 00:00:00.000", "100", "102", "99", "99", "4", "3"},
+		{"BTC-USDT", "2024-01-02 00:01:00.000", "101", "103", "101", "103", "4", "2"},
+		{"BTC-USDT", "2024-01-02 00:02:00.000", "104", "104", "104", "104", "2", "1"},
 	},
-	"vwap":            {{"BTC-USDT", "101.7", "10", "6"}, {"ETH-USDT", "10.666666666666666", "15", "2"}},
-	"quote_spread_1m": {{"BTC-USDT", "2024-01-02 00:00:00 +0000 UTC", "2", "0.35", "0.5", "100.25"}, {"BTC-USDT", "2024-01-02 00:01:00 +0000 UTC", "1", "0.2", "0.2", "101.1"}},
+	"vwap": {{"BTC-USDT", "101.7", "10", "6"}, {"ETH-USDT", "10.66666667", "15", "2"}},
+	"ticker_spread": {
+		{"BTC-USDT", "2024-01-02 00:00:01.000", "0", "99.9", "100.1", "0.2", "100", "20"},
+		{"BTC-USDT", "2024-01-02 00:01:01.000", "0", "100.9", "101.2", "0.3", "101.05", "29.68827313"},
+	},
+	"quote_spread_1m": {
+		{"BTC-USDT", "2024-01-02 00:00:00.000", "2", "0.35", "0.5", "100.25"},
+		{"BTC-USDT", "2024-01-02 00:01:00.000", "1", "0.2", "0.2", "101.1"},
+	},
+	"rows_per_hour": {
+		{"books", "2024-01-02 00:00:00.000", "books", "4", "1"},
+		{"tickers", "2024-01-02 00:00:00.000", "tickers", "3", "1"},
+		{"trades", "2024-01-02 00:00:00.000", "trades", "8", "2"},
+	},
+	"gaps_list": {
+		{"disconnect", "public#0", "", "", "2024-01-02 00:03:20.000", "2024-01-02 00:03:50.000", "30", ""},
+		{"sequence", "public#0", "books", "BTC-USDT", "2024-01-02 00:05:00.000", "2024-01-02 00:05:01.000", "1", ""},
+	},
+	"gaps_per_day": {
+		{"2024-01-02 00:00:00.000", "disconnect", "1", "30"},
+		{"2024-01-02 00:00:00.000", "sequence", "1", "1"},
+	},
+	"sessions": {
+		{"s1", "h", "v1", "2024-01-01 23:59:00.000", "2024-01-02 00:06:40.000", "0"},
+		{"s3", "h", "v1", "2024-01-02 00:01:40.000", "2024-01-02 00:05:00.000", "0"},
+		{"s2", "h", "v1", "2024-01-02 00:07:40.000", "crashed or running", "1"},
+	},
+	"not_recording": {{"2024-01-02 00:06:40.000", "2024-01-02 00:07:40.000", "60"}},
 	"depth_at_t": {
 		{"bid", "100", "1"}, {"bid", "99.5", "4"}, {"bid", "98", "3"}, {"ask", "101", "0.5"}, {"ask", "102", "2"},
 	},
-	"gaps_per_day":  {{"2024-01-02 00:00:00 +0000 UTC", "disconnect", "1", "30"}, {"2024-01-02 00:00:00 +0000 UTC", "sequence", "1", "1"}},
-	"not_recording": {{"2024-01-02 00:06:40 +0000 UTC", "2024-01-02 00:07:40 +0000 UTC", "60"}},
-	"raw_frames":    {{"public", "trades", "1", "58"}},
+	"top_of_last_row": {{"2024-01-02 00:00:03.000", "update", "99", "101", "[99 99.5]", "[101]"}},
+	"raw_frames":      {{"public", "trades", "1", "58"}},
+	"snapshot_spread": {
+		{"BTC-USDT", "2024-01-02 00:00:01.000", "100", "101", "1", "8", "2.5"},
+		{"BTC-USDT", "2024-01-02 00:00:03.000", "100.5", "101", "0.5", "3", "1"},
+	},
+	"snapshot_gaps": {{"BTC-USDT", "books", "1", "3"}},
+	"bars_1m_from_1s": {
+		{"BTC-USDT", "2024-01-02 00:00:00.000", "100", "103", "98", "98", "10", "6", "100.6"},
+		{"BTC-USDT", "2024-01-02 00:01:00.000", "97", "97", "97", "97", "1", "1", "97"},
+	},
 }
 
-// docRowMatches compares the leading columns of a result row, numbers with a relative tolerance of 1e-9.
-func docRowMatches(got, want []string) bool {
-	if len(got) < len(want) {
-		return false
-	}
-	for i, w := range want {
-		if got[i] == w {
-			continue
+// docNorm turns a value of any engine's result into the form docWant uses.
+func docNorm(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "NULL"
+	case string:
+		for _, layout := range []string{"2006-01-02 15:04:05.999999999-07", "2006-01-02 15:04:05.999999999", "2006-01-02"} {
+			if t, err := time.Parse(layout, x); err == nil {
+				return docNorm(t)
+			}
 		}
-		g, err1 := strconv.ParseFloat(got[i], 64)
-		x, err2 := strconv.ParseFloat(w, 64)
-		if err1 != nil || err2 != nil || math.Abs(g-x) > 1e-9*math.Max(1, math.Abs(x)) {
-			return false
+		if f, err := strconv.ParseFloat(x, 64); err == nil {
+			return docNorm(f)
 		}
+		return x
+	case bool:
+		if x {
+			return "1"
+		}
+		return "0"
+	case time.Time:
+		return x.UTC().Format("2006-01-02 15:04:05.000")
+	case float64:
+		if x == math.Trunc(x) && math.Abs(x) < 1e15 {
+			return strconv.FormatInt(int64(x), 10)
+		}
+		return strconv.FormatFloat(x, 'g', 10, 64)
 	}
-	return true
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.FormatInt(rv.Int(), 10)
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.FormatUint(rv.Uint(), 10)
+	case reflect.Float32:
+		return docNorm(rv.Float())
+	case reflect.Slice, reflect.Array:
+		parts := make([]string, rv.Len())
+		for i := range parts {
+			parts[i] = docNorm(rv.Index(i).Interface())
+		}
+		return "[" + strings.Join(parts, " ") + "]"
+	}
+	return fmt.Sprint(v)
 }
 
-// docCounts holds the expected row counts of the other queries.
-var docCounts = map[string]int{"ticker_spread": 2, "rows_per_hour": 3, "gaps_list": 2, "sessions": 2, "top_of_last_row": 1}
-
-func TestClickHouseSQLDoc(t *testing.T) {
+// docQueries reads docs/sql.md and checks that every question has a ClickHouse and a DuckDB block and an answer.
+func docQueries(t *testing.T) []docQuery {
+	t.Helper()
 	text, err := os.ReadFile("../../docs/sql.md")
 	if err != nil {
 		t.Fatal(err)
@@ -163,7 +249,45 @@ func TestClickHouseSQLDoc(t *testing.T) {
 	if err != nil {
 		t.Fatalf("docs/sql.md: %v", err)
 	}
-	dsn, admin := testenv.ClickHouseDB(t)
+	engines := map[string]map[string]bool{}
+	for _, q := range queries {
+		if q.engine != "clickhouse" && q.engine != "duckdb" {
+			t.Errorf("docs/sql.md:%d: unknown engine %s", q.line, q.engine)
+		}
+		if engines[q.name] == nil {
+			engines[q.name] = map[string]bool{}
+		}
+		if engines[q.name][q.engine] {
+			t.Errorf("docs/sql.md:%d: a second %s block for %s", q.line, q.engine, q.name)
+		}
+		engines[q.name][q.engine] = true
+	}
+	for name, e := range engines {
+		if !e["clickhouse"] || !e["duckdb"] {
+			t.Errorf("docs/sql.md: %s needs both a clickhouse and a duckdb block, has %v", name, e)
+		}
+		if docWant[name] == nil {
+			t.Errorf("docs/sql.md: no expected answer for %s; add one to docWant", name)
+		}
+	}
+	for name := range docWant {
+		if engines[name] == nil {
+			t.Errorf("docs/sql.md lacks the question %s", name)
+		}
+	}
+	return queries
+}
+
+// checkDocAnswer compares an engine's normalised rows with docWant.
+func checkDocAnswer(t *testing.T, q docQuery, got [][]string) {
+	t.Helper()
+	if want := docWant[q.name]; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("docs/sql.md:%d (%s %s):\n got %q\nwant %q", q.line, q.engine, q.name, got, want)
+	}
+}
+
+// runDocClickHouse loads the known dataset twice through a sink on dsn and runs every ClickHouse block.
+func runDocClickHouse(t *testing.T, dsn string, conn driver.Conn, queries []docQuery) {
 	s := chOpenTestSink(t, dsn, Options{})
 	ctx := context.Background()
 	for tab, events := range docDataset() {
@@ -173,106 +297,60 @@ func TestClickHouseSQLDoc(t *testing.T) {
 			}
 		}
 	}
-	seen := map[string]bool{}
 	for _, q := range queries {
 		if q.engine != "clickhouse" {
 			continue
 		}
-		if seen[q.name] {
-			t.Errorf("docs/sql.md:%d: duplicate test name %s", q.line, q.name)
+		sql := strings.ReplaceAll(q.sql, "okxtape.", quoteIdent(s.Database())+".")
+		rows, err := conn.Query(ctx, sql)
+		if err != nil {
+			t.Errorf("docs/sql.md:%d: %v\n%s", q.line, err, sql)
+			continue
 		}
-		seen[q.name] = true
-		t.Run(q.name, func(t *testing.T) {
-			sql := strings.ReplaceAll(q.sql, "okxtape.", quoteIdent(s.Database())+".")
-			rows, err := admin.Query(ctx, sql)
-			if err != nil {
-				t.Fatalf("docs/sql.md:%d: %v\n%s", q.line, err, sql)
+		var got [][]string
+		types := rows.ColumnTypes()
+		for rows.Next() {
+			dest := make([]any, len(types))
+			for i, ct := range types {
+				dest[i] = reflect.New(ct.ScanType()).Interface()
 			}
-			defer rows.Close()
-			var got [][]string
-			types := rows.ColumnTypes()
-			for rows.Next() {
-				dest := make([]any, len(types))
-				for i, ct := range types {
-					dest[i] = reflect.New(ct.ScanType()).Interface()
-				}
-				if err := rows.Scan(dest...); err != nil {
-					t.Fatalf("docs/sql.md:%d: scan: %v", q.line, err)
-				}
-				row := make([]string, len(dest))
-				for i, d := range dest {
-					row[i] = fmt.Sprint(reflect.ValueOf(d).Elem().Interface())
-				}
-				got = append(got, row)
+			if err := rows.Scan(dest...); err != nil {
+				t.Fatalf("docs/sql.md:%d: scan: %v", q.line, err)
 			}
-			if err := rows.Err(); err != nil {
-				t.Fatalf("docs/sql.md:%d: %v", q.line, err)
+			row := make([]string, len(dest))
+			for i, d := range dest {
+				row[i] = docNorm(reflect.ValueOf(d).Elem().Interface())
 			}
-			if len(got) == 0 {
-				t.Fatalf("docs/sql.md:%d: no rows", q.line)
-			}
-			if want, ok := docChecks[q.name]; ok {
-				for i := range want {
-					if i >= len(got) || !docRowMatches(got[i], want[i]) {
-						t.Fatalf("docs/sql.md:%d: got\n%v\nwant (leading columns)\n%v", q.line, got, want)
-					}
-				}
-				if len(got) != len(want) {
-					t.Fatalf("docs/sql.md:%d: %d rows, want %d: %v", q.line, len(got), len(want), got)
-				}
-			} else if n, ok := docCounts[q.name]; ok {
-				if len(got) != n {
-					t.Fatalf("docs/sql.md:%d: %d rows, want %d: %v", q.line, len(got), n, got)
-				}
-			} else {
-				t.Errorf("docs/sql.md:%d: no expectation for %s; add one to docChecks or docCounts", q.line, q.name)
-			}
-			t.Logf("%s: %v", q.name, got)
-		})
-	}
-	for name := range docChecks {
-		if !seen[name] {
-			t.Errorf("docs/sql.md lacks the clickhouse query %s", name)
+			got = append(got, row)
 		}
-	}
-	for name := range docCounts {
-		if !seen[name] {
-			t.Errorf("docs/sql.md lacks the clickhouse query %s", name)
+		if err := rows.Err(); err != nil {
+			t.Errorf("docs/sql.md:%d: %v", q.line, err)
 		}
+		rows.Close()
+		checkDocAnswer(t, q, got)
 	}
 }
 
-// duckExpect is what a DuckDB example returns on the known dataset: its row count and, optionally, the values
-// of some columns of the first row.
-type duckExpect struct {
-	rows  int
-	first map[string]float64
+// TestSQLDocClickHouse runs the ClickHouse examples of docs/sql.md on a single server.
+func TestSQLDocClickHouse(t *testing.T) {
+	queries := docQueries(t)
+	dsn, admin := testenv.ClickHouseDB(t)
+	runDocClickHouse(t, dsn, admin, queries)
 }
 
-var duckChecks = map[string]duckExpect{
-	"ohlcv_1m":        {3, map[string]float64{"open": 100, "high": 102, "low": 99, "close": 99, "volume": 4, "trades": 3}},
-	"vwap":            {2, map[string]float64{"vwap": 101.7, "volume": 10}},
-	"ticker_spread":   {2, map[string]float64{"bid_px": 99.9, "mid": 100}},
-	"quote_spread_1m": {2, map[string]float64{"quotes": 2, "avg_spread": 0.35, "last_mid": 100.25}},
-	"rows_per_hour":   {2, map[string]float64{"rows": 4}},
-	"gaps_list":       {2, map[string]float64{"millis": 30000}},
-	"not_recording":   {1, nil},
-	"depth_at_t":      {5, map[string]float64{"px": 100, "size": 1}},
+// TestSQLDocCluster runs the same ClickHouse examples through the Distributed tables of the 2-shard cluster.
+func TestSQLDocCluster(t *testing.T) {
+	queries := docQueries(t)
+	c := chTestCluster(t)
+	runDocClickHouse(t, c.dsn(0, chTwoShards), c.admin[1], queries)
 }
 
 // TestSQLDocDuckDB runs the DuckDB examples of docs/sql.md over Parquet files that the Parquet sink writes from
 // the same known dataset (DuckDB from scripts/duckdb-install.sh; skipped without it unless
 // OKXTAPE_REQUIRE_DUCKDB=1).
 func TestSQLDocDuckDB(t *testing.T) {
+	queries := docQueries(t)
 	script := testenv.DuckDBScript(t)
-	text, err := os.ReadFile("../../docs/sql.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	queries, err := parseSQLDoc(string(text))
-	if err != nil {
-		t.Fatalf("docs/sql.md: %v", err)
-	}
 	dir := t.TempDir()
 	ctx := context.Background()
 	pq := parquet.NewSink(filepath.Join(dir, "data"), parquet.Options{})
@@ -287,42 +365,27 @@ func TestSQLDocDuckDB(t *testing.T) {
 	if err := pq.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	seen := map[string]bool{}
 	for _, q := range queries {
 		if q.engine != "duckdb" {
 			continue
 		}
-		seen[q.name] = true
-		t.Run(q.name, func(t *testing.T) {
-			cmd := exec.Command("node", script, "SET TimeZone = 'UTC';\n"+q.sql)
-			cmd.Dir = dir
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("docs/sql.md:%d: duckdb: %v\n%s", q.line, err, out)
-			}
-			var rows []map[string]any
-			if err := json.Unmarshal(out, &rows); err != nil {
-				t.Fatalf("docs/sql.md:%d: duckdb output: %v\n%s", q.line, err, out)
-			}
-			want, ok := duckChecks[q.name]
-			if !ok {
-				t.Fatalf("docs/sql.md:%d: no expectation for %s; add one to duckChecks", q.line, q.name)
-			}
-			if len(rows) != want.rows {
-				t.Fatalf("docs/sql.md:%d: %d rows, want %d: %s", q.line, len(rows), want.rows, out)
-			}
-			for col, x := range want.first {
-				v, err := strconv.ParseFloat(fmt.Sprint(rows[0][col]), 64)
-				if err != nil || math.Abs(v-x) > 1e-9*math.Max(1, math.Abs(x)) {
-					t.Fatalf("docs/sql.md:%d: %s = %v, want %v: %s", q.line, col, rows[0][col], x, out)
-				}
-			}
-			t.Logf("%s: %s", q.name, out)
-		})
-	}
-	for name := range duckChecks {
-		if !seen[name] {
-			t.Errorf("docs/sql.md lacks the duckdb query %s", name)
+		cmd := exec.Command("node", script, "SET TimeZone = 'UTC';\n"+q.sql, "--rows")
+		cmd.Dir = dir
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Errorf("docs/sql.md:%d: duckdb: %v\n%s", q.line, err, out)
+			continue
 		}
+		var rows [][]any
+		if err := json.Unmarshal(out, &rows); err != nil {
+			t.Fatalf("docs/sql.md:%d: duckdb output: %v\n%s", q.line, err, out)
+		}
+		got := make([][]string, len(rows))
+		for i, r := range rows {
+			for _, v := range r {
+				got[i] = append(got[i], docNorm(v))
+			}
+		}
+		checkDocAnswer(t, q, got)
 	}
 }

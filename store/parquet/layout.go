@@ -1,7 +1,11 @@
 package parquet
 
 import (
+	"errors"
 	"fmt"
+	"io"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -77,6 +81,9 @@ func Glob(dir string, pattern ...string) ([]string, error) {
 // ListParts returns the completed part files of a dataset whose date partition lies in [from, to] (zero
 // times mean unbounded), sorted by date then FirstSeq.
 func ListParts(dir, dataset string, from, to time.Time) ([]PartFile, error) {
+	if err := readable(filepath.Join(dir, dataset)); err != nil {
+		return nil, err
+	}
 	days, err := Glob(dir, dataset, "date=*")
 	if err != nil {
 		return nil, err
@@ -89,6 +96,9 @@ func ListParts(dir, dataset string, from, to time.Time) ([]PartFile, error) {
 		}
 		if !to.IsZero() && date > to.UTC().Format("2006-01-02") {
 			continue
+		}
+		if err := readable(d); err != nil {
+			return nil, err
 		}
 		files, err := Glob(d, "part-*.parquet")
 		if err != nil {
@@ -104,4 +114,24 @@ func ListParts(dir, dataset string, from, to time.Time) ([]PartFile, error) {
 	}
 	sortParts(out)
 	return out, nil
+}
+
+// readable returns nil for a folder that can be listed or does not exist, else why it cannot be listed:
+// filepath.Glob skips unreadable folders silently, and a dataset that cannot be read must never be skipped.
+func readable(dir string) error {
+	f, err := os.Open(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err == nil {
+		_, err = f.Readdirnames(1)
+		f.Close()
+		if err == io.EOF {
+			err = nil
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("listing %s: %w", dir, err)
+	}
+	return nil
 }
