@@ -3,6 +3,7 @@ package replay
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"io"
@@ -285,7 +286,8 @@ func TestServeUnreadableRangeIsReported(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for i := 64; i < len(b)/2; i++ { // damage the data pages, keep the footer (the file is still listed)
+	footer := len(b) - 8 - int(binary.LittleEndian.Uint32(b[len(b)-8:])) // footer length, then "PAR1"
+	for i := 64; i < min(len(b)/2, footer); i++ {                        // damage the data pages, keep the footer (the file is still listed)
 		b[i] ^= 0x5a
 	}
 	if err := os.WriteFile(target, b, 0o644); err != nil {

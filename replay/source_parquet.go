@@ -83,7 +83,7 @@ func filePartsOf(ctx context.Context, path string, q store.Query, insts, chans [
 		var parts []Part
 		ft.Keep(len(sel)) // the ts/seq reads of the sliced row groups (at most one per row group)
 		for _, g := range sel {
-			if g.HasInst && g.MinInst == g.MaxInst && g.Rows > int64(2*sliceRows) {
+			if g.HasInst && g.MinInst == g.MaxInst && (g.Slices != nil || g.Rows > int64(2*sliceRows)) {
 				// A row group whose ts/seq cannot be read is listed whole: its error surfaces when it is read,
 				// in replay order, like any damaged data.
 				if sliced, err := slicedParts(ft, g); err == nil {

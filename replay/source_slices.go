@@ -10,7 +10,7 @@ import (
 )
 
 // sliceRows is about how many rows one slice of a streamed row group holds (a variable for tests).
-var sliceRows = 1024
+var sliceRows = parquet.SliceRows
 
 // slicedParts cuts row group g of path (one instrument, by-instrument layout) into parts of about sliceRows
 // rows, cut only where every earlier row of the row group arrived before every later one, so the parts keep
@@ -19,43 +19,27 @@ var sliceRows = 1024
 // dataset instead of a row group.
 func slicedParts(ft *parquet.Footer, g parquet.GroupStats) ([]Part, error) {
 	path := ft.Path
-	ts, seq, err := parquet.TsSeqOf(ft, g.Index)
-	if err != nil {
-		return nil, err
-	}
-	n := len(ts)
-	if int64(n) != g.Rows {
-		return nil, fmt.Errorf("row group %d: %d ts values for %d rows", g.Index, n, g.Rows)
-	}
-	sufMin := make([]int64, n+1)
-	sufMin[n] = int64(^uint64(0) >> 1)
-	for i := n - 1; i >= 0; i-- {
-		sufMin[i] = min(sufMin[i+1], seq[i])
-	}
-	var bounds []int // slice ends
-	lo, prefMax := 0, int64(-1<<63)
-	for i := 0; i < n; i++ {
-		prefMax = max(prefMax, seq[i])
-		if i+1-lo >= sliceRows && n-(i+1) >= sliceRows/4 && prefMax < sufMin[i+1] {
-			bounds = append(bounds, i+1)
-			lo = i + 1
+	sl := g.Slices
+	if sl == nil { // written without slices (or by a version that did not record them): cut them here
+		ts, seq, err := parquet.TsSeqOf(ft, g.Index)
+		if err != nil {
+			return nil, err
 		}
+		if int64(len(ts)) != g.Rows {
+			return nil, fmt.Errorf("row group %d: %d ts values for %d rows", g.Index, len(ts), g.Rows)
+		}
+		sl = parquet.SliceCuts(ts, seq, sliceRows)
 	}
-	bounds = append(bounds, n)
 	gs := &groupStream{ft: ft, rg: g.Index}
-	parts := make([]Part, len(bounds))
-	lo = 0
-	for k, hi := range bounds {
-		mn, mx := int64(maxTs), int64(minTs)
-		for _, t := range ts[lo:hi] {
-			mn, mx = min(mn, t), max(mx, t)
-		}
-		first, rows, last := lo, hi-lo, k == len(bounds)-1
-		parts[k] = Part{Name: fmt.Sprintf("%s (row group %d, rows %d-%d)", path, g.Index, lo, hi), MinTs: mn, MaxTs: mx,
-			Rows: int64(rows), Read: func(ctx context.Context, fn func(schema.Stored) error) error {
+	parts := make([]Part, len(sl))
+	lo := 0
+	for k, x := range sl {
+		first, rows, last := lo, x.End-lo, k == len(sl)-1
+		parts[k] = Part{Name: fmt.Sprintf("%s (row group %d, rows %d-%d)", path, g.Index, lo, x.End), MinTs: x.MinTs,
+			MaxTs: x.MaxTs, Rows: int64(rows), Read: func(ctx context.Context, fn func(schema.Stored) error) error {
 				return gs.read(ctx, first, rows, last, fn)
 			}, Release: gs.close}
-		lo = hi
+		lo = x.End
 	}
 	return parts, nil
 }

@@ -1,5 +1,7 @@
 package parquet
 
+import "strings"
+
 // Row groups: a file's rows are sorted by (inst_id, ts, seq) and cut into row groups so that replay can read
 // one row group at a time in time order (see replay's ParquetSource):
 //
@@ -71,4 +73,25 @@ func (f *fileBuf) rowGroupEnds(perm []int32, target int) []int {
 		ends = append(ends, len(perm))
 	}
 	return ends
+}
+
+// sliceMeta returns the metaSlices value for the row groups ends of perm: the slices of every row group of
+// one instrument holding more than 2*SliceRows rows.
+func (f *fileBuf) sliceMeta(perm []int32, ends []int) string {
+	inst, ts, seq := &f.cols[f.instCol].idx, &f.cols[f.tsCol].ints, &f.cols[f.seqCol].ints
+	var b strings.Builder
+	var tv, sv []int64
+	lo := 0
+	for rg, hi := range ends {
+		one := inst.at(int(perm[lo])) == inst.at(int(perm[hi-1])) // sorted by inst: first == last means one
+		if one && hi-lo > 2*SliceRows {
+			tv, sv = tv[:0], sv[:0]
+			for _, r := range perm[lo:hi] {
+				tv, sv = append(tv, ts.at(int(r))), append(sv, seq.at(int(r)))
+			}
+			formatSlices(&b, rg, SliceCuts(tv, sv, SliceRows))
+		}
+		lo = hi
+	}
+	return b.String()
 }

@@ -19,6 +19,8 @@ type GroupStats struct {
 	// Insts and Channels bound the inst_id and channel columns (byte-wise); ok false without statistics.
 	MinInst, MaxInst, MinChannel, MaxChannel string
 	HasInst, HasChannel                      bool
+	// Slices are the row group's slices as the writer cut them (nil when it did not; see Slice).
+	Slices []Slice
 }
 
 // MayHold reports whether the row group may hold rows of inst (when insts is non-empty, one of insts) and of
@@ -56,10 +58,10 @@ func (f *Footer) Keep(n int) {
 	f.mu.Unlock()
 }
 
-// Release drops the parsed footer (it is parsed again by the next open).
+// Release drops the parsed footer (it is parsed again by the next open) and forgets the announced opens.
 func (f *Footer) Release() {
 	f.mu.Lock()
-	f.md = nil
+	f.md, f.uses = nil, 0
 	f.mu.Unlock()
 }
 
@@ -85,6 +87,10 @@ func FileFooter(path string) (groups []GroupStats, byInst bool, ft *Footer, err 
 		return nil, false, nil, fmt.Errorf("parquet %s: no ts column: %w", path, ErrIncompatibleFile)
 	}
 	instCol, chCol := md.Schema.ColumnIndexByName("inst_id"), md.Schema.ColumnIndexByName("channel")
+	var slices map[int][]Slice
+	if v := md.KeyValueMetadata().FindValue(metaSlices); v != nil && byInst {
+		slices = parseSlices(*v)
+	}
 	for i := 0; i < md.NumRowGroups(); i++ {
 		rg := md.RowGroup(i)
 		g := GroupStats{Index: i, Rows: rg.NumRows(), MinTs: math.MinInt64, MaxTs: math.MaxInt64}
@@ -95,6 +101,9 @@ func FileFooter(path string) (groups []GroupStats, byInst bool, ft *Footer, err 
 		}
 		g.MinInst, g.MaxInst, g.HasInst = byteStats(rg, instCol)
 		g.MinChannel, g.MaxChannel, g.HasChannel = byteStats(rg, chCol)
+		if sl := slices[i]; len(sl) > 0 && int64(sl[len(sl)-1].End) == g.Rows {
+			g.Slices = sl
+		}
 		groups = append(groups, g)
 	}
 	return groups, byInst, ft, nil

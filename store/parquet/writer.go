@@ -125,8 +125,15 @@ func writePart(tp *tableProps, buf *fileBuf, final string, rowGroup int) (err er
 		return err
 	}
 	perm := buf.sortPerm()
+	ends := buf.rowGroupEnds(perm, rowGroup)
+	if v := buf.sliceMeta(perm, ends); v != "" {
+		if err := fw.AppendKeyValueMetadata(metaSlices, v); err != nil {
+			fw.Close()
+			return err
+		}
+	}
 	lo := 0
-	for _, hi := range buf.rowGroupEnds(perm, rowGroup) {
+	for _, hi := range ends {
 		rec := buf.record(tp.schema, perm[lo:hi])
 		lo = hi
 		err = fw.Write(rec)
