@@ -3,9 +3,9 @@ package decode
 import "github.com/okxtape/okxtape/schema"
 
 // Decoders of the public channels liquidation-orders, price-limit, opt-summary, estimated-price, instruments
-// and status. Like the market decoders they reset the reused struct per element (floats NaN) and read fields
-// in any order; unlike the older ones they read numbers with decimal, so a value that is not a finite decimal
-// (NaN, Inf, hex) makes the frame malformed instead of becoming a number.
+// and status. Like the market decoders they reset the reused struct per element (floats NaN), read fields in
+// any order, and hand each element to put, which drops one with a value that is not data (bad_number, no_ts;
+// instruments carry no exchange ts) and keeps the rest of the push.
 
 // Instrument is one entry of GET /api/v5/public/instruments or of the "instruments" WebSocket channel: the
 // stored event type itself (Header.Ts is 0 for REST entries).
@@ -68,11 +68,11 @@ func (s *scanner) liquidationDetail(l *schema.Liquidation, in *interner) {
 		case "posSide":
 			l.PosSide = s.text(in)
 		case "bkPx":
-			l.BkPx = s.decimal()
+			l.BkPx = s.float()
 		case "sz":
-			l.Sz = s.decimal()
+			l.Sz = s.float()
 		case "bkLoss":
-			l.BkLoss = s.decimal()
+			l.BkLoss = s.float()
 		case "ccy":
 			l.Ccy = s.text(in)
 		case "ts":
@@ -94,9 +94,9 @@ func (d *Decoder) priceLimits(s *scanner, h schema.Header, emit func(schema.Even
 			case "instType":
 				p.InstType = s.text(&d.in)
 			case "buyLmt":
-				p.BuyLmt = s.decimal()
+				p.BuyLmt = s.float()
 			case "sellLmt":
-				p.SellLmt = s.decimal()
+				p.SellLmt = s.float()
 			case "enabled":
 				p.Enabled = s.boolean()
 			case "ts":
@@ -133,7 +133,7 @@ func (d *Decoder) optSummaries(s *scanner, h schema.Header, emit func(schema.Eve
 				o.Ts = s.int(0)
 			default:
 				if p := optField(o, k); p != nil {
-					*p = s.decimal()
+					*p = s.float()
 				} else {
 					s.skip()
 				}
@@ -198,7 +198,7 @@ func (d *Decoder) estimatedPrices(s *scanner, h schema.Header, emit func(schema.
 			case "settleType":
 				e.SettleType = s.text(&d.in)
 			case "settlePx":
-				e.SettlePx = s.decimal()
+				e.SettlePx = s.float()
 			case "ts":
 				e.Ts = s.int(0)
 			default:
@@ -258,17 +258,17 @@ func (s *scanner) instrument(e *schema.Instrument, h schema.Header, in *interner
 		case "ruleType":
 			e.RuleType = s.text(in)
 		case "ctVal":
-			e.CtVal = s.decimal()
+			e.CtVal = s.float()
 		case "ctMult":
-			e.CtMult = s.decimal()
+			e.CtMult = s.float()
 		case "tickSz":
-			e.TickSz = s.decimal()
+			e.TickSz = s.float()
 		case "lotSz":
-			e.LotSz = s.decimal()
+			e.LotSz = s.float()
 		case "minSz":
-			e.MinSz = s.decimal()
+			e.MinSz = s.float()
 		case "lever":
-			e.Lever = s.decimal()
+			e.Lever = s.float()
 		case "listTime":
 			e.ListTime = s.int(0)
 		case "expTime":
