@@ -48,24 +48,8 @@ func startServerS(t *testing.T, o ServeOptions) (*Server, string, *lockedBuf) {
 	t.Helper()
 	logs := &lockedBuf{}
 	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := NewServer(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return srv, "ws://" + ln.Addr().String(), logs
+	srv, url := serveOn(t, o)
+	return srv, url, logs
 }
 
 // poll waits for cond (polling; the timeout only guards against hanging).

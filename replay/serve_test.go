@@ -44,6 +44,13 @@ func rawStore(t *testing.T, dir string) []*schema.Raw {
 
 func startServer(t *testing.T, o ServeOptions) string {
 	t.Helper()
+	_, url := serveOn(t, o)
+	return url
+}
+
+// serveOn starts a Server for o on a free local port until the test ends: the server and its ws:// URL.
+func serveOn(t *testing.T, o ServeOptions) (*Server, string) {
+	t.Helper()
 	srv, err := NewServer(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +68,7 @@ func startServer(t *testing.T, o ServeOptions) string {
 			t.Error(err)
 		}
 	})
-	return "ws://" + ln.Addr().String()
+	return srv, "ws://" + ln.Addr().String()
 }
 
 func dial(t *testing.T, url string) *websocket.Conn {
