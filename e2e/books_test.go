@@ -153,12 +153,7 @@ func TestBookFaultsDetectedResyncedLedgered(t *testing.T) {
 	s.stop(syscall.SIGINT, 10*time.Second)
 	s.lastJSON(&sent)
 	waitDrained(t, metricsURL, simStats{Items: sent.Items})
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
-	var live summary
-	rec.lastJSON(&live)
+	live := rec.end(0)
 	bc := bookCounters(t, live)
 	t.Logf("sim faults %v, books items %d; ingest.books %v", sent.Faults, sent.Items["books"], bc)
 	for _, k := range []string{"book_gap", "book_dup", "book_reset", "book_bad_checksum", "book_crossed"} {
@@ -261,10 +256,7 @@ func TestCaptureChecksumsVerify(t *testing.T) {
 	s.stop(syscall.SIGINT, 10*time.Second)
 	s.lastJSON(&sent)
 	waitDrained(t, metricsURL, simStats{Items: sent.Items})
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
+	rec.end(0)
 	if sent.Items["books"] != books {
 		t.Fatalf("simulator sent %d books messages, want the capture's %d", sent.Items["books"], books)
 	}

@@ -120,12 +120,7 @@ func TestClusterRecordReplay(t *testing.T) {
 	time.Sleep(4 * time.Second)
 	sent := s.finish()
 	time.Sleep(1500 * time.Millisecond)
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
-	var live summary
-	rec.lastJSON(&live)
+	live := rec.end(0)
 
 	for _, ds := range []string{"tickers", "trades", "books"} {
 		for i := range c.addrs {

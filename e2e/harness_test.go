@@ -130,6 +130,19 @@ func (p *proc) exitCode() int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
+// end stops a recorder with SIGTERM (it must exit within 60 s), fails the test unless it exited with want, and
+// returns its exit summary.
+func (p *proc) end(want int) summary {
+	p.t.Helper()
+	p.stop(syscall.SIGTERM, 60*time.Second)
+	if p.exitCode() != want {
+		p.t.Fatalf("%s exit %d, want %d; stdout tail:\n%s", p.name, p.exitCode(), want, tail(p.stdout.String(), 2000))
+	}
+	var sum summary
+	p.lastJSON(&sum)
+	return sum
+}
+
 // lastJSON decodes the last JSON line the process printed on stdout.
 func (p *proc) lastJSON(v any) {
 	p.t.Helper()
