@@ -162,6 +162,7 @@ func (p *proc) lastJSON(v any) {
 	}
 }
 
+// simStats is okxsim's exit line: frames and data items sent per channel, faults injected per kind.
 type simStats struct {
 	Frames map[string]uint64 `json:"frames"`
 	Items  map[string]uint64 `json:"items"`
@@ -191,10 +192,10 @@ func startSim(t *testing.T, args ...string) *sim {
 	return &sim{proc: p, addr: addr}
 }
 
-// finish stops the simulator with SIGINT and returns what it sent.
+// finish stops the simulator with SIGINT and returns what it sent and the faults it injected.
 func (s *sim) finish() simStats {
 	s.t.Helper()
-	s.stop(syscall.SIGINT, 10*time.Second)
+	s.stop(syscall.SIGINT, 30*time.Second)
 	var st simStats
 	s.lastJSON(&st)
 	return st
