@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,7 +13,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,28 +23,10 @@ import (
 	"github.com/okxtape/okxtape/store/parquet"
 )
 
-// lockedBuf is a log sink safe for the server's goroutines.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startServerS is startServer returning the server, logging into the returned buffer.
-func startServerS(t *testing.T, o ServeOptions) (*Server, string, *lockedBuf) {
+func startServerS(t *testing.T, o ServeOptions) (*Server, string, *testenv.LogBuffer) {
 	t.Helper()
-	logs := &lockedBuf{}
+	logs := &testenv.LogBuffer{}
 	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	srv, url := serveOn(t, o)
 	return srv, url, logs
