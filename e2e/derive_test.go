@@ -86,11 +86,7 @@ func replayDerived(t *testing.T, data string, args ...string) string {
 	out := filepath.Join(t.TempDir(), "derived")
 	der := start(t, nil, "replay", append([]string{"derive", "--data", data, "--out", out, "--log-level", "warn"}, args...)...)
 	der.wait(2 * time.Minute)
-	if der.exitCode() != 0 {
-		t.Fatalf("replay derive exit %d", der.exitCode())
-	}
-	var s summary
-	der.lastJSON(&s)
+	s := der.result(0)
 	t.Logf("replay derive: %v events, %.0f events/s, derive %v", s.path("events"), s.path("events_per_s"), s.path("derive"))
 	return out
 }

@@ -135,6 +135,12 @@ func (p *proc) exitCode() int {
 func (p *proc) end(want int) summary {
 	p.t.Helper()
 	p.stop(syscall.SIGTERM, 60*time.Second)
+	return p.result(want)
+}
+
+// result fails the test unless the process exited with want, and returns its exit summary.
+func (p *proc) result(want int) summary {
+	p.t.Helper()
 	if p.exitCode() != want {
 		p.t.Fatalf("%s exit %d, want %d; stdout tail:\n%s", p.name, p.exitCode(), want, tail(p.stdout.String(), 2000))
 	}
@@ -232,11 +238,7 @@ func replayDigest(t *testing.T, dir string) (summary, *proc) {
 	t.Helper()
 	rep := start(t, nil, "replay", "run", "--data", dir, "--speed", "max", "--strategy", "digest", "--log-level", "warn")
 	rep.wait(2 * time.Minute)
-	if rep.exitCode() != 0 {
-		t.Fatalf("replay exit %d", rep.exitCode())
-	}
-	var s summary
-	rep.lastJSON(&s)
+	s := rep.result(0)
 	return s, rep
 }
 
