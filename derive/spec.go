@@ -84,7 +84,7 @@ func FormatInterval(d time.Duration) string {
 func ParseSnapshots(s string) ([]SnapshotSpec, error) {
 	var out []SnapshotSpec
 	seen := map[SnapshotSpec]bool{}
-	for _, f := range splitList(s) {
+	for _, f := range schema.SplitList(s) {
 		lv, iv, ok := strings.Cut(f, "@")
 		if !ok {
 			return nil, fmt.Errorf("book snapshots %q: want LEVELS@INTERVAL, e.g. 5@1s", f)
@@ -111,7 +111,7 @@ func ParseSnapshots(s string) ([]SnapshotSpec, error) {
 func ParseBars(s string) ([]time.Duration, error) {
 	var out []time.Duration
 	seen := map[time.Duration]bool{}
-	for _, f := range splitList(s) {
+	for _, f := range schema.SplitList(s) {
 		d, err := ParseInterval(f)
 		if err != nil {
 			return nil, fmt.Errorf("trade bars: %w", err)
@@ -164,14 +164,4 @@ func ParseSpec(s string) (Config, error) {
 		return c, fmt.Errorf("derive %q: nothing to derive (give book-snapshots=… and/or trade-bars=…)", s)
 	}
 	return c, nil
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
 }

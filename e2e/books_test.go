@@ -9,7 +9,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -22,13 +21,6 @@ import (
 // captureFixture is a real OKX capture (bmoscon/cryptofeed sample_data; see its README): 290 books messages
 // with checksums, 74 trades, 28 tickers, for BTC-USDT, BTC-USD-220527 and UNI-USD-SWAP.
 const captureFixture = "../../shared/fixtures/okx/OKX.ws.1.0"
-
-// simFaultStats is the part of okxsim's exit line these tests read.
-type simFaultStats struct {
-	Frames map[string]uint64 `json:"frames"`
-	Items  map[string]uint64 `json:"items"`
-	Faults map[string]uint64 `json:"faults"`
-}
 
 // bookCounters reads the exit summary's ingest.books counters (the book managers of all connections).
 func bookCounters(t *testing.T, s summary) map[string]uint64 {
@@ -149,16 +141,9 @@ func TestBookFaultsDetectedResyncedLedgered(t *testing.T) {
 		}
 		return true
 	})
-	var sent simFaultStats
-	s.stop(syscall.SIGINT, 10*time.Second)
-	s.lastJSON(&sent)
-	waitDrained(t, metricsURL, simStats{Items: sent.Items})
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
-	var live summary
-	rec.lastJSON(&live)
+	sent := s.finish()
+	waitDrained(t, metricsURL, sent)
+	live := rec.end(0)
 	bc := bookCounters(t, live)
 	t.Logf("sim faults %v, books items %d; ingest.books %v", sent.Faults, sent.Items["books"], bc)
 	for _, k := range []string{"book_gap", "book_dup", "book_reset", "book_bad_checksum", "book_crossed"} {
@@ -257,14 +242,9 @@ func TestCaptureChecksumsVerify(t *testing.T) {
 		"--channels", "books,trades,tickers", "--inst", "BTC-USDT,BTC-USD-220527,UNI-USD-SWAP",
 		"--out", out, "--flush-interval", "200ms", "--log-level", "warn"}, mflag...)...)
 	s.waitSent(t, books, "books") // the whole capture
-	var sent simFaultStats
-	s.stop(syscall.SIGINT, 10*time.Second)
-	s.lastJSON(&sent)
-	waitDrained(t, metricsURL, simStats{Items: sent.Items})
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
+	sent := s.finish()
+	waitDrained(t, metricsURL, sent)
+	rec.end(0)
 	if sent.Items["books"] != books {
 		t.Fatalf("simulator sent %d books messages, want the capture's %d", sent.Items["books"], books)
 	}

@@ -30,12 +30,7 @@ func TestNewChannelsRecordReplayParity(t *testing.T) {
 	time.Sleep(5 * time.Second)
 	sent := s.finish() // stop the source first: the client reads everything already on the wire
 	time.Sleep(1500 * time.Millisecond)
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
-	var live summary
-	rec.lastJSON(&live)
+	live := rec.end(0)
 
 	for ch, ds := range newChannelDataset {
 		got := storedRows(t, out, ds, "")[ch]
@@ -108,12 +103,7 @@ func TestAllInstrumentsFollowsListings(t *testing.T) {
 	if m := s.subscribedNow(t); m["tickers:BTC-USDT-SWAP"] != 1 || m["tickers:ETH-USDT-SWAP"] != 1 {
 		t.Fatalf("the other instruments lost their subscriptions: %v", m)
 	}
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
-	var sum summary
-	rec.lastJSON(&sum)
+	sum := rec.end(0)
 	if l, _ := sum.path("listings", "listed").(float64); l < 1 {
 		t.Errorf("summary listings: %v", sum.path("listings"))
 	}

@@ -18,21 +18,6 @@ import (
 // each driving the real binaries and asserting that nothing was lost (or doubled) or that the exit status
 // and message are the right ones.
 
-// faultStats is okxsim's exit line with its fault counters.
-type faultStats struct {
-	Frames map[string]uint64 `json:"frames"`
-	Items  map[string]uint64 `json:"items"`
-	Faults map[string]uint64 `json:"faults"`
-}
-
-func (s *sim) finishFaults() faultStats {
-	s.t.Helper()
-	s.stop(syscall.SIGINT, 30*time.Second)
-	var st faultStats
-	s.lastJSON(&st)
-	return st
-}
-
 func num(s summary, keys ...string) uint64 {
 	f, _ := s.path(keys...).(float64)
 	return uint64(f)
@@ -43,7 +28,7 @@ func (s *sim) waitFault(kind string, n uint64, within time.Duration) {
 	s.t.Helper()
 	deadline := time.Now().Add(within)
 	for {
-		var st faultStats
+		var st simStats
 		if resp, err := http.Get("http://" + s.addr + "/stats"); err == nil {
 			_ = json.NewDecoder(resp.Body).Decode(&st)
 			resp.Body.Close()
@@ -60,7 +45,7 @@ func (s *sim) waitFault(kind string, n uint64, within time.Duration) {
 
 // recordFor runs record against s for d (or until until returns), stops the simulator first (so everything on the wire is read), then
 // record, and returns record's summary.
-func recordFor(t *testing.T, s *sim, out string, d time.Duration, until func(), args ...string) (summary, faultStats, *proc) {
+func recordFor(t *testing.T, s *sim, out string, d time.Duration, until func(), args ...string) (summary, simStats, *proc) {
 	t.Helper()
 	rec := start(t, nil, "record", append([]string{"--ws-url", s.ws(), "--rest-url", s.rest(), "--out", out,
 		"--flush-interval", "200ms", "--log-level", "warn"}, args...)...)
@@ -69,7 +54,7 @@ func recordFor(t *testing.T, s *sim, out string, d time.Duration, until func(), 
 	} else {
 		time.Sleep(d)
 	}
-	sent := s.finishFaults()
+	sent := s.finish()
 	time.Sleep(1500 * time.Millisecond)
 	rec.stop(syscall.SIGTERM, 60*time.Second)
 	var sum summary

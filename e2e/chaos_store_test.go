@@ -74,10 +74,7 @@ func TestTwoRecordersOneOut(t *testing.T) {
 	}
 	sent := s.finish()
 	time.Sleep(time.Second)
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("first recorder exit %d", rec.exitCode())
-	}
+	rec.end(0)
 	for _, ds := range []string{"tickers", "trades"} {
 		if got := storedRows(t, out, ds, "")[ds]; got != sent.Items[ds] {
 			t.Errorf("%s: sent %d, stored %d", ds, sent.Items[ds], got)
@@ -231,10 +228,7 @@ func TestClickHouseDownAtStart(t *testing.T) {
 		n, err := ch.query("SELECT count() FROM okx.tickers FINAL")
 		return err == nil && strings.TrimSpace(n) == strconv.FormatUint(sent.Items["tickers"], 10)
 	})
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
+	rec.end(0)
 	for _, ds := range []string{"tickers", "trades"} {
 		if got := ch.count("SELECT count() FROM okx." + ds + " FINAL"); got != sent.Items[ds] {
 			t.Errorf("ClickHouse %s: sent %d, stored %d", ds, sent.Items[ds], got)
@@ -315,12 +309,7 @@ func TestClickHouseTableBrokenMidRun(t *testing.T) {
 	time.Sleep(3 * time.Second)
 	sent := s.finish()
 	time.Sleep(time.Second)
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	var sum summary
-	rec.lastJSON(&sum)
-	if rec.exitCode() != 1 {
-		t.Fatalf("exit %d, want 1 (rows quarantined)", rec.exitCode())
-	}
+	sum := rec.end(1)
 	quarantined := storedRows(t, filepath.Join(dead, "clickhouse"), "trades", "")["trades"]
 	chTrades := ch.count("SELECT count() FROM okx.trades FINAL")
 	if quarantined == 0 || chTrades+quarantined != sent.Items["trades"] {
@@ -375,11 +364,7 @@ func TestSpoolDamageAndCrashGap(t *testing.T) {
 	rec2 := start(t, nil, "record", "--ws-url", s2.ws(), "--rest-url", s2.rest(), "--channels", "tickers",
 		"--inst", "ETH-USDT", "--out", out, "--duration", "2s", "--log-level", "warn")
 	rec2.wait(60 * time.Second)
-	if rec2.exitCode() != 0 {
-		t.Fatalf("second record exit %d", rec2.exitCode())
-	}
-	var sum summary
-	rec2.lastJSON(&sum)
+	sum := rec2.result(0)
 	corrupt, _ := sum.path("store", "corrupt").(float64)
 	badCursors, _ := sum.path("store", "bad_cursors").(float64)
 	var stored, want uint64
@@ -433,12 +418,7 @@ func TestDiskFullWithoutWatermarks(t *testing.T) {
 	time.Sleep(2 * time.Second)
 	sent := s.finish()
 	time.Sleep(time.Second)
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	var sum summary
-	rec.lastJSON(&sum)
-	if rec.exitCode() != 1 {
-		t.Fatalf("full disk: exit %d, want 1; store %v", rec.exitCode(), sum.path("store"))
-	}
+	sum := rec.end(1)
 	os.Remove(filepath.Join(disk, "filler"))
 	s2 := startSim(t, "--instruments", "2", "--rate", "5")
 	rec2 := start(t, nil, "record", "--ws-url", s2.ws(), "--rest-url", s2.rest(), "--channels", "tickers",

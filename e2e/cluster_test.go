@@ -120,12 +120,7 @@ func TestClusterRecordReplay(t *testing.T) {
 	time.Sleep(4 * time.Second)
 	sent := s.finish()
 	time.Sleep(1500 * time.Millisecond)
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
-	var live summary
-	rec.lastJSON(&live)
+	live := rec.end(0)
 
 	for _, ds := range []string{"tickers", "trades", "books"} {
 		for i := range c.addrs {
@@ -142,11 +137,7 @@ func TestClusterRecordReplay(t *testing.T) {
 	}
 	rep := start(t, nil, "replay", "run", "--clickhouse", c.dsn(1, "okx_2s"), "--speed", "max", "--strategy", "digest", "--log-level", "warn")
 	rep.wait(2 * time.Minute)
-	if rep.exitCode() != 0 {
-		t.Fatalf("replay exit %d", rep.exitCode())
-	}
-	var replayed summary
-	rep.lastJSON(&replayed)
+	replayed := rep.result(0)
 	requireParity(t, "record → cluster → replay", live, replayed)
 }
 
@@ -254,11 +245,7 @@ func TestClusterTwoRecordersAndMerge(t *testing.T) {
 
 	mp := start(t, nil, "replay", "merge", "--data", dirA, "--data", dirB, "--out", merged, "--log-level", "warn")
 	mp.wait(2 * time.Minute)
-	if mp.exitCode() != 0 {
-		t.Fatalf("replay merge exit %d", mp.exitCode())
-	}
-	var ms summary
-	mp.lastJSON(&ms)
+	ms := mp.result(0)
 	idsM := tradeIDs(t, merged) // fails on a duplicate (inst_id, trade_id)
 	if len(idsM) != len(union) || len(idsM) <= len(idsA) || len(idsM) <= len(idsB) {
 		t.Fatalf("merged store: %d trades, A %d, B %d, union %d", len(idsM), len(idsA), len(idsB), len(union))

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -77,10 +76,7 @@ func recordDerived(t *testing.T, d time.Duration, simArgs []string, spec string)
 	time.Sleep(d)
 	s.finish() // stop the source first: the client reads everything already on the wire
 	time.Sleep(1500 * time.Millisecond)
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
+	rec.end(0)
 	return out
 }
 
@@ -90,11 +86,7 @@ func replayDerived(t *testing.T, data string, args ...string) string {
 	out := filepath.Join(t.TempDir(), "derived")
 	der := start(t, nil, "replay", append([]string{"derive", "--data", data, "--out", out, "--log-level", "warn"}, args...)...)
 	der.wait(2 * time.Minute)
-	if der.exitCode() != 0 {
-		t.Fatalf("replay derive exit %d", der.exitCode())
-	}
-	var s summary
-	der.lastJSON(&s)
+	s := der.result(0)
 	t.Logf("replay derive: %v events, %.0f events/s, derive %v", s.path("events"), s.path("events_per_s"), s.path("derive"))
 	return out
 }

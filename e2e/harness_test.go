@@ -130,6 +130,25 @@ func (p *proc) exitCode() int {
 	return p.cmd.ProcessState.ExitCode()
 }
 
+// end stops a recorder with SIGTERM (it must exit within 60 s), fails the test unless it exited with want, and
+// returns its exit summary.
+func (p *proc) end(want int) summary {
+	p.t.Helper()
+	p.stop(syscall.SIGTERM, 60*time.Second)
+	return p.result(want)
+}
+
+// result fails the test unless the process exited with want, and returns its exit summary.
+func (p *proc) result(want int) summary {
+	p.t.Helper()
+	if p.exitCode() != want {
+		p.t.Fatalf("%s exit %d, want %d; stdout tail:\n%s", p.name, p.exitCode(), want, tail(p.stdout.String(), 2000))
+	}
+	var sum summary
+	p.lastJSON(&sum)
+	return sum
+}
+
 // lastJSON decodes the last JSON line the process printed on stdout.
 func (p *proc) lastJSON(v any) {
 	p.t.Helper()
@@ -149,6 +168,7 @@ func (p *proc) lastJSON(v any) {
 	}
 }
 
+// simStats is okxsim's exit line: frames and data items sent per channel, faults injected per kind.
 type simStats struct {
 	Frames map[string]uint64 `json:"frames"`
 	Items  map[string]uint64 `json:"items"`
@@ -178,10 +198,10 @@ func startSim(t *testing.T, args ...string) *sim {
 	return &sim{proc: p, addr: addr}
 }
 
-// finish stops the simulator with SIGINT and returns what it sent.
+// finish stops the simulator with SIGINT and returns what it sent and the faults it injected.
 func (s *sim) finish() simStats {
 	s.t.Helper()
-	s.stop(syscall.SIGINT, 10*time.Second)
+	s.stop(syscall.SIGINT, 30*time.Second)
 	var st simStats
 	s.lastJSON(&st)
 	return st
@@ -218,11 +238,7 @@ func replayDigest(t *testing.T, dir string) (summary, *proc) {
 	t.Helper()
 	rep := start(t, nil, "replay", "run", "--data", dir, "--speed", "max", "--strategy", "digest", "--log-level", "warn")
 	rep.wait(2 * time.Minute)
-	if rep.exitCode() != 0 {
-		t.Fatalf("replay exit %d", rep.exitCode())
-	}
-	var s summary
-	rep.lastJSON(&s)
+	s := rep.result(0)
 	return s, rep
 }
 

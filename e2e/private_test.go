@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -60,12 +59,7 @@ func TestPrivateChannelsAndSecrets(t *testing.T) {
 	resp.Body.Close()
 	sent := s.finish()
 	waitDrained(t, metricsURL, sent, "tickers", "orders", "fills", "positions")
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
-	var live summary
-	rec.lastJSON(&live)
+	live := rec.end(0)
 
 	counts := map[string]int{}
 	var values bytes.Buffer

@@ -46,12 +46,7 @@ func TestRecordReplayParity(t *testing.T) {
 	s.waitSent(t, 40, "tickers", "trades", "candle1m", "books", "books5", "bbo-tbt")
 	sent := s.finish() // stop the source first: the client reads everything already on the wire
 	waitDrained(t, metrics, sent)
-	rec.stop(syscall.SIGTERM, 60*time.Second)
-	if rec.exitCode() != 0 {
-		t.Fatalf("record exit %d", rec.exitCode())
-	}
-	var live summary
-	rec.lastJSON(&live)
+	live := rec.end(0)
 
 	for ch, ds := range channelDataset {
 		got := storedRows(t, out, ds, "")[ch]
@@ -97,7 +92,8 @@ func TestKill9LosesNothingSpooled(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	rec.stop(syscall.SIGKILL, 10*time.Second)
 
-	// Nothing was flushed to Parquet yet (files close hourly or at shutdown): the data is in the spool.
+	// Nothing was flushed to Parquet yet (a file is cut every --file-interval, 5 min by default, or at shutdown):
+	// the data is in the spool.
 	// A second run on the same folder recovers it before it connects (ETH-USDT only, so rows don't mix).
 	s2 := startSim(t, "--instruments", "2", "--rate", "5")
 	rec2 := start(t, nil, "record", "--ws-url", s2.ws(), "--rest-url", s2.rest(), "--channels", "tickers",

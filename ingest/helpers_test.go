@@ -1,7 +1,6 @@
 package ingest
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -114,24 +113,6 @@ func (r *rec) gapsWith(reason string) []schema.Gap {
 	return out
 }
 
-// syncBuf is a goroutine-safe log sink.
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func startSim(t *testing.T, cfg sim.Config) (*sim.Server, string) {
 	t.Helper()
 	srv, err := sim.New(cfg)
@@ -151,7 +132,7 @@ type harness struct {
 	t      *testing.T
 	c      *Client
 	r      *rec
-	logs   *syncBuf
+	logs   *testenv.LogBuffer
 	cancel context.CancelFunc
 	done   chan error
 }
@@ -165,7 +146,7 @@ func testConfig(addr string, subs []decode.Arg) Config {
 
 func run(t *testing.T, cfg Config) *harness {
 	t.Helper()
-	h := &harness{t: t, r: newRec(), logs: &syncBuf{}, done: make(chan error, 1)}
+	h := &harness{t: t, r: newRec(), logs: &testenv.LogBuffer{}, done: make(chan error, 1)}
 	cfg.Emit = h.r.emit
 	cfg.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	c, err := New(cfg)

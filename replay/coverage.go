@@ -76,10 +76,10 @@ func gapStreams(l Ledger, g *schema.Gap) (chans, insts []string) {
 	for _, s := range l.Sessions {
 		if s.StartMs <= g.FromMs && (g.FromMs <= l.sessionEnd(s)) {
 			if g.Channel == "" {
-				chans = splitList(s.Channels)
+				chans = schema.SplitList(s.Channels)
 			}
 			if g.InstID == "" {
-				insts = splitList(s.Instruments)
+				insts = schema.SplitList(s.Instruments)
 			}
 			return chans, insts
 		}
@@ -108,7 +108,7 @@ func (l Ledger) recorded(chans, insts []string) []window {
 	}
 	var ws []window
 	for _, s := range l.Sessions {
-		if !containsAll(splitList(s.Channels), chans) || !containsAll(splitList(s.Instruments), insts) {
+		if !containsAll(schema.SplitList(s.Channels), chans) || !containsAll(schema.SplitList(s.Instruments), insts) {
 			continue
 		}
 		ws = append(ws, window{s.StartMs, l.sessionEnd(s)})
@@ -156,16 +156,6 @@ func containsAll(have, want []string) bool {
 	return true
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, f := range strings.Split(s, ",") {
-		if f = strings.TrimSpace(f); f != "" {
-			out = append(out, f)
-		}
-	}
-	return out
-}
-
 // GapReport is one gap of a combined ledger and how much of it some other recorder covered.
 type GapReport struct {
 	Gap       *schema.Gap `json:"-"`
@@ -207,8 +197,8 @@ func CoverageByCount(sessions []*schema.Session, gaps []*schema.Gap, lastTs int6
 	for _, g := range gaps {
 		var subs []window // sessions that subscribed g's stream
 		for _, r := range runs {
-			if (g.Channel == "" || slices.Contains(splitList(r.s.Channels), g.Channel)) &&
-				(g.InstID == "" || slices.Contains(splitList(r.s.Instruments), g.InstID)) {
+			if (g.Channel == "" || slices.Contains(schema.SplitList(r.s.Channels), g.Channel)) &&
+				(g.InstID == "" || slices.Contains(schema.SplitList(r.s.Instruments), g.InstID)) {
 				subs = append(subs, window{r.from, r.to})
 			}
 		}

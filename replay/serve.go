@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/okxtape/okxtape/internal/okxproto"
+
 	"github.com/gorilla/websocket"
 
 	"github.com/okxtape/okxtape/internal/wslimit"
@@ -228,7 +230,7 @@ type wsConn struct {
 	wide     []*sub            // instType/instFamily/selector-less subscriptions
 	playing  bool
 	loggedIn bool
-	reqTimes []time.Time // subscribe/unsubscribe/login requests in the last hour
+	reqs     okxproto.RequestWindow // subscribe/unsubscribe/login requests in the last hour
 }
 
 // admit registers a new connection unless the cap is reached.

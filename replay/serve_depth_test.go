@@ -123,7 +123,6 @@ func TestServeLateSubscriptionsJoinAtPlaybackTime(t *testing.T) {
 // and then the chain joined through it, served re-rendered: the client gets the snapshot with a correct
 // checksum, then only the updates after it, chained.
 func TestServeRendersRESTSnapshotJoin(t *testing.T) {
-	dir := t.TempDir()
 	lv := func(px, sz float64) []schema.Level { return []schema.Level{{Px: px, Sz: sz, Orders: 1}} }
 	bk := func(seq uint64, ts int64, act string, s, prev int64, bids, asks []schema.Level) *schema.Book {
 		return &schema.Book{Header: schema.Header{Seq: seq, RecvNs: ts * 1e6, Channel: "books", InstID: "BTC-USDT", Ts: ts},
@@ -137,8 +136,7 @@ func TestServeRendersRESTSnapshotJoin(t *testing.T) {
 		bk(5, day0+4, schema.ActionUpdate, 5004, 5003, nil, lv(101.5, 2)), // chained
 		sessionRow(0, day0-1000, "books", "BTC-USDT"),
 	}
-	writeStore(t, dir, parquet.Options{}, evs)
-	url := startServer(t, ServeOptions{Source: NewParquetSource(dir)})
+	url := serveEvents(t, evs)
 	k := newOKXClient(t, url+"/ws/v5/public")
 	k.send(`{"op":"subscribe","args":[{"channel":"books","instId":"BTC-USDT"}]}`)
 	k.next() // ack

@@ -6,13 +6,11 @@ import (
 	"testing"
 
 	"github.com/okxtape/okxtape/schema"
-	"github.com/okxtape/okxtape/store/parquet"
 )
 
 // TestServePrivateReplaysStoredFramesAfterLogin: /ws/v5/private asks for a login, then replays the stored
 // private frames to an instType subscription that selects them.
 func TestServePrivateReplaysStoredFramesAfterLogin(t *testing.T) {
-	dir := t.TempDir()
 	var evs []schema.Stored
 	var frames []string
 	for i := 0; i < 3; i++ {
@@ -23,8 +21,7 @@ func TestServePrivateReplaysStoredFramesAfterLogin(t *testing.T) {
 			Channel: "orders", Ts: day0 + int64(i)}, Endpoint: schema.EndpointPrivate, Frame: f})
 	}
 	evs = append(evs, sessionRow(0, day0-1000, "orders", "BTC-USDT-SWAP"))
-	writeStore(t, dir, parquet.Options{}, evs)
-	url := startServer(t, ServeOptions{Source: NewParquetSource(dir)})
+	url := serveEvents(t, evs)
 	c := dial(t, url+"/ws/v5/private")
 	subscribe(t, c, `{"op":"subscribe","args":[{"channel":"orders","instType":"ANY"}]}`)
 	if got := read(t, c); !strings.Contains(got, `"code":"60011"`) {
@@ -50,7 +47,6 @@ func TestServePrivateReplaysStoredFramesAfterLogin(t *testing.T) {
 
 // TestServeBusinessCandles: candles are served on /ws/v5/business (re-rendered here), refused on /public.
 func TestServeBusinessCandles(t *testing.T) {
-	dir := t.TempDir()
 	var evs []schema.Stored
 	for i := 0; i < 3; i++ {
 		evs = append(evs, &schema.Candle{Header: schema.Header{Seq: uint64(i + 1), RecvNs: (day0 + int64(i)) * 1e6,
@@ -58,8 +54,7 @@ func TestServeBusinessCandles(t *testing.T) {
 			Vol: 10, VolCcy: 15, VolCcyQuote: 15})
 	}
 	evs = append(evs, sessionRow(0, day0-1000, "candle1m", "BTC-USDT"))
-	writeStore(t, dir, parquet.Options{}, evs)
-	url := startServer(t, ServeOptions{Source: NewParquetSource(dir)})
+	url := serveEvents(t, evs)
 	p := dial(t, url+"/ws/v5/public")
 	subscribe(t, p, `{"op":"subscribe","args":[{"channel":"candle1m","instId":"BTC-USDT"}]}`)
 	if got := read(t, p); !strings.Contains(got, `"code":"64001"`) {

@@ -1,7 +1,6 @@
 package replay
 
 import (
-	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/json"
@@ -15,7 +14,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,47 +24,13 @@ import (
 	"github.com/okxtape/okxtape/store/parquet"
 )
 
-// lockedBuf is a log sink safe for the server's goroutines.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startServerS is startServer returning the server, logging into the returned buffer.
-func startServerS(t *testing.T, o ServeOptions) (*Server, string, *lockedBuf) {
+func startServerS(t *testing.T, o ServeOptions) (*Server, string, *testenv.LogBuffer) {
 	t.Helper()
-	logs := &lockedBuf{}
+	logs := &testenv.LogBuffer{}
 	o.Logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := NewServer(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	})
-	return srv, "ws://" + ln.Addr().String(), logs
+	srv, url := serveOn(t, o)
+	return srv, url, logs
 }
 
 // poll waits for cond (polling; the timeout only guards against hanging).

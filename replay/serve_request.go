@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"math"
-	"strconv"
 	"strings"
 	"time"
 
+	"github.com/okxtape/okxtape/internal/okxproto"
 	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/schema/channels"
 )
@@ -128,44 +127,16 @@ func (c *wsConn) fail(id, code, msg string) error {
 	return c.send(c.event("error", id, code, msg, nil))
 }
 
-func isAlnumID(s string) bool {
-	if len(s) == 0 || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
+func (c *wsConn) refuse(id string, e *okxproto.Error) error { return c.fail(id, e.Code, e.Msg) }
 
 // request handles one JSON request with OKX's rules: one ack or error per arg, in order.
 func (c *wsConn) request(msg []byte) error {
-	var req map[string]json.RawMessage
-	invalid := func(id string) error { return c.fail(id, "60012", "Invalid request: "+string(msg)) }
-	if json.Unmarshal(msg, &req) != nil {
-		return invalid("")
-	}
-	var id, op string
-	if raw, ok := req["id"]; ok {
-		if json.Unmarshal(raw, &id) != nil || !isAlnumID(id) {
-			return invalid("")
-		}
-	}
-	if json.Unmarshal(req["op"], &op) != nil || op == "" {
-		return invalid(id)
-	}
-	if op != "subscribe" && op != "unsubscribe" && op != "login" {
-		return c.fail(id, "60019", "Invalid op: op:"+op)
-	}
-	var args []json.RawMessage
-	if json.Unmarshal(req["args"], &args) != nil || len(args) == 0 {
-		return invalid(id)
+	id, op, args, e := okxproto.ParseRequest(msg)
+	if e != nil {
+		return c.refuse(id, e)
 	}
 	if !c.allowRequest() {
-		return c.fail(id, "60014", "Requests too frequent")
+		return c.refuse(id, okxproto.ErrTooFrequent)
 	}
 	if op == "login" {
 		return c.login(id, args)
@@ -190,19 +161,9 @@ const maxRequestsPerHour = 480
 
 // allowRequest applies the per-connection request limit over a sliding hour.
 func (c *wsConn) allowRequest() bool {
-	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i := 0
-	for i < len(c.reqTimes) && now.Sub(c.reqTimes[i]) >= time.Hour {
-		i++
-	}
-	c.reqTimes = c.reqTimes[i:]
-	if len(c.reqTimes) >= maxRequestsPerHour {
-		return false
-	}
-	c.reqTimes = append(c.reqTimes, now)
-	return true
+	return c.reqs.Allow(time.Now(), maxRequestsPerHour)
 }
 
 // arg handles one subscribe/unsubscribe argument; start reports that it started the playback.
@@ -210,10 +171,10 @@ func (c *wsConn) arg(id, op string, raw json.RawMessage, msg []byte) (start bool
 	var fields map[string]json.RawMessage
 	var a wireArg
 	if json.Unmarshal(raw, &fields) != nil || json.Unmarshal(raw, &a) != nil || a.Channel == "" {
-		return false, c.fail(id, "60012", "Invalid request: "+string(msg))
+		return false, c.refuse(id, okxproto.Invalid(msg))
 	}
 	if _, ok := fields["uly"]; ok {
-		return false, c.fail(id, "64000", "Subscription parameter uly is unavailable anymore, please replace uly with instFamily. More details can refer to: https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-parameter-and-url.")
+		return false, c.refuse(id, okxproto.ErrUlyGone)
 	}
 	if code, text := c.check(&a); code != "" {
 		return false, c.fail(id, code, text)
@@ -304,28 +265,20 @@ func (c *wsConn) unsubscribe(a *wireArg) {
 	}
 }
 
-func wrongURL(channel, selector string) string {
-	s := "channel:" + channel
-	if selector != "" {
-		s += ", " + selector
-	}
-	return "Wrong URL or " + s + " doesn't exist. Please use the correct URL, channel and parameters referring to API document."
-}
-
 // check validates an arg against the endpoint, the login and the recorded channels and instruments: an OKX
 // error code and message, or "".
 func (c *wsConn) check(a *wireArg) (code, msg string) {
 	ep, sel, login, known := channelSpec(a.Channel)
-	notFound := wrongURL(a.Channel, a.selector())
+	notFound := okxproto.WrongURL(a.Channel, a.selector())
 	switch {
 	case !known:
-		return "60018", notFound
+		return okxproto.CodeWrongURL, notFound
 	case ep == schema.EndpointBusiness && c.endpoint == schema.EndpointPublic:
-		return "64001", "This channel has been migrated to the '/business' URL. Please subscribe using the new URL. More details can refer to: https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-parameter-and-url"
+		return okxproto.ErrBusinessOnly.Code, okxproto.ErrBusinessOnly.Msg
 	case ep == schema.EndpointPublic && c.endpoint == schema.EndpointBusiness:
-		return "64002", "This channel is not supported by \"business\" URL. Please use \"/public\" URL instead"
+		return okxproto.ErrPublicOnly.Code, okxproto.ErrPublicOnly.Msg
 	case ep != c.endpoint:
-		return "60018", notFound
+		return okxproto.CodeWrongURL, notFound
 	}
 	c.mu.Lock()
 	logged := c.loggedIn
@@ -341,14 +294,14 @@ func (c *wsConn) check(a *wireArg) (code, msg string) {
 	s := c.s
 	switch {
 	case ep == schema.EndpointPrivate && !s.raw: // private datasets are only replayed as stored frames
-		return "60018", notFound
+		return okxproto.CodeWrongURL, notFound
 	case s.channels != nil && !s.channels[a.Channel]:
-		return "60018", notFound
+		return okxproto.CodeWrongURL, notFound
 	case s.insts != nil && a.InstID != "" && !s.insts[a.InstID] && a.Channel != "index-tickers":
-		return "60018", notFound
+		return okxproto.CodeWrongURL, notFound
 	case len(s.o.Query.Channels) > 0 && !containsStr(s.o.Query.Channels, a.Channel),
 		len(s.o.Query.Insts) > 0 && a.InstID != "" && !containsStr(s.o.Query.Insts, a.InstID):
-		return "60018", notFound
+		return okxproto.CodeWrongURL, notFound
 	}
 	return "", ""
 }
@@ -365,29 +318,19 @@ func containsStr(l []string, s string) bool {
 // login accepts any well-formed login (replay serve has no account to check the signature against; the
 // credentials are neither logged nor stored) and unlocks the stored private channels.
 func (c *wsConn) login(id string, args []json.RawMessage) error {
-	var a struct {
-		APIKey     string `json:"apiKey"`
-		Passphrase string `json:"passphrase"`
-		Timestamp  string `json:"timestamp"`
-		Sign       string `json:"sign"`
+	a, e := okxproto.ParseLogin(args)
+	if e == nil {
+		_, e = a.Check()
 	}
-	if len(args) != 1 || json.Unmarshal(args[0], &a) != nil {
-		return c.fail(id, "60012", "Invalid request: login requires exactly one argument")
-	}
-	for _, f := range [][2]string{{"apiKey", a.APIKey}, {"passphrase", a.Passphrase}, {"timestamp", a.Timestamp}, {"sign", a.Sign}} {
-		if f[1] == "" {
-			return c.fail(id, "60027", "Parameter "+f[0]+" can not be empty.")
-		}
-	}
-	if ts, err := strconv.ParseFloat(a.Timestamp, 64); err != nil || math.IsNaN(ts) || math.IsInf(ts, 0) || ts <= 0 {
-		return c.fail(id, "60004", "Invalid timestamp")
+	if e != nil {
+		return c.refuse(id, e)
 	}
 	c.mu.Lock()
 	again := c.loggedIn
 	c.loggedIn = true
 	c.mu.Unlock()
 	if again {
-		return c.fail(id, "60031", "WebSocket login is not allowed to be repeated or multiple logins")
+		return c.refuse(id, okxproto.ErrLoginAgain)
 	}
 	return c.send(c.event("login", id, "0", "", nil))
 }

@@ -42,7 +42,22 @@ func rawStore(t *testing.T, dir string) []*schema.Raw {
 	return raws
 }
 
+// serveEvents writes evs to a new Parquet store and serves it (default options): the ws:// URL.
+func serveEvents(t *testing.T, evs []schema.Stored) string {
+	t.Helper()
+	dir := t.TempDir()
+	writeStore(t, dir, parquet.Options{}, evs)
+	return startServer(t, ServeOptions{Source: NewParquetSource(dir)})
+}
+
 func startServer(t *testing.T, o ServeOptions) string {
+	t.Helper()
+	_, url := serveOn(t, o)
+	return url
+}
+
+// serveOn starts a Server for o on a free local port until the test ends: the server and its ws:// URL.
+func serveOn(t *testing.T, o ServeOptions) (*Server, string) {
 	t.Helper()
 	srv, err := NewServer(context.Background(), o)
 	if err != nil {
@@ -61,7 +76,7 @@ func startServer(t *testing.T, o ServeOptions) string {
 			t.Error(err)
 		}
 	})
-	return "ws://" + ln.Addr().String()
+	return srv, "ws://" + ln.Addr().String()
 }
 
 func dial(t *testing.T, url string) *websocket.Conn {
@@ -176,10 +191,8 @@ func TestServeErrors(t *testing.T) {
 }
 
 func TestServeRendersWithoutRawFrames(t *testing.T) {
-	dir := t.TempDir()
 	evs := []schema.Stored{ticker(1, day0, "BTC-USDT", 1), trade(2, day0+1, "BTC-USDT", 5, 2), ticker(3, day0+2, "BTC-USDT", 3)}
-	writeStore(t, dir, parquet.Options{}, evs)
-	url := startServer(t, ServeOptions{Source: NewParquetSource(dir)})
+	url := serveEvents(t, evs)
 	c := dial(t, url+"/ws/v5/public")
 	if err := c.WriteMessage(websocket.TextMessage, []byte(`{"op":"subscribe","args":[{"channel":"tickers","instId":"BTC-USDT"}]}`)); err != nil {
 		t.Fatal(err)

@@ -1,5 +1,7 @@
 package schema
 
+import "strings"
+
 // Gap reasons.
 const (
 	GapDisconnect = "disconnect" // the connection carrying Channel/InstID was down from FromMs to ToMs
@@ -62,6 +64,18 @@ type Session struct {
 	ConfigHash  string
 	Channels    string // comma-separated
 	Instruments string // comma-separated
+}
+
+// SplitList splits a comma-separated list (Session.Channels, Session.Instruments, a flag's value) into its
+// items, trimmed, without empty ones.
+func SplitList(s string) []string {
+	var out []string
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f != "" {
+			out = append(out, f)
+		}
+	}
+	return out
 }
 
 func (*Session) Kind() Kind { return KindSession }

@@ -3,6 +3,7 @@ package schema
 import (
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -206,5 +207,13 @@ func TestKeyEncoderSeesOnlyTheKey(t *testing.T) {
 	tk := &Ticker{Header: Header{Channel: "tickers", InstID: "BTC-USDT", Ts: 5}}
 	if string(k.Append(nil, tk)) == string(k.Append(nil, a)) {
 		t.Fatal("a ticker and a trade share a key encoding")
+	}
+}
+
+func TestSplitList(t *testing.T) {
+	for in, want := range map[string]string{"": "", "a": "a", " a , b,,c ": "a|b|c", ",,": ""} {
+		if got := strings.Join(SplitList(in), "|"); got != want {
+			t.Errorf("SplitList(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/okxtape/okxtape/internal/okxproto"
+
 	"github.com/gorilla/websocket"
 )
 
@@ -48,10 +50,10 @@ type conn struct {
 	done chan struct{}
 	once sync.Once
 
-	mu       sync.Mutex // guards subs, loggedIn, reqTimes, player
+	mu       sync.Mutex // guards subs, loggedIn, reqs, player
 	subs     map[string]*sub
 	loggedIn bool
-	reqTimes []time.Time
+	reqs     okxproto.RequestWindow
 	player   *capturePlayer
 
 	dataN uint64 // writer goroutine only
@@ -292,6 +294,8 @@ func (c *conn) event(ev, id, code, msg string, arg []byte) []byte {
 func (c *conn) sendError(id, code, msg string) {
 	c.sendControl(c.event("error", id, code, msg, nil))
 }
+
+func (c *conn) refuse(id string, e *okxproto.Error) { c.sendError(id, e.Code, e.Msg) }
 
 // sendDataWait queues a data frame, waiting for queue space (capture replay must not drop frames).
 func (c *conn) sendDataWait(channel string, b []byte, items int) bool {

@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/okxtape/okxtape/internal/okxproto"
 )
 
 // loginSign is OKX's WebSocket login signature: Base64(HMAC-SHA256(secret, ts+"GET"+"/users/self/verify")).
@@ -41,28 +43,18 @@ func (c *conn) login(id string, args []json.RawMessage) {
 }
 
 func (c *conn) checkLogin(args []json.RawMessage) (string, string) {
-	var a struct {
-		APIKey     string `json:"apiKey"`
-		Passphrase string `json:"passphrase"`
-		Timestamp  string `json:"timestamp"`
-		Sign       string `json:"sign"`
-	}
-	if len(args) != 1 || json.Unmarshal(args[0], &a) != nil {
-		return "60012", "Invalid request: login requires exactly one argument"
+	a, e := okxproto.ParseLogin(args)
+	if e != nil {
+		return e.Code, e.Msg
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.loggedIn {
-		return "60031", "WebSocket login is not allowed to be repeated or multiple logins"
+		return okxproto.ErrLoginAgain.Code, okxproto.ErrLoginAgain.Msg
 	}
-	for _, f := range [][2]string{{"apiKey", a.APIKey}, {"passphrase", a.Passphrase}, {"timestamp", a.Timestamp}, {"sign", a.Sign}} {
-		if f[1] == "" {
-			return "60027", "Parameter " + f[0] + " can not be empty."
-		}
-	}
-	ts, err := strconv.ParseFloat(a.Timestamp, 64)
-	if err != nil || math.IsNaN(ts) || math.IsInf(ts, 0) || ts <= 0 {
-		return "60004", "Invalid timestamp"
+	ts, e := a.Check()
+	if e != nil {
+		return e.Code, e.Msg
 	}
 	cfg := c.srv.cfg
 	if cfg.APIKey == "" || !hmac.Equal([]byte(a.APIKey), []byte(cfg.APIKey)) {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/okxtape/okxtape/internal/okxproto"
 )
 
 type selKind int
@@ -57,49 +59,15 @@ func (sb *sub) selector() string {
 	return ""
 }
 
-func isAlnumID(s string) bool {
-	if len(s) == 0 || len(s) > 32 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z') {
-			return false
-		}
-	}
-	return true
-}
-
 // handle processes one client text frame (not ping).
 func (c *conn) handle(msg []byte) {
-	var req map[string]json.RawMessage
-	invalid := func(id string) { c.sendError(id, "60012", "Invalid request: "+string(msg)) }
-	if err := json.Unmarshal(msg, &req); err != nil {
-		invalid("")
-		return
-	}
-	var id, op string
-	if raw, ok := req["id"]; ok {
-		if json.Unmarshal(raw, &id) != nil || !isAlnumID(id) {
-			invalid("")
-			return
-		}
-	}
-	if json.Unmarshal(req["op"], &op) != nil || op == "" {
-		invalid(id)
-		return
-	}
-	if op != "subscribe" && op != "unsubscribe" && op != "login" {
-		c.sendError(id, "60019", "Invalid op: op:"+op)
-		return
-	}
-	var args []json.RawMessage
-	if json.Unmarshal(req["args"], &args) != nil || len(args) == 0 {
-		invalid(id)
+	id, op, args, e := okxproto.ParseRequest(msg)
+	if e != nil {
+		c.refuse(id, e)
 		return
 	}
 	if !c.allowRequest() {
-		c.sendError(id, "60014", "Requests too frequent")
+		c.refuse(id, okxproto.ErrTooFrequent)
 		return
 	}
 	if op == "login" {
@@ -122,43 +90,25 @@ func (c *conn) allowRequest() bool {
 	if limit < 0 {
 		return true
 	}
-	now := time.Now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i := 0
-	for i < len(c.reqTimes) && now.Sub(c.reqTimes[i]) >= time.Hour {
-		i++
-	}
-	c.reqTimes = c.reqTimes[i:]
-	if len(c.reqTimes) >= limit {
-		return false
-	}
-	c.reqTimes = append(c.reqTimes, now)
-	return true
-}
-
-func wrongURL(channel, selector string) string {
-	s := "channel:" + channel
-	if selector != "" {
-		s += ", " + selector
-	}
-	return "Wrong URL or " + s + " doesn't exist. Please use the correct URL, channel and parameters referring to API document."
+	return c.reqs.Allow(time.Now(), limit)
 }
 
 func (c *conn) handleArg(id, op string, raw json.RawMessage, msg []byte) {
 	var fields map[string]any
 	if err := json.Unmarshal(raw, &fields); err != nil {
-		c.sendError(id, "60012", "Invalid request: "+string(msg))
+		c.refuse(id, okxproto.Invalid(msg))
 		return
 	}
 	str := func(k string) string { v, _ := fields[k].(string); return v }
 	channel := str("channel")
 	if channel == "" {
-		c.sendError(id, "60012", "Invalid request: "+string(msg))
+		c.refuse(id, okxproto.Invalid(msg))
 		return
 	}
 	if _, ok := fields["uly"]; ok {
-		c.sendError(id, "64000", "Subscription parameter uly is unavailable anymore, please replace uly with instFamily. More details can refer to: https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-parameter-and-url.")
+		c.refuse(id, okxproto.ErrUlyGone)
 		return
 	}
 	var compact bytes.Buffer
@@ -168,7 +118,7 @@ func (c *conn) handleArg(id, op string, raw json.RawMessage, msg []byte) {
 	sp, ok := lookupChannel(channel)
 	sb.spec = sp
 	if !ok {
-		c.sendError(id, "60018", wrongURL(channel, sb.selector()))
+		c.sendError(id, okxproto.CodeWrongURL, okxproto.WrongURL(channel, sb.selector()))
 		return
 	}
 	sb.key = channel + "|" + sb.instID + "|" + sb.instType + "|" + sb.instFamily + "|" + sb.ccy
@@ -232,11 +182,11 @@ func (c *conn) validate(sb *sub) (string, string) {
 	sp := sb.spec
 	switch {
 	case sp.path == pathBusiness && c.path == pathPublic:
-		return "64001", "This channel has been migrated to the '/business' URL. Please subscribe using the new URL. More details can refer to: https://www.okx.com/help-center/changes-to-v5-api-websocket-subscription-parameter-and-url"
+		return okxproto.ErrBusinessOnly.Code, okxproto.ErrBusinessOnly.Msg
 	case sp.path == pathPublic && c.path == pathBusiness:
-		return "64002", "This channel is not supported by \"business\" URL. Please use \"/public\" URL instead"
+		return okxproto.ErrPublicOnly.Code, okxproto.ErrPublicOnly.Msg
 	case sp.path != c.path:
-		return "60018", wrongURL(sb.channel, sb.selector())
+		return okxproto.CodeWrongURL, okxproto.WrongURL(sb.channel, sb.selector())
 	}
 	c.mu.Lock()
 	logged := c.loggedIn
@@ -249,11 +199,11 @@ func (c *conn) validate(sb *sub) (string, string) {
 	}
 	if c.srv.capture != nil && !sp.private {
 		if !c.srv.capture.has(sb.channel, sb.instID+sb.instType) {
-			return "60018", wrongURL(sb.channel, sb.selector())
+			return okxproto.CodeWrongURL, okxproto.WrongURL(sb.channel, sb.selector())
 		}
 		return "", ""
 	}
-	bad := func() (string, string) { return "60018", wrongURL(sb.channel, sb.selector()) }
+	bad := func() (string, string) { return okxproto.CodeWrongURL, okxproto.WrongURL(sb.channel, sb.selector()) }
 	if code, msg, done := c.validateVenue(sb); done {
 		return code, msg
 	}

@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
+
+	"github.com/okxtape/okxtape/internal/okxproto"
 )
 
 // Generators of liquidation-orders, price-limit, status, opt-summary and estimated-price, in the message
@@ -296,7 +298,9 @@ func (g *estimatedGen) tick(now time.Time) []frameOut {
 
 // validateVenue checks the selectors of the channels above (code and message as OKX), or returns "", "".
 func (c *conn) validateVenue(sb *sub) (string, string, bool) {
-	bad := func() (string, string, bool) { return "60018", wrongURL(sb.channel, sb.selector()), true }
+	bad := func() (string, string, bool) {
+		return okxproto.CodeWrongURL, okxproto.WrongURL(sb.channel, sb.selector()), true
+	}
 	switch sb.channel {
 	case "opt-summary":
 		if sb.instFamily == "" {

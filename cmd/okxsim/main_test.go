@@ -119,19 +119,4 @@ func TestBadFlagsExit2(t *testing.T) {
 }
 
 // TestHelp: each default is shown once, and there is no command placeholder or help subcommand.
-func TestHelp(t *testing.T) {
-	var out bytes.Buffer
-	app := newApp()
-	app.Writer = &out
-	if err := app.Run([]string{"okxsim", "--help"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(out.String(), "\n") {
-		if strings.Count(l, "(default") > 1 {
-			t.Errorf("default shown twice: %s", l)
-		}
-	}
-	if s := out.String(); strings.Contains(s, "COMMANDS:") || strings.Contains(s, "command [command options]") {
-		t.Errorf("help lists commands:\n%s", s)
-	}
-}
+func TestHelp(t *testing.T) { testenv.CheckHelp(t, newApp(), "okxsim") }

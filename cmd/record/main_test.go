@@ -3,12 +3,12 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
-	"os"
 	"strings"
 	"testing"
+
+	"github.com/okxtape/okxtape/internal/testenv"
 
 	"github.com/urfave/cli/v2"
 
@@ -24,26 +24,7 @@ func init() {
 // runRecord runs the record CLI in-process and returns its stdout, its error message and its exit status.
 func runRecord(t *testing.T, args ...string) (out, msg string, code int) {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	outc := make(chan string)
-	go func() { b, _ := io.ReadAll(r); outc <- string(b) }()
-	err = newApp().RunContext(context.Background(), append([]string{"record", "--log-level", "error"}, args...))
-	w.Close()
-	os.Stdout = old
-	out = <-outc
-	var ec cli.ExitCoder
-	switch {
-	case errors.As(err, &ec):
-		code, msg = ec.ExitCode(), ec.Error()
-	case err != nil:
-		code, msg = 1, err.Error()
-	}
-	return out, msg, code
+	return testenv.RunCLI(t, context.Background(), newApp(), append([]string{"record", "--log-level", "error"}, args...)...)
 }
 
 // closedAddr returns a loopback address where nothing listens.
@@ -139,19 +120,4 @@ func TestJobFailuresExit1(t *testing.T) {
 }
 
 // TestHelp: each default is shown once, and there is no command placeholder or help subcommand.
-func TestHelp(t *testing.T) {
-	var out strings.Builder
-	app := newApp()
-	app.Writer = &out
-	if err := app.Run([]string{"record", "--help"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range strings.Split(out.String(), "\n") {
-		if strings.Count(l, "(default") > 1 {
-			t.Errorf("default shown twice: %s", l)
-		}
-	}
-	if s := out.String(); strings.Contains(s, "COMMANDS:") || strings.Contains(s, "command [command options]") {
-		t.Errorf("help lists commands:\n%s", s)
-	}
-}
+func TestHelp(t *testing.T) { testenv.CheckHelp(t, newApp(), "record") }

@@ -60,12 +60,38 @@ func source(c *cli.Context) (replay.Source, string, error) {
 	return replay.NewParquetSource(dir), "parquet:" + dir, nil
 }
 
-func setup(c *cli.Context) (*slog.Logger, store.Query, replay.Source, string, error) {
+// logger makes --log-level's logger the default one.
+func logger(c *cli.Context) (*slog.Logger, error) {
 	log, err := cliutil.NewLogger(c.String("log-level"))
 	if err != nil {
-		return nil, store.Query{}, nil, "", cli.Exit("replay: "+err.Error(), 2)
+		return nil, cli.Exit("replay: "+err.Error(), 2)
 	}
 	slog.SetDefault(log)
+	return log, nil
+}
+
+// ranged is what a command over a stored range starts from: the logger, the query, the open source and a
+// context cancelled by SIGINT/SIGTERM. done releases the context and the source.
+type ranged struct {
+	ctx  context.Context
+	log  *slog.Logger
+	q    store.Query
+	src  replay.Source
+	name string // the source as logs and summaries name it
+	stop context.CancelFunc
+}
+
+func (r *ranged) done() {
+	r.stop()
+	r.src.Close()
+}
+
+// setup reads the logger, query and source flags (exit 2 on a bad one) and opens the source.
+func setup(c *cli.Context) (*ranged, error) {
+	log, err := logger(c)
+	if err != nil {
+		return nil, err
+	}
 	if mb := c.Int("memory-limit-mb"); os.Getenv("GOMEMLIMIT") == "" && mb > 0 {
 		// Under a memory limit the GC need not also run at every doubling of a small live heap.
 		debug.SetMemoryLimit(int64(mb) << 20)
@@ -75,38 +101,38 @@ func setup(c *cli.Context) (*slog.Logger, store.Query, replay.Source, string, er
 	}
 	q, err := query(c)
 	if err != nil {
-		return nil, q, nil, "", cli.Exit("replay: "+err.Error(), 2)
+		return nil, cli.Exit("replay: "+err.Error(), 2)
 	}
 	src, name, err := source(c)
 	if err != nil {
-		return nil, q, nil, "", cli.Exit("replay: "+err.Error(), 2)
+		return nil, cli.Exit("replay: "+err.Error(), 2)
 	}
-	return log, q, src, name, nil
+	ctx, stop := cliutil.RunContext(c.Context, 0)
+	return &ranged{ctx: ctx, log: log, q: q, src: src, name: name, stop: stop}, nil
 }
 
 // pacedSetup validates --speed before setup opens the source, for the commands that pace (run, serve).
-func pacedSetup(c *cli.Context) (float64, *slog.Logger, store.Query, replay.Source, string, error) {
+func pacedSetup(c *cli.Context) (float64, *ranged, error) {
 	speed, err := replay.ParseSpeed(c.String("speed"))
 	if err != nil {
-		return 0, nil, store.Query{}, nil, "", cli.Exit("replay: --speed: "+err.Error(), 2)
+		return 0, nil, cli.Exit("replay: --speed: "+err.Error(), 2)
 	}
 	if c.Command.Name == "serve" {
 		if err := cliutil.CheckListen("listen", c.String("listen")); err != nil {
-			return 0, nil, store.Query{}, nil, "", cli.Exit("replay: "+err.Error(), 2)
+			return 0, nil, cli.Exit("replay: "+err.Error(), 2)
 		}
 	}
-	log, q, src, name, err := setup(c)
-	return speed, log, q, src, name, err
+	r, err := setup(c)
+	return speed, r, err
 }
 
 func runCmd(c *cli.Context) error {
-	speed, log, q, src, srcName, err := pacedSetup(c)
+	speed, r, err := pacedSetup(c)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	ctx, stop := cliutil.RunContext(c.Context, 0)
-	defer stop()
+	defer r.done()
+	ctx, log, q, src, srcName := r.ctx, r.log, r.q, r.src, r.name
 	started := time.Now()
 	s, err := replay.Open(ctx, src, q, replay.ReplayTables())
 	if err != nil {
@@ -158,13 +184,12 @@ func runCmd(c *cli.Context) error {
 }
 
 func serveCmd(c *cli.Context) error {
-	speed, log, q, src, srcName, err := pacedSetup(c)
+	speed, r, err := pacedSetup(c)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	ctx, stop := cliutil.RunContext(c.Context, 0)
-	defer stop()
+	defer r.done()
+	ctx, log, q, src, srcName := r.ctx, r.log, r.q, r.src, r.name
 	if c.Int("max-conns") <= 0 || c.Duration("idle-timeout") <= 0 {
 		return cli.Exit("replay: --max-conns and --idle-timeout must be positive", 2)
 	}
@@ -190,11 +215,10 @@ func serveCmd(c *cli.Context) error {
 }
 
 func renormaliseCmd(c *cli.Context) error {
-	log, err := cliutil.NewLogger(c.String("log-level"))
+	log, err := logger(c)
 	if err != nil {
-		return cli.Exit("replay: "+err.Error(), 2)
+		return err
 	}
-	slog.SetDefault(log)
 	q, err := query(c)
 	if err != nil {
 		return cli.Exit("replay: "+err.Error(), 2)
@@ -236,11 +260,10 @@ func rangeEnd(t time.Time, unset string) string {
 }
 
 func mergeCmd(c *cli.Context) error {
-	log, err := cliutil.NewLogger(c.String("log-level"))
+	log, err := logger(c)
 	if err != nil {
-		return cli.Exit("replay: "+err.Error(), 2)
+		return err
 	}
-	slog.SetDefault(log)
 	dirs := cliutil.SplitList(c.StringSlice("data"))
 	if len(dirs) < 2 {
 		return cli.Exit("replay: merge needs two or more --data stores", 2)
@@ -258,13 +281,12 @@ func mergeCmd(c *cli.Context) error {
 }
 
 func gapsCmd(c *cli.Context) error {
-	log, q, src, srcName, err := setup(c)
+	r, err := setup(c)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	ctx, stop := cliutil.RunContext(c.Context, 0)
-	defer stop()
+	defer r.done()
+	ctx, log, q, src, srcName := r.ctx, r.log, r.q, r.src, r.name
 	rep, err := replay.GapReports(ctx, src, q)
 	if err != nil {
 		return cli.Exit("replay: "+err.Error(), 1)

@@ -95,11 +95,12 @@ func deriveTables(cfg derive.Config) []*schema.Table {
 const maxUnsynced = 16 << 20
 
 func deriveCmd(c *cli.Context) error {
-	log, q, src, srcName, err := setup(c)
+	r, err := setup(c)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
+	defer r.done()
+	ctx, log, q, src, srcName := r.ctx, r.log, r.q, r.src, r.name
 	cfg, err := deriveConfig(c)
 	if err != nil {
 		return cli.Exit("replay: "+err.Error(), 2)
@@ -108,8 +109,6 @@ func deriveCmd(c *cli.Context) error {
 	if err != nil {
 		return cli.Exit("replay: "+err.Error(), 2)
 	}
-	ctx, stop := cliutil.RunContext(c.Context, 0)
-	defer stop()
 	started := time.Now()
 	// The spool goes under --out (beside the files it feeds), else to the temp folder (ClickHouse only).
 	if out := c.String("out"); out != "" {

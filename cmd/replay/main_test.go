@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"os"
@@ -74,25 +73,7 @@ func writeStore(t *testing.T, dir string) {
 // runApp runs the CLI in-process and returns its stdout and the exit code.
 func runApp(t *testing.T, ctx context.Context, args ...string) (string, int) {
 	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	outc := make(chan string)
-	go func() { b, _ := io.ReadAll(r); outc <- string(b) }()
-	err = newApp().RunContext(ctx, append([]string{"replay"}, args...))
-	w.Close()
-	os.Stdout = old
-	out := <-outc
-	code := 0
-	var ec cli.ExitCoder
-	if errors.As(err, &ec) {
-		code = ec.ExitCode()
-	} else if err != nil {
-		code = 1
-	}
+	out, _, code := testenv.RunCLI(t, ctx, newApp(), append([]string{"replay"}, args...)...)
 	return out, code
 }
 

@@ -10,7 +10,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/okxtape/okxtape/internal/cliutil"
 	"github.com/okxtape/okxtape/replay"
 	"github.com/okxtape/okxtape/report"
 	"github.com/okxtape/okxtape/schema"
@@ -26,13 +25,12 @@ func reportFlags() []cli.Flag {
 
 // reportCmd streams every dataset of the range once, dataset by dataset (no merge), into the report builder.
 func reportCmd(c *cli.Context) error {
-	log, q, src, srcName, err := setup(c)
+	rg, err := setup(c)
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	ctx, stop := cliutil.RunContext(c.Context, 0)
-	defer stop()
+	defer rg.done()
+	ctx, log, q, src, srcName := rg.ctx, rg.log, rg.q, rg.src, rg.name
 	started := time.Now()
 	tps, err := replay.ListParts(ctx, src, q, report.Tables())
 	if err != nil {

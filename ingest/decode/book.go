@@ -6,16 +6,10 @@ import "github.com/okxtape/okxtape/schema"
 // have none). SeqID, PrevSeqID and Checksum are as received, 0 when absent (so a pre-2023 snapshot without
 // prevSeqId has PrevSeqID 0; Action still says snapshot). Level slices and BookRaw are reused.
 func (d *Decoder) books(s *scanner, h schema.Header, act string, emit func(schema.Event)) int {
-	n, b := 0, &d.book
-	for i := 0; s.nextObject(i); i++ {
+	b := &d.book
+	return d.each(s, b, emit, func() {
 		s.book(b, &d.raw, h, act, &d.in)
-		if s.bad {
-			break
-		}
-		d.put(s, b, emit)
-		n++
-	}
-	return n
+	})
 }
 
 // book decodes one book object (positioned after its '{') into b and raw, reusing their slices.

@@ -9,35 +9,26 @@ import (
 // kinds, calling emit once per event; it returns the number emitted. A malformed element sets s.bad.
 type decodeFunc func(d *Decoder, s *scanner, h schema.Header, env *Envelope, emit func(schema.Event)) int
 
+// plain adapts a decoder that needs nothing of the envelope but the header.
+func plain(f func(d *Decoder, s *scanner, h schema.Header, emit func(schema.Event)) int) decodeFunc {
+	return func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
+		return f(d, s, h, emit)
+	}
+}
+
 // decoders holds the decoders named by the registry entries' Decoder field (schema/channels). Adding a
 // channel adds its entry there and, unless it shares a message shape with another channel, one decoder
 // here (its parsing in a file of its own, its reusable event from d.scratch); TestEveryEntryHasADecoder
 // fails until both exist.
 var decoders = map[string]decodeFunc{
-	"liquidation": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.liquidations(s, h, emit)
-	},
-	"price-limit": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.priceLimits(s, h, emit)
-	},
-	"instrument": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.instrumentsPush(s, h, emit)
-	},
-	"status": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.statuses(s, h, emit)
-	},
-	"opt-summary": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.optSummaries(s, h, emit)
-	},
-	"estimated-price": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.estimatedPrices(s, h, emit)
-	},
-	"ticker": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.tickers(s, h, emit)
-	},
-	"trade": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.trades(s, h, emit)
-	},
+	"liquidation":     plain((*Decoder).liquidations),
+	"price-limit":     plain((*Decoder).priceLimits),
+	"instrument":      plain((*Decoder).instrumentsPush),
+	"status":          plain((*Decoder).statuses),
+	"opt-summary":     plain((*Decoder).optSummaries),
+	"estimated-price": plain((*Decoder).estimatedPrices),
+	"ticker":          plain((*Decoder).tickers),
+	"trade":           plain((*Decoder).trades),
 	// candle: [ts, o, h, l, c, vol, volCcy, volCcyQuote, confirm]
 	"candle": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
 		return d.candles(s, h, false, emit)
@@ -54,24 +45,12 @@ var decoders = map[string]decodeFunc{
 	"book-snapshot": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
 		return d.books(s, h, schema.ActionSnapshot, emit)
 	},
-	"funding": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.fundingRates(s, h, emit)
-	},
-	"mark": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.markPrices(s, h, emit)
-	},
-	"index": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.indexTickers(s, h, emit)
-	},
-	"oi": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.openInterest(s, h, emit)
-	},
-	"order": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.orders(s, h, emit)
-	},
-	"fill": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.fills(s, h, emit)
-	},
+	"funding": plain((*Decoder).fundingRates),
+	"mark":    plain((*Decoder).markPrices),
+	"index":   plain((*Decoder).indexTickers),
+	"oi":      plain((*Decoder).openInterest),
+	"order":   plain((*Decoder).orders),
+	"fill":    plain((*Decoder).fills),
 	// balance: account pushes, one Balance per details[] entry
 	"balance": func(d *Decoder, s *scanner, h schema.Header, env *Envelope, emit func(schema.Event)) int {
 		return d.account(s, h, env.EventType, emit)
@@ -79,9 +58,7 @@ var decoders = map[string]decodeFunc{
 	"position": func(d *Decoder, s *scanner, h schema.Header, env *Envelope, emit func(schema.Event)) int {
 		return d.positions(s, h, env.EventType, emit)
 	},
-	"balance-position": func(d *Decoder, s *scanner, h schema.Header, _ *Envelope, emit func(schema.Event)) int {
-		return d.balanceAndPosition(s, h, emit)
-	},
+	"balance-position": plain((*Decoder).balanceAndPosition),
 }
 
 // byEntry is decoders indexed by channels.Entry.ID (nil where an entry's decoder is missing).

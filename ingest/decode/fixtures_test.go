@@ -300,4 +300,12 @@ func TestREST(t *testing.T) {
 	if _, err := ParseRESTInstruments([]byte(`{"code":"0","data":[{"tickSz":"x"}]}`)); !errors.Is(err, ErrMalformed) {
 		t.Errorf("instruments: %v", err)
 	}
+	// A number that is not a finite decimal refuses the response by the value rules (not as malformed), and
+	// its problem does not leak into the next entry.
+	if _, err := ParseRESTInstruments([]byte(`{"code":"0","data":[{"instId":"A","tickSz":"NaN"},{"instId":"B"}]}`)); !errors.Is(err, ErrBadValue) || errors.Is(err, ErrMalformed) {
+		t.Errorf("instruments NaN: %v", err)
+	}
+	if ins, err := ParseRESTInstruments([]byte(`{"code":"0","data":[{"instId":"A","tickSz":"0.1"},{"instId":"B"}]}`)); err != nil || len(ins) != 2 {
+		t.Errorf("instruments: %d, %v", len(ins), err)
+	}
 }

@@ -13,16 +13,13 @@ import (
 var nan = math.NaN()
 
 func (d *Decoder) tickers(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, t := 0, &d.ticker
-	for i := 0; s.nextObject(i); i++ {
+	t := &d.ticker
+	return d.each(s, t, emit, func() {
 		*t = schema.Ticker{Header: h, Last: nan, LastSz: nan, AskPx: nan, AskSz: nan, BidPx: nan, BidSz: nan,
 			Open24h: nan, High24h: nan, Low24h: nan, VolCcy24h: nan, Vol24h: nan, SodUtc0: nan, SodUtc8: nan}
 		for j := 0; s.more('}', j); j++ {
-			switch string(s.key()) {
-			case "instId":
-				t.InstID = s.text(&d.in)
-			case "instType":
-				t.InstType = s.text(&d.in)
+			k := s.key()
+			switch string(k) {
 			case "last":
 				t.Last = s.float()
 			case "lastSz":
@@ -49,41 +46,26 @@ func (d *Decoder) tickers(s *scanner, h schema.Header, emit func(schema.Event)) 
 				t.SodUtc0 = s.float()
 			case "sodUtc8":
 				t.SodUtc8 = s.float()
-			case "ts":
-				t.Ts = s.int(0)
 			default:
-				s.skip()
+				s.common(k, &t.Header, &t.InstType, &d.in)
 			}
 		}
-		if s.bad {
-			break
-		}
-		d.put(s, t, emit)
-		n++
-	}
-	return n
+	})
 }
 
 func (d *Decoder) trades(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, t := 0, &d.trade
-	for i := 0; s.nextObject(i); i++ {
+	t := &d.trade
+	return d.each(s, t, emit, func() {
 		s.trade(t, h, &d.in)
-		if s.bad {
-			break
-		}
-		d.put(s, t, emit)
-		n++
-	}
-	return n
+	})
 }
 
 // trade decodes one trades / trades-all element (also a REST trade). Count is 1 when absent.
 func (s *scanner) trade(t *schema.Trade, h schema.Header, in *interner) {
 	*t = schema.Trade{Header: h, Px: nan, Sz: nan, Count: 1}
 	for j := 0; s.more('}', j); j++ {
-		switch string(s.key()) {
-		case "instId":
-			t.InstID = s.text(in)
+		k := s.key()
+		switch string(k) {
 		case "tradeId":
 			t.TradeID = s.int(0)
 		case "px":
@@ -92,8 +74,6 @@ func (s *scanner) trade(t *schema.Trade, h schema.Header, in *interner) {
 			t.Sz = s.float()
 		case "side":
 			t.Side = s.side(in)
-		case "ts":
-			t.Ts = s.int(0)
 		case "count":
 			t.Count = s.int(1)
 		case "source":
@@ -101,7 +81,7 @@ func (s *scanner) trade(t *schema.Trade, h schema.Header, in *interner) {
 		case "seqId":
 			t.SeqID = s.int(0)
 		default:
-			s.skip()
+			s.common(k, &t.Header, nil, in)
 		}
 	}
 }
@@ -174,16 +154,13 @@ func (d *Decoder) candles(s *scanner, h schema.Header, markIndex bool, emit func
 }
 
 func (d *Decoder) fundingRates(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, f := 0, &d.funding
-	for i := 0; s.nextObject(i); i++ {
+	f := &d.funding
+	return d.each(s, f, emit, func() {
 		*f = schema.FundingRate{Header: h, FundingRate: nan, NextFundingRate: nan, MinFundingRate: nan,
 			MaxFundingRate: nan, InterestRate: nan, ImpactValue: nan, Premium: nan, SettFundingRate: nan}
 		for j := 0; s.more('}', j); j++ {
-			switch string(s.key()) {
-			case "instId":
-				f.InstID = s.text(&d.in)
-			case "instType":
-				f.InstType = s.text(&d.in)
+			k := s.key()
+			switch string(k) {
 			case "method":
 				f.Method = s.text(&d.in)
 			case "fundingRate":
@@ -208,57 +185,37 @@ func (d *Decoder) fundingRates(s *scanner, h schema.Header, emit func(schema.Eve
 				f.SettState = s.text(&d.in)
 			case "settFundingRate":
 				f.SettFundingRate = s.float()
-			case "ts":
-				f.Ts = s.int(0)
 			default:
-				s.skip()
+				s.common(k, &f.Header, &f.InstType, &d.in)
 			}
 		}
-		if s.bad {
-			break
-		}
-		d.put(s, f, emit)
-		n++
-	}
-	return n
+	})
 }
 
 func (d *Decoder) markPrices(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, m := 0, &d.mark
-	for i := 0; s.nextObject(i); i++ {
+	m := &d.mark
+	return d.each(s, m, emit, func() {
 		*m = schema.MarkPrice{Header: h, MarkPx: nan}
 		for j := 0; s.more('}', j); j++ {
-			switch string(s.key()) {
-			case "instId":
-				m.InstID = s.text(&d.in)
-			case "instType":
-				m.InstType = s.text(&d.in)
+			k := s.key()
+			switch string(k) {
 			case "markPx":
 				m.MarkPx = s.float()
-			case "ts":
-				m.Ts = s.int(0)
 			default:
-				s.skip()
+				s.common(k, &m.Header, &m.InstType, &d.in)
 			}
 		}
-		if s.bad {
-			break
-		}
-		d.put(s, m, emit)
-		n++
-	}
-	return n
+	})
 }
 
 func (d *Decoder) indexTickers(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, x := 0, &d.index
-	for i := 0; s.nextObject(i); i++ {
+	x := &d.index
+	return d.each(s, x, emit, func() {
 		*x = schema.IndexTicker{Header: h, IdxPx: nan, Open24h: nan, High24h: nan, Low24h: nan, SodUtc0: nan,
 			SodUtc8: nan}
 		for j := 0; s.more('}', j); j++ {
-			switch string(s.key()) {
-			case "instId":
-				x.InstID = s.text(&d.in)
+			k := s.key()
+			switch string(k) {
 			case "idxPx":
 				x.IdxPx = s.float()
 			case "open24h":
@@ -271,48 +228,29 @@ func (d *Decoder) indexTickers(s *scanner, h schema.Header, emit func(schema.Eve
 				x.SodUtc0 = s.float()
 			case "sodUtc8":
 				x.SodUtc8 = s.float()
-			case "ts":
-				x.Ts = s.int(0)
 			default:
-				s.skip()
+				s.common(k, &x.Header, nil, &d.in)
 			}
 		}
-		if s.bad {
-			break
-		}
-		d.put(s, x, emit)
-		n++
-	}
-	return n
+	})
 }
 
 func (d *Decoder) openInterest(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, o := 0, &d.oi
-	for i := 0; s.nextObject(i); i++ {
+	o := &d.oi
+	return d.each(s, o, emit, func() {
 		*o = schema.OpenInterest{Header: h, OI: nan, OICcy: nan, OIUsd: nan}
 		for j := 0; s.more('}', j); j++ {
-			switch string(s.key()) {
-			case "instId":
-				o.InstID = s.text(&d.in)
-			case "instType":
-				o.InstType = s.text(&d.in)
+			k := s.key()
+			switch string(k) {
 			case "oi":
 				o.OI = s.float()
 			case "oiCcy":
 				o.OICcy = s.float()
 			case "oiUsd":
 				o.OIUsd = s.float()
-			case "ts":
-				o.Ts = s.int(0)
 			default:
-				s.skip()
+				s.common(k, &o.Header, &o.InstType, &d.in)
 			}
 		}
-		if s.bad {
-			break
-		}
-		d.put(s, o, emit)
-		n++
-	}
-	return n
+	})
 }

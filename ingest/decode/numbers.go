@@ -41,31 +41,6 @@ func (s *scanner) number() ([]byte, float64) {
 	return raw, f
 }
 
-// decimal reads a decimal string (or bare number) that must be finite. "" and null give NaN, OKX's "not
-// applicable".
-func (s *scanner) decimal() float64 {
-	raw, f := s.number()
-	if s.bad || len(raw) == 0 {
-		return f
-	}
-	if math.IsNaN(f) || math.IsInf(f, 0) || !plainDecimal(raw) {
-		s.fail("not a finite decimal")
-		return nan
-	}
-	return f
-}
-
-// plainDecimal reports text made only of digits, sign, point and exponent (strconv also accepts "NaN",
-// "Inf", hex floats and underscores, which OKX never sends).
-func plainDecimal(b []byte) bool {
-	for _, c := range b {
-		if (c < '0' || c > '9') && c != '.' && c != '-' && c != '+' && c != 'e' && c != 'E' {
-			return false
-		}
-	}
-	return true
-}
-
 // pow10 holds the powers of ten that are exact in a float64.
 var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
 	1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}

@@ -6,16 +6,13 @@ import "github.com/okxtape/okxtape/schema"
 // (ordId, clOrdId, tradeId, posId) are allocated rather than interned; enumerations are interned.
 
 func (d *Decoder) orders(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, o := 0, &d.order
-	for i := 0; s.nextObject(i); i++ {
+	o := &d.order
+	return d.each(s, o, emit, func() {
 		*o = schema.Order{Header: h, Px: nan, Sz: nan, AccFillSz: nan, AvgPx: nan, FillPx: nan, FillSz: nan,
 			Fee: nan, Pnl: nan, Lever: nan}
 		for j := 0; s.more('}', j); j++ {
-			switch string(s.key()) {
-			case "instId":
-				o.InstID = s.text(&d.in)
-			case "instType":
-				o.InstType = s.text(&d.in)
+			k := s.key()
+			switch string(k) {
 			case "ordId":
 				o.OrdID = s.text(nil)
 			case "clOrdId":
@@ -59,27 +56,20 @@ func (d *Decoder) orders(s *scanner, h schema.Header, emit func(schema.Event)) i
 			case "uTime":
 				o.UTime = s.int(0)
 			default:
-				s.skip()
+				s.common(k, &o.Header, &o.InstType, &d.in)
 			}
 		}
-		if s.bad {
-			break
-		}
-		o.Ts = o.UTime
-		d.put(s, o, emit)
-		n++
-	}
-	return n
+		o.Ts = o.UTime // an order's time is its update time, whatever "ts" says
+	})
 }
 
 func (d *Decoder) fills(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, f := 0, &d.fill
-	for i := 0; s.nextObject(i); i++ {
+	f := &d.fill
+	return d.each(s, f, emit, func() {
 		*f = schema.Fill{Header: h, FillPx: nan, FillSz: nan, Count: 1}
 		for j := 0; s.more('}', j); j++ {
-			switch string(s.key()) {
-			case "instId":
-				f.InstID = s.text(&d.in)
+			k := s.key()
+			switch string(k) {
 			case "ordId":
 				f.OrdID = s.text(nil)
 			case "clOrdId":
@@ -96,19 +86,11 @@ func (d *Decoder) fills(s *scanner, h schema.Header, emit func(schema.Event)) in
 				f.ExecType = s.text(&d.in)
 			case "count":
 				f.Count = s.int(1)
-			case "ts":
-				f.Ts = s.int(0)
 			default:
-				s.skip()
+				s.common(k, &f.Header, nil, &d.in)
 			}
 		}
-		if s.bad {
-			break
-		}
-		d.put(s, f, emit)
-		n++
-	}
-	return n
+	})
 }
 
 // account emits one Balance per details[] entry of each data element. TotalEq comes from the element; Ts is
@@ -186,16 +168,10 @@ func (d *Decoder) balances(s *scanner, start, end int, h schema.Header, totalEq 
 }
 
 func (d *Decoder) positions(s *scanner, h schema.Header, eventType string, emit func(schema.Event)) int {
-	n, p := 0, &d.pos
-	for i := 0; s.nextObject(i); i++ {
+	p := &d.pos
+	return d.each(s, p, emit, func() {
 		s.position(p, h, eventType, &d.in)
-		if s.bad {
-			break
-		}
-		d.put(s, p, emit)
-		n++
-	}
-	return n
+	})
 }
 
 // position decodes one positions element (or posData entry) after its '{'. Ts is uTime.

@@ -101,7 +101,7 @@ func ParseRESTTrades(body []byte) ([]schema.Trade, error) {
 }
 
 // ParseRESTInstruments decodes a GET /api/v5/public/instruments response. A non-"0" code returns an
-// *APIError.
+// *APIError; an entry with a number that is not a finite decimal refuses the response as a *ValueError.
 func ParseRESTInstruments(body []byte) ([]Instrument, error) {
 	s, err := restData(body, "rest instruments")
 	if err != nil {
@@ -117,6 +117,9 @@ func instruments(s *scanner, what string) ([]Instrument, error) {
 		s.instrument(&in, schema.Header{}, nil)
 		if s.bad {
 			break
+		}
+		if err := restValues(s, &in); err != nil {
+			return nil, err
 		}
 		out = append(out, in)
 	}

@@ -43,15 +43,23 @@ func (s *scanner) text(in *interner) string {
 	if s.bad || len(raw) == 0 {
 		return ""
 	}
-	if esc {
-		u, ok := unescape(raw)
-		if !ok {
-			s.fail("bad string escape")
-			return ""
-		}
-		return in.str(u)
+	if raw = s.unescaped(raw, esc); s.bad {
+		return ""
 	}
 	return in.str(raw)
+}
+
+// unescaped returns a string scalar's contents with its escapes decoded when esc; a bad escape fails the
+// scan.
+func (s *scanner) unescaped(raw []byte, esc bool) []byte {
+	if !esc {
+		return raw
+	}
+	u, ok := unescape(raw)
+	if !ok {
+		s.fail("bad string escape")
+	}
+	return u
 }
 
 // side reads a trade/order side, mapping the two OKX values to the schema constants.
@@ -70,13 +78,8 @@ func (s *scanner) side(in *interner) string {
 	if s.bad {
 		return ""
 	}
-	if esc {
-		u, ok := unescape(raw)
-		if !ok {
-			s.fail("bad string escape")
-			return ""
-		}
-		raw = u
+	if raw = s.unescaped(raw, esc); s.bad {
+		return ""
 	}
 	return in.str(raw)
 }

@@ -154,3 +154,38 @@ func restValues(s *scanner, ev schema.Event) error {
 	v.drop(ev.Hdr().Channel, kind, what)
 	return v.err
 }
+
+// each decodes the objects of a data array one by one: elem resets the decoder's reused ev and reads the
+// element's fields (after its '{'), and each hands ev to put. It stops at the first structural failure and
+// returns how many elements were decoded. elem does not escape, so a decoder's closure costs no allocation.
+func (d *Decoder) each(s *scanner, ev schema.Event, emit func(schema.Event), elem func()) int {
+	n := 0
+	for i := 0; s.nextObject(i); i++ {
+		elem()
+		if s.bad {
+			break
+		}
+		d.put(s, ev, emit)
+		n++
+	}
+	return n
+}
+
+// common reads a field most elements share, instId and ts into h and instType into *instType (nil: the
+// event has no instType), and skips any other field.
+func (s *scanner) common(k []byte, h *schema.Header, instType *string, in *interner) {
+	switch string(k) {
+	case "instId":
+		h.InstID = s.text(in)
+	case "ts":
+		h.Ts = s.int(0)
+	case "instType":
+		if instType != nil {
+			*instType = s.text(in)
+			return
+		}
+		s.skip()
+	default:
+		s.skip()
+	}
+}

@@ -3,9 +3,9 @@ package decode
 import "github.com/okxtape/okxtape/schema"
 
 // Decoders of the public channels liquidation-orders, price-limit, opt-summary, estimated-price, instruments
-// and status. Like the market decoders they reset the reused struct per element (floats NaN) and read fields
-// in any order; unlike the older ones they read numbers with decimal, so a value that is not a finite decimal
-// (NaN, Inf, hex) makes the frame malformed instead of becoming a number.
+// and status. Like the market decoders they reset the reused struct per element (floats NaN), read fields in
+// any order, and hand each element to put, which drops one with a value that is not data (bad_number, no_ts;
+// instruments carry no exchange ts) and keeps the rest of the push.
 
 // Instrument is one entry of GET /api/v5/public/instruments or of the "instruments" WebSocket channel: the
 // stored event type itself (Header.Ts is 0 for REST entries).
@@ -68,11 +68,11 @@ func (s *scanner) liquidationDetail(l *schema.Liquidation, in *interner) {
 		case "posSide":
 			l.PosSide = s.text(in)
 		case "bkPx":
-			l.BkPx = s.decimal()
+			l.BkPx = s.float()
 		case "sz":
-			l.Sz = s.decimal()
+			l.Sz = s.float()
 		case "bkLoss":
-			l.BkLoss = s.decimal()
+			l.BkLoss = s.float()
 		case "ccy":
 			l.Ccy = s.text(in)
 		case "ts":
@@ -84,68 +84,45 @@ func (s *scanner) liquidationDetail(l *schema.Liquidation, in *interner) {
 }
 
 func (d *Decoder) priceLimits(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, p := 0, &d.plim
-	for i := 0; s.nextObject(i); i++ {
+	p := &d.plim
+	return d.each(s, p, emit, func() {
 		*p = schema.PriceLimit{Header: h, BuyLmt: nan, SellLmt: nan}
 		for j := 0; s.more('}', j); j++ {
-			switch string(s.key()) {
-			case "instId":
-				p.InstID = s.text(&d.in)
-			case "instType":
-				p.InstType = s.text(&d.in)
+			k := s.key()
+			switch string(k) {
 			case "buyLmt":
-				p.BuyLmt = s.decimal()
+				p.BuyLmt = s.float()
 			case "sellLmt":
-				p.SellLmt = s.decimal()
+				p.SellLmt = s.float()
 			case "enabled":
 				p.Enabled = s.boolean()
-			case "ts":
-				p.Ts = s.int(0)
 			default:
-				s.skip()
+				s.common(k, &p.Header, &p.InstType, &d.in)
 			}
 		}
-		if s.bad {
-			break
-		}
-		d.put(s, p, emit)
-		n++
-	}
-	return n
+	})
 }
 
 func (d *Decoder) optSummaries(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, o := 0, &d.opt
-	for i := 0; s.nextObject(i); i++ {
+	o := &d.opt
+	return d.each(s, o, emit, func() {
 		*o = schema.OptSummary{Header: h, Delta: nan, Gamma: nan, Vega: nan, Theta: nan, DeltaBS: nan, GammaBS: nan,
 			VegaBS: nan, ThetaBS: nan, Lever: nan, MarkVol: nan, BidVol: nan, AskVol: nan, RealVol: nan, VolLv: nan,
 			FwdPx: nan}
 		for j := 0; s.more('}', j); j++ {
 			k := s.key()
 			switch string(k) {
-			case "instId":
-				o.InstID = s.text(&d.in)
-			case "instType":
-				o.InstType = s.text(&d.in)
 			case "uly":
 				o.Uly = s.text(&d.in)
-			case "ts":
-				o.Ts = s.int(0)
 			default:
 				if p := optField(o, k); p != nil {
-					*p = s.decimal()
+					*p = s.float()
 				} else {
-					s.skip()
+					s.common(k, &o.Header, &o.InstType, &d.in)
 				}
 			}
 		}
-		if s.bad {
-			break
-		}
-		d.put(s, o, emit)
-		n++
-	}
-	return n
+	})
 }
 
 // optField maps an opt-summary key to its float field, or nil.
@@ -186,48 +163,31 @@ func optField(o *schema.OptSummary, k []byte) *float64 {
 }
 
 func (d *Decoder) estimatedPrices(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, e := 0, &d.est
-	for i := 0; s.nextObject(i); i++ {
+	e := &d.est
+	return d.each(s, e, emit, func() {
 		*e = schema.EstimatedPrice{Header: h, SettlePx: nan}
 		for j := 0; s.more('}', j); j++ {
-			switch string(s.key()) {
-			case "instId":
-				e.InstID = s.text(&d.in)
-			case "instType":
-				e.InstType = s.text(&d.in)
+			k := s.key()
+			switch string(k) {
 			case "settleType":
 				e.SettleType = s.text(&d.in)
 			case "settlePx":
-				e.SettlePx = s.decimal()
-			case "ts":
-				e.Ts = s.int(0)
+				e.SettlePx = s.float()
 			default:
-				s.skip()
+				s.common(k, &e.Header, &e.InstType, &d.in)
 			}
 		}
-		if s.bad {
-			break
-		}
-		d.put(s, e, emit)
-		n++
-	}
-	return n
+	})
 }
 
 // instrumentsPush emits one *schema.Instrument per entry; the channel has no exchange time, so Ts is the
 // receive time in ms.
 func (d *Decoder) instrumentsPush(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, in := 0, &d.inst
+	in := &d.inst
 	h.Ts = h.RecvNs / 1e6
-	for i := 0; s.nextObject(i); i++ {
+	return d.each(s, in, emit, func() {
 		s.instrument(in, h, &d.in)
-		if s.bad {
-			break
-		}
-		d.put(s, in, emit)
-		n++
-	}
-	return n
+	})
 }
 
 // instrument decodes one instruments entry (WebSocket or REST); with a nil interner strings are allocated.
@@ -258,17 +218,17 @@ func (s *scanner) instrument(e *schema.Instrument, h schema.Header, in *interner
 		case "ruleType":
 			e.RuleType = s.text(in)
 		case "ctVal":
-			e.CtVal = s.decimal()
+			e.CtVal = s.float()
 		case "ctMult":
-			e.CtMult = s.decimal()
+			e.CtMult = s.float()
 		case "tickSz":
-			e.TickSz = s.decimal()
+			e.TickSz = s.float()
 		case "lotSz":
-			e.LotSz = s.decimal()
+			e.LotSz = s.float()
 		case "minSz":
-			e.MinSz = s.decimal()
+			e.MinSz = s.float()
 		case "lever":
-			e.Lever = s.decimal()
+			e.Lever = s.float()
 		case "listTime":
 			e.ListTime = s.int(0)
 		case "expTime":
@@ -280,8 +240,8 @@ func (s *scanner) instrument(e *schema.Instrument, h schema.Header, in *interner
 }
 
 func (d *Decoder) statuses(s *scanner, h schema.Header, emit func(schema.Event)) int {
-	n, st := 0, &d.status
-	for i := 0; s.nextObject(i); i++ {
+	st := &d.status
+	return d.each(s, st, emit, func() {
 		*st = schema.Status{Header: h}
 		for j := 0; s.more('}', j); j++ {
 			switch string(s.key()) {
@@ -309,11 +269,5 @@ func (d *Decoder) statuses(s *scanner, h schema.Header, emit func(schema.Event))
 				s.skip()
 			}
 		}
-		if s.bad {
-			break
-		}
-		d.put(s, st, emit)
-		n++
-	}
-	return n
+	})
 }

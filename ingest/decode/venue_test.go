@@ -3,6 +3,7 @@ package decode
 import (
 	"errors"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -146,24 +147,52 @@ func TestBooksRPIFrame(t *testing.T) {
 	}
 }
 
-// TestNonFiniteDecimalsAreMalformed: a number field that is not a finite decimal fails the frame (counted as
-// malformed) instead of storing NaN or Inf as if OKX had sent a number.
-func TestNonFiniteDecimalsAreMalformed(t *testing.T) {
-	for _, bad := range []string{`"NaN"`, `"Inf"`, `"-Infinity"`, `"0x1p3"`, `"1e999"`, `"1_0"`, `"abc"`} {
-		for _, f := range []string{
-			`{"arg":{"channel":"price-limit","instId":"A"},"data":[{"buyLmt":` + bad + `,"ts":"1"}]}`,
-			`{"arg":{"channel":"estimated-price","instType":"SWAP"},"data":[{"settlePx":` + bad + `}]}`,
-			`{"arg":{"channel":"opt-summary","instFamily":"BTC-USD"},"data":[{"fwdPx":` + bad + `}]}`,
-			`{"arg":{"channel":"liquidation-orders","instType":"SWAP"},"data":[{"details":[{"bkPx":` + bad + `}],"instId":"A"}]}`,
-			`{"arg":{"channel":"instruments","instType":"SWAP"},"data":[{"instId":"A","tickSz":` + bad + `}]}`,
-		} {
+// TestVenueBadValues: the venue decoders follow the market decoders' rule. A number that is not a finite
+// decimal, or an event without ts, drops only that element, counted per kind; the rest of the push is
+// emitted. Text strconv cannot read at all ("abc", "1.2.3") stays malformed, as in every decoder.
+func TestVenueBadValues(t *testing.T) {
+	frames := []struct{ channel, arg, good, bad string }{
+		{"price-limit", `"instId":"A"`, `{"instId":"A","buyLmt":"1","ts":"5"}`, `{"instId":"A","buyLmt":%s,"ts":"5"}`},
+		{"estimated-price", `"instType":"SWAP"`, `{"instId":"A","settlePx":"1","ts":"5"}`, `{"instId":"A","settlePx":%s,"ts":"5"}`},
+		{"opt-summary", `"instFamily":"BTC-USD"`, `{"instId":"A","fwdPx":"1","ts":"5"}`, `{"instId":"A","fwdPx":%s,"ts":"5"}`},
+		{"liquidation-orders", `"instType":"SWAP"`, `{"details":[{"bkPx":"1","ts":"5"}],"instId":"A"}`, `{"details":[{"bkPx":%s,"ts":"5"}],"instId":"A"}`},
+		{"instruments", `"instType":"SWAP"`, `{"instId":"A","tickSz":"1"}`, `{"instId":"A","tickSz":%s}`},
+	}
+	push := func(channel, arg string, data ...string) []byte {
+		return []byte(`{"arg":{"channel":"` + channel + `",` + arg + `},"data":[` + strings.Join(data, ",") + `]}`)
+	}
+	check := func(t *testing.T, frame []byte, kind string) {
+		t.Helper()
+		dec := NewDecoder()
+		evs, _, err := decodeAll(t, dec, frame)
+		var ve *ValueError
+		if !errors.As(err, &ve) || errors.Is(err, ErrMalformed) || len(ve.Counts) != 1 || ve.Counts[kind] != 1 {
+			t.Fatalf("%s: err %v, want one %s", frame, err, kind)
+		}
+		if len(evs) != 2 {
+			t.Fatalf("%s: %d events, want the 2 good ones", frame, len(evs))
+		}
+		if st := dec.Stats(); st.BadValue != 1 || st.Malformed != 0 {
+			t.Fatalf("%s: stats %+v", frame, st)
+		}
+	}
+	for _, f := range frames {
+		for _, bad := range []string{`"NaN"`, `"Inf"`, `"-Infinity"`, `"0x1p3"`, `"1e999"`, `"+1"`, `"1_0"`, `Infinity`} {
+			check(t, push(f.channel, f.arg, f.good, strings.Replace(f.bad, "%s", bad, 1), f.good), KindBadNumber)
+		}
+		for _, bad := range []string{`"abc"`, `"1.2.3"`} {
 			dec := NewDecoder()
-			evs, _, err := decodeAll(t, dec, []byte(f))
-			if !errors.Is(err, ErrMalformed) || len(evs) != 0 || dec.Stats().Malformed != 1 {
-				t.Errorf("%s: %d events, %v", f, len(evs), err)
+			_, _, err := decodeAll(t, dec, push(f.channel, f.arg, strings.Replace(f.bad, "%s", bad, 1)))
+			if !errors.Is(err, ErrMalformed) || dec.Stats().Malformed != 1 {
+				t.Errorf("%s %s: %v, want malformed", f.channel, bad, err)
 			}
 		}
 	}
+	// no_ts: every venue channel but instruments, which has no exchange time.
+	for _, f := range frames[:4] {
+		check(t, push(f.channel, f.arg, f.good, strings.Replace(strings.Replace(f.bad, "%s", `"2"`, 1), `"ts":"5"`, `"ts":"0"`, 1), f.good), KindNoTs)
+	}
+	check(t, push("status", `"x":"y"`, `{"title":"A","ts":"5"}`, `{"title":"B"}`, `{"title":"C","ts":"5"}`), KindNoTs)
 	// Exponents and bare numbers are finite decimals.
 	p := decodeOne[*schema.PriceLimit](t, `{"arg":{"channel":"price-limit","instId":"A"},"data":[{"buyLmt":"1.5e2","sellLmt":7,"ts":"1"}]}`)
 	if p.BuyLmt != 150 || p.SellLmt != 7 {
@@ -174,31 +203,13 @@ func TestNonFiniteDecimalsAreMalformed(t *testing.T) {
 func TestVenuePushDoesNotAllocate(t *testing.T) {
 	for _, f := range []string{liquidationFrame, priceLimitFrame, estimatedFrame, statusFrame, optSummaryFrame,
 		booksRPIFrame, `{"arg":{"channel":"instruments","instType":"SWAP"},"data":[{"instId":"BTC-USDT-SWAP","instType":"SWAP","tickSz":"0.1","state":"live","listTime":"1"}]}`} {
-		dec := NewDecoder()
-		frame := []byte(f)
-		var env Envelope
-		emitted := 0
-		emit := func(schema.Event) { emitted++ }
-		run := func() {
-			if err := dec.Envelope(frame, &env); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := dec.Push(&env, frame, 1, emit); err != nil {
-				t.Fatal(err)
-			}
-		}
-		run()
-		if a := testing.AllocsPerRun(50, run); a != 0 {
-			t.Errorf("%.50s: %v allocs per frame", f, a)
-		}
-		if emitted == 0 {
-			t.Errorf("%.50s: nothing emitted", f)
-		}
+		checkNoAllocs(t, f[:min(50, len(f))], f)
 	}
 }
 
 // fuzzChannel forces one channel's decoder over arbitrary push data: it never panics, emits exactly n events
-// with the channel and receive time in their headers, and fails only with ErrMalformed.
+// with the channel and receive time in their headers, an exchange ts (instruments excepted) and no infinite
+// number, and fails only with ErrMalformed or ErrBadValue (an element dropped).
 func fuzzChannel(f *testing.F, channel string, seeds ...string) {
 	addSeeds(f)
 	for _, s := range seeds {
@@ -217,6 +228,12 @@ func fuzzChannel(f *testing.F, channel string, seeds ...string) {
 			if h := ev.Hdr(); h.Channel != channel || h.RecvNs != 7 {
 				t.Fatalf("bad header %+v", *h)
 			}
+			if h := ev.Hdr(); h.Ts <= 0 && ev.Kind() != schema.KindInstrument {
+				t.Fatalf("emitted without ts: %+v", ev)
+			}
+			if f := infiniteField(ev); f != "" {
+				t.Fatalf("emitted %s infinite: %+v", f, ev)
+			}
 			_ = schema.Clone(ev.(schema.Stored)) // every emitted event is a complete row
 		})
 		if n != emitted {
@@ -226,6 +243,17 @@ func fuzzChannel(f *testing.F, channel string, seeds ...string) {
 			t.Fatalf("unexpected error: %v", err)
 		}
 	})
+}
+
+// infiniteField names the first float64 field of ev's struct that is ±Inf, or "".
+func infiniteField(ev schema.Event) string {
+	v := reflect.ValueOf(ev).Elem()
+	for i := 0; i < v.NumField(); i++ {
+		if f := v.Field(i); f.Kind() == reflect.Float64 && math.IsInf(f.Float(), 0) {
+			return v.Type().Field(i).Name
+		}
+	}
+	return ""
 }
 
 func FuzzLiquidationOrders(f *testing.F) { fuzzChannel(f, "liquidation-orders", liquidationFrame) }

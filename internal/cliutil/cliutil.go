@@ -13,13 +13,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/okxtape/okxtape/engine"
+	"github.com/okxtape/okxtape/schema"
 	"github.com/okxtape/okxtape/strategies"
 )
 
@@ -92,11 +92,7 @@ func Summaries(s map[string]strategies.Strategy) map[string]any {
 func SplitList(vals []string) []string {
 	var out []string
 	for _, v := range vals {
-		for _, p := range strings.Split(v, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				out = append(out, p)
-			}
-		}
+		out = append(out, schema.SplitList(v)...)
 	}
 	return out
 }
