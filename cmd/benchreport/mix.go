@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/okxtape/okxtape/replay"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/schema/channels"
 	"github.com/okxtape/okxtape/store"
 	"github.com/okxtape/okxtape/store/parquet"
 )
@@ -59,7 +61,7 @@ func writeMix(dir string, secs int) (mixCounts, error) {
 				return nil, err
 			}
 			if slot%5 == 0 {
-				for _, ev := range []schema.Stored{tickerOf(s, ts, rng), bookOf(s, ts, rng, "books"), bookOf(s, ts, rng, "books5")} {
+				for _, ev := range []schema.Stored{tickerOf(s, ts, rng), bookOf(s, ts, rng, "books"), bookOf(s, ts, rng, snapshotBook(5))} {
 					if err := w.push(mixInst(k), ts, ev); err != nil {
 						return nil, err
 					}
@@ -180,7 +182,7 @@ func levels(s *mixState, rng *rand.Rand, n int, bid bool) []schema.Level {
 
 func bboOf(s *mixState, ts int64, rng *rand.Rand) *schema.Book {
 	s.bookSeq++
-	return &schema.Book{Header: schema.Header{Channel: "bbo-tbt"}, Action: schema.ActionSnapshot, SeqID: s.bookSeq,
+	return &schema.Book{Header: schema.Header{Channel: snapshotBook(1)}, Action: schema.ActionSnapshot, SeqID: s.bookSeq,
 		Bids: levels(s, rng, 1, true), Asks: levels(s, rng, 1, false)}
 }
 
@@ -188,7 +190,7 @@ func bboOf(s *mixState, ts int64, rng *rand.Rand) *schema.Book {
 func bookOf(s *mixState, ts int64, rng *rand.Rand, channel string) *schema.Book {
 	prev := s.bookSeq
 	s.bookSeq++
-	if channel == "books5" {
+	if channel == snapshotBook(5) {
 		return &schema.Book{Header: schema.Header{Channel: channel}, Action: schema.ActionSnapshot, SeqID: s.bookSeq,
 			Bids: levels(s, rng, 5, true), Asks: levels(s, rng, 5, false)}
 	}
@@ -206,4 +208,15 @@ func bookOf(s *mixState, ts int64, rng *rand.Rand, channel string) *schema.Book 
 	}
 	return &schema.Book{Header: schema.Header{Channel: channel}, Action: schema.ActionUpdate, SeqID: s.bookSeq,
 		PrevSeqID: prev, Bids: pick(true), Asks: pick(false)}
+}
+
+// snapshotBook names the registry's snapshot-only depth channel with this many levels a side (books5: 5,
+// bbo-tbt: 1), so the mix follows the registry rather than a copy of its names.
+func snapshotBook(levels int) string {
+	for _, e := range channels.All() {
+		if e.Book != nil && !e.Book.Incremental && e.Book.MaxLevels == levels {
+			return e.Name
+		}
+	}
+	panic(fmt.Sprintf("benchreport: no snapshot depth channel with %d levels in the registry", levels))
 }
