@@ -113,7 +113,8 @@ func TestJobFailuresExit1(t *testing.T) {
 		if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &sum); err != nil {
 			t.Fatalf("summary %q: %v", out, err)
 		}
-		if sum.Ingest.Connections != 1 || sum.Ingest.ConnectionsOpened != 1 || sum.Ingest.Events["tickers"] == 0 {
+		// connections is sampled as the stop begins, which races the duration timer closing the pool: 0 or 1.
+		if sum.Ingest.Connections > 1 || sum.Ingest.ConnectionsOpened != 1 || sum.Ingest.Events["tickers"] == 0 {
 			t.Fatalf("summary %s", out)
 		}
 	})
