@@ -3,10 +3,8 @@ package replay
 import (
 	"context"
 	"os"
-	"runtime"
 	"runtime/debug"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -67,25 +65,9 @@ func BenchmarkReplay(b *testing.B) {
 	defer replayGC()()
 	dir := benchStore(b)
 	src := NewParquetSource(dir)
-	// Peak heap in use while replaying, sampled every 2 ms (includes garbage not yet collected).
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	defer close(stop)
-	runtime.GC()
-	go func() {
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(2 * time.Millisecond):
-			}
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-		}
-	}()
+	// Peak heap in use, sampled every 2 ms (includes garbage not yet collected).
+	peak, stop := samplePeakHeap(2 * time.Millisecond)
+	defer stop()
 	b.ReportAllocs()
 	b.ResetTimer()
 	var events uint64

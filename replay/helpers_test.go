@@ -5,7 +5,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"runtime"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -162,4 +164,27 @@ func (m memSource) Parts(_ context.Context, t *schema.Table, _ store.Query) ([]P
 		}})
 	}
 	return out, nil
+}
+
+// samplePeakHeap samples runtime.MemStats.HeapInuse every interval after a GC, keeping the maximum in peak,
+// until stop is called.
+func samplePeakHeap(every time.Duration) (peak *atomic.Uint64, stop func()) {
+	peak = new(atomic.Uint64)
+	done := make(chan struct{})
+	runtime.GC()
+	go func() {
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-done:
+				return
+			case <-time.After(every):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	return peak, func() { close(done) }
 }

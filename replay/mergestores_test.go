@@ -7,10 +7,8 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -209,24 +207,9 @@ func TestCoverageByCount(t *testing.T) {
 // plus a minute of keys however long the stores are.
 func BenchmarkMergeStores(b *testing.B) {
 	dir := benchStore(b)
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	defer close(stop)
-	runtime.GC()
-	go func() {
-		var ms runtime.MemStats
-		for {
-			select {
-			case <-stop:
-				return
-			case <-time.After(5 * time.Millisecond):
-			}
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-		}
-	}()
+	// Peak heap in use, sampled every 5 ms (includes garbage not yet collected).
+	peak, stop := samplePeakHeap(5 * time.Millisecond)
+	defer stop()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		st, err := MergeStores(context.Background(), MergeOptions{Dirs: []string{dir, dir}, Out: filepath.Join(b.TempDir(), "m"),
