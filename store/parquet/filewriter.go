@@ -162,15 +162,27 @@ func (w *fileWriter) largest() *instBuf {
 }
 
 // flushLargest writes the largest instrument buffer whole as a row group (the sink is over its budget) and
-// returns the change of buffered bytes.
-func (w *fileWriter) flushLargest() (int, error) {
+// returns the change of buffered bytes. With release set the buffer's memory is dropped too.
+func (w *fileWriter) flushLargest(release bool) (int, error) {
 	ib := w.largest()
 	if ib == nil {
 		return 0, nil
 	}
 	d, err := w.group(ib, true)
 	w.buffered += d
+	if err == nil && release {
+		ib.buf.release()
+	}
 	return d, err
+}
+
+// capBytes returns the memory of the instrument buffers.
+func (w *fileWriter) capBytes() int {
+	n := 0
+	for _, ib := range w.insts {
+		n += ib.buf.capBytes()
+	}
+	return n
 }
 
 // finish writes every buffered row (instruments with row groups of their own get their last ones, the

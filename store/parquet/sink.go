@@ -263,7 +263,9 @@ func (s *Sink) flushLargest() error {
 		return nil
 	}
 	metricParquetEarlyClose.Inc()
-	d, err := s.files[big].flushLargest()
+	// Buffers keep their memory for the next rows, unless all of them together hold more than half again the
+	// budget: then the one written gives its memory back.
+	d, err := s.files[big].flushLargest(s.heldBytes() > s.o.MaxBufferedBytes*3/2)
 	s.buffered += d
 	if err != nil {
 		return s.abort(schema.Kind(big), err)
@@ -391,6 +393,17 @@ func (s *Sink) Skipped() (duplicates, rejected uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.skipped, s.rejected
+}
+
+// heldBytes returns the memory of every instrument buffer.
+func (s *Sink) heldBytes() int {
+	n := 0
+	for _, w := range s.files {
+		if w != nil {
+			n += w.capBytes()
+		}
+	}
+	return n
 }
 
 // bufferedNow sums the bytes waiting in every instrument buffer (the running count buffered is kept equal).
