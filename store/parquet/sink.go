@@ -30,9 +30,9 @@ type Options struct {
 	Now              func() time.Time // wall clock for rotation and file names [time.Now]
 	Logger           *slog.Logger     // [slog.Default()]
 	// MaxBufferedBytes caps the rows waiting for their row group across all datasets and instruments
-	// [24 MiB]: when they take more, the largest instrument buffer is written early as a row group. The
-	// sink's memory is about this (plus the buffers' spare capacity and one row group being encoded),
-	// whatever the file sizes.
+	// [16 MiB]: when they take more, the largest instrument buffer is written early as a row group. The
+	// buffers' memory stays within about twice this (a buffer written early gives its memory back when
+	// they hold more), whatever the file sizes; add one row group being encoded.
 	MaxBufferedBytes int
 }
 
@@ -50,7 +50,7 @@ func (o *Options) defaults() {
 		o.RawFrameLevel = 7
 	}
 	if o.MaxBufferedBytes <= 0 {
-		o.MaxBufferedBytes = 24 << 20
+		o.MaxBufferedBytes = 16 << 20
 	}
 	if o.Rotation <= 0 {
 		o.Rotation = DefaultRotation
@@ -263,9 +263,9 @@ func (s *Sink) flushLargest() error {
 		return nil
 	}
 	metricParquetEarlyClose.Inc()
-	// Buffers keep their memory for the next rows, unless all of them together hold more than half again the
+	// Buffers keep their memory for the next rows, unless all of them together hold more than twice the
 	// budget: then the one written gives its memory back.
-	d, err := s.files[big].flushLargest(s.heldBytes() > s.o.MaxBufferedBytes*3/2)
+	d, err := s.files[big].flushLargest(s.heldBytes() > 2*s.o.MaxBufferedBytes)
 	s.buffered += d
 	if err != nil {
 		return s.abort(schema.Kind(big), err)
