@@ -34,7 +34,7 @@ const (
 	// frames/s (the Parquet sink's row buffers within twice its 16 MiB budget, the spool's 8 MiB ring, the
 	// zstd page encoders, one row group being encoded); without a limit GOGC=100 lets the heap grow to twice
 	// that before collecting. The heap is mostly pointer-free buffers, so collecting more often is cheap.
-	defaultMemoryLimitMB = 128
+	defaultMemoryLimitMB = 112
 )
 
 func run(c *cli.Context) error {

@@ -97,15 +97,6 @@ func (b *rowBuf) reset() {
 	b.rows, b.bytes, b.col, b.err, b.sorted = 0, 0, 0, nil, true
 }
 
-// release empties the buffer and drops its memory.
-func (b *rowBuf) release() {
-	b.reset()
-	for i := range b.cols {
-		c := &b.cols[i]
-		c.ints, c.floats, c.bools, c.offs, c.data, c.idx = nil, nil, nil, nil, nil, nil
-	}
-}
-
 // capBytes returns the memory the buffer holds.
 func (b *rowBuf) capBytes() int {
 	n := 0

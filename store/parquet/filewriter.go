@@ -80,16 +80,22 @@ func (w *fileWriter) add(e schema.Stored) (delta int, rowErr, writeErr error) {
 	w.bytes += ib.buf.bytes - before
 	w.minSeq, w.maxSeq = min(w.minSeq, h.Seq), max(w.maxSeq, h.Seq)
 	if n := ib.buf.rows; n >= w.target+w.target/4 && n >= ib.retry {
-		_, writeErr = w.group(ib, false)
+		_, writeErr = w.group(ib, groupNormal)
 	}
 	delta = ib.buf.bytes - before
 	w.buffered += delta
 	return delta, nil, writeErr
 }
 
-// group writes row groups of ib's rows: all of them with all set, else row groups of about target rows
-// while enough rows follow (see groupCut). It returns the change of buffered bytes.
-func (w *fileWriter) group(ib *instBuf, all bool) (delta int, err error) {
+// Modes of group.
+const (
+	groupNormal = iota // row groups of about target rows while enough rows follow
+	groupEarly         // one row group of half to three quarters of the rows (over the budget)
+	groupAll           // every row
+)
+
+// group writes row groups of ib's rows as mode says (see groupCut). It returns the change of buffered bytes.
+func (w *fileWriter) group(ib *instBuf, mode int) (delta int, err error) {
 	b := ib.buf
 	before := b.bytes
 	defer func() { delta = b.bytes - before }()
@@ -105,8 +111,13 @@ func (w *fileWriter) group(ib *instBuf, all bool) (delta int, err error) {
 			src.appendRows(b, w.perm, 0, 0)
 		}
 		cut := src.rows
-		if !all {
-			cut, w.sufMin = groupCut(src, w.target, w.sufMin)
+		switch mode {
+		case groupEarly:
+			if cut, w.sufMin = groupCut(src, src.rows/2, src.rows/4, w.sufMin); cut == 0 {
+				cut = src.rows
+			}
+		case groupNormal:
+			cut, w.sufMin = groupCut(src, w.target, w.target/4, w.sufMin)
 			if cut == 0 && src.rows < 2*w.target {
 				if src != b { // keep the rows sorted, so the next look needs no sort unless more come late
 					b.reset()
@@ -131,7 +142,7 @@ func (w *fileWriter) group(ib *instBuf, all bool) (delta int, err error) {
 		}
 		b.sorted = true
 		ib.retry = 0
-		if !all && b.rows < w.target+w.target/4 {
+		if mode == groupEarly || mode == groupNormal && b.rows < w.target+w.target/4 {
 			return
 		}
 	}
@@ -168,10 +179,13 @@ func (w *fileWriter) flushLargest(release bool) (int, error) {
 	if ib == nil {
 		return 0, nil
 	}
-	d, err := w.group(ib, true)
+	d, err := w.group(ib, groupEarly)
 	w.buffered += d
-	if err == nil && release {
-		ib.buf.release()
+	if err == nil && release { // keep the rows left in a buffer of their size
+		nb := newRowBuf(w.tp.t)
+		nb.appendRows(ib.buf, nil, 0, ib.buf.rows)
+		nb.sorted = true
+		ib.buf = nb
 	}
 	return d, err
 }
@@ -206,14 +220,14 @@ func (w *fileWriter) finish(final string) (renamed bool, err error) {
 		}
 		for ib.buf.rows >= w.target+w.target/4 {
 			rows := ib.buf.rows
-			if _, err := w.group(ib, false); err != nil {
+			if _, err := w.group(ib, groupNormal); err != nil {
 				return false, w.abort(err)
 			}
 			if ib.buf.rows == rows {
 				break
 			}
 		}
-		if _, err := w.group(ib, true); err != nil {
+		if _, err := w.group(ib, groupAll); err != nil {
 			return false, w.abort(err)
 		}
 	}

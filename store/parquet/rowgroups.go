@@ -13,8 +13,9 @@ package parquet
 // The sink streams: each instrument's rows wait in a buffer of their own until about target + target/4 of
 // them have arrived; then the first target rows in (ts, seq) order become a row group, written to the file
 // at once, and the rest stay for the next one (the lookahead: a row arriving a little late still sorts into
-// its place). A buffer whose rows offer no such cut is cut whole at 2 × target rows, and the largest buffer
-// is cut whole when the sink is over its memory budget. So a file's row groups interleave instruments in the
+// its place). A buffer whose rows offer no such cut is cut whole at 2 × target rows. When the sink is over its
+// memory budget, the largest buffer is cut early, between half and three quarters of its rows (keeping a
+// quarter as lookahead; whole if no cut there keeps arrival order). So a file's row groups interleave instruments in the
 // order they filled; each instrument's own row groups keep its arrival order.
 //
 // Files written this way carry metaRowGroups = rowGroupsByInst. A reader may then read each row group as a
@@ -35,26 +36,27 @@ func RowGroupsByInst(v *string) bool { return v != nil && *v == rowGroupsByInst 
 // MetaRowGroups is the metadata key to look the layout up with.
 const MetaRowGroups = metaRowGroups
 
-// groupCut returns where the first row group of a sorted buffer ends: the first row i >= target, leaving at
-// least target/4 rows after it, where every row before i arrived before every row from i on. 0: no such
-// cut. sufMin is scratch.
-func groupCut(b *rowBuf, target int, sufMin []int64) (int, []int64) {
+// groupCut returns where the first row group of a sorted buffer ends: the first row i >= from that leaves at
+// least keep rows after it, where every row before i arrived before every row from i on (prefix max seq <
+// suffix min seq). 0: no such cut. sufMin is scratch.
+func groupCut(b *rowBuf, from, keep int, sufMin []int64) (int, []int64) {
 	n := b.rows
-	if n-target < target/4 || n <= target {
+	from = max(from, 1)
+	if n-from < keep || n <= from {
 		return 0, sufMin
 	}
 	seq := b.cols[b.seqCol].ints[:n]
-	sufMin = append(sufMin[:0], make([]int64, n-target+1)...)
-	sufMin[n-target] = int64(^uint64(0) >> 1)
-	for i := n - 1; i >= target; i-- {
-		sufMin[i-target] = min(sufMin[i-target+1], seq[i])
+	sufMin = append(sufMin[:0], make([]int64, n-from+1)...)
+	sufMin[n-from] = int64(^uint64(0) >> 1)
+	for i := n - 1; i >= from; i-- {
+		sufMin[i-from] = min(sufMin[i-from+1], seq[i])
 	}
 	prefMax := int64(-1 << 63)
-	for _, s := range seq[:target] {
+	for _, s := range seq[:from] {
 		prefMax = max(prefMax, s)
 	}
-	for i := target; n-i >= target/4; i++ {
-		if prefMax < sufMin[i-target] {
+	for i := from; n-i >= keep; i++ {
+		if prefMax < sufMin[i-from] {
 			return i, sufMin
 		}
 		prefMax = max(prefMax, seq[i])
