@@ -120,6 +120,7 @@ func newDispatcher(r *Recorder, s Sink, pos, end uint64) *dispatcher {
 }
 
 func (d *dispatcher) run() {
+	lowerThreadPriority(d.r.o.SinkNice)
 	defer close(d.done)
 	defer d.rd.close()
 	timer := time.NewTimer(time.Hour)

@@ -49,6 +49,9 @@ type RecorderOptions struct {
 	DiskCheckInterval time.Duration
 	// FreeBytes returns the free bytes of a folder's file system [statfs].
 	FreeBytes func(dir string) (uint64, error)
+	// SinkNice is the nice value of the sinks' dispatcher threads (Linux) [10]: the sinks' encoding and
+	// compression give way to ingest and strategies whenever those want the CPU. -1: normal priority.
+	SinkNice int
 	Logger    *slog.Logger // nil: slog.Default()
 }
 
@@ -83,6 +86,9 @@ func (o *RecorderOptions) defaults() {
 	}
 	if o.FreeBytes == nil {
 		o.FreeBytes = statfsFree
+	}
+	if o.SinkNice == 0 {
+		o.SinkNice = 10
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
