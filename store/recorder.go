@@ -52,7 +52,7 @@ type RecorderOptions struct {
 	// SinkNice is the nice value of the sinks' dispatcher threads (Linux) [10]: the sinks' encoding and
 	// compression give way to ingest and strategies whenever those want the CPU. -1: normal priority.
 	SinkNice int
-	Logger    *slog.Logger // nil: slog.Default()
+	Logger   *slog.Logger // nil: slog.Default()
 }
 
 // DeadLetterFunc stores a batch that sink rejected permanently with cause and returns the file written.
