@@ -31,7 +31,7 @@ const (
 	defaultStatsInterval  = 30 * time.Second
 	defaultConnectTimeout = 30 * time.Second
 	// defaultMemoryLimitMB is the GC's soft heap limit. The recorder's live heap is about 70 MiB at 20k
-	// frames/s (the Parquet sink's row buffers within twice its 16 MiB budget, the spool's 8 MiB ring, the
+	// frames/s (the Parquet sink's row buffers within 1.5 times its 24 MiB budget, the spool's 8 MiB ring, the
 	// zstd page encoders, one row group being encoded); without a limit GOGC=100 lets the heap grow to twice
 	// that before collecting. The heap is mostly pointer-free buffers, so collecting more often is cheap.
 	defaultMemoryLimitMB = 112
