@@ -35,6 +35,10 @@ const (
 	// zstd page encoders, one row group being encoded); without a limit GOGC=100 lets the heap grow to twice
 	// that before collecting. The heap is mostly pointer-free buffers, so collecting more often is cheap.
 	defaultMemoryLimitMB = 112
+	// clickHouseMemoryLimitMB is the default with a ClickHouse sink, whose rate-sized batches (up to 64x
+	// --batch-size rows per table) need room the Parquet-only budget does not leave: near the limit the GC
+	// would run all the time.
+	clickHouseMemoryLimitMB = 320
 )
 
 func run(c *cli.Context) error {
@@ -189,7 +193,11 @@ func setGC(c *cli.Context, log *slog.Logger) {
 	if os.Getenv("GOGC") == "" && c.Int("gc-percent") != 100 {
 		debug.SetGCPercent(c.Int("gc-percent"))
 	}
-	if mb := c.Int("memory-limit-mb"); os.Getenv("GOMEMLIMIT") == "" && mb > 0 {
+	mb := c.Int("memory-limit-mb")
+	if !c.IsSet("memory-limit-mb") && c.String("clickhouse") != "" {
+		mb = clickHouseMemoryLimitMB
+	}
+	if os.Getenv("GOMEMLIMIT") == "" && mb > 0 {
 		debug.SetMemoryLimit(int64(mb) << 20)
 		log.Debug("gc soft memory limit", "mib", mb)
 	}
