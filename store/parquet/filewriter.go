@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/okxtape/okxtape/schema"
@@ -66,7 +67,7 @@ func (w *fileWriter) add(e schema.Stored) (delta int, rowErr, writeErr error) {
 	if ib == nil || ib.id != h.InstID {
 		ib = w.insts[h.InstID]
 		if ib == nil {
-			ib = &instBuf{id: h.InstID, buf: newRowBuf(w.tp.t)}
+			ib = &instBuf{id: strings.Clone(h.InstID), buf: newRowBuf(w.tp.t)}
 			w.insts[ib.id] = ib
 		}
 		w.last = ib
