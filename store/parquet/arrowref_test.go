@@ -228,4 +228,3 @@ func (r *arrowRowReader) Int64s(dst []int64) []int64 {
 	}
 	return dst
 }
-

@@ -27,6 +27,9 @@ const (
 	ckIntList
 )
 
+// maxConstLen bounds the strings taken from statistics (longer ones could be truncated by a writer).
+const maxConstLen = 64
+
 // levelChunk is how many levels a list column decodes per ReadBatch call.
 const levelChunk = 4096
 
@@ -43,6 +46,10 @@ type colDec struct {
 	f64 *file.Float64ColumnChunkReader
 	bl  *file.BooleanColumnChunkReader
 	ba  *file.ByteArrayColumnChunkReader
+	// konst: the row group's statistics prove every row holds kval (a string column with min == max and no
+	// nulls: inst_id in the by-instrument layout, channel in most files), so the chunk is not decoded.
+	konst bool
+	kval  string
 
 	// The batch: ints/floats/bools/strs hold one value per row (lists: the elements, offs the row bounds).
 	ints   []int64
@@ -233,6 +240,13 @@ func newColDecs(t *schema.Table, sch *pqschema.Schema) ([]colDec, error) {
 // open starts reading the column chunk of row group rg (closing the previous one).
 func (c *colDec) open(rg *file.RowGroupReader) error {
 	c.close()
+	c.konst = false
+	if c.kind == ckString && c.maxDef == 0 {
+		if lo, hi, ok := byteStats(rg.MetaData(), c.leaf); ok && lo == hi && len(lo) <= maxConstLen {
+			c.konst, c.kval = true, c.internBytes([]byte(lo))
+			return nil
+		}
+	}
 	cr, err := rg.Column(c.leaf)
 	if err != nil {
 		return fmt.Errorf("column %s: %w", c.name, err)
@@ -296,6 +310,13 @@ func (c *colDec) read(n int) error {
 		c.bools = growTo(c.bools, n)
 		got, err = readFlat(c, n, c.bl.ReadBatch, c.bools, false)
 	case ckString:
+		if c.konst {
+			c.strs = growTo(c.strs, n)
+			for i := range c.strs {
+				c.strs[i] = c.kval
+			}
+			return nil
+		}
 		got, err = c.readStrings(n)
 	case ckIntList:
 		got, err = readList(c, n, c.i64.ReadBatch, &c.lvals, &c.ints, 0)

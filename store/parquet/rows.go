@@ -87,6 +87,26 @@ func openRows(path string, pf *file.Reader, rowGroups []int, batch int) (*RowRea
 // returns how many it passed; fewer than max only at the end of the row groups. A non-nil error from fn
 // stops the read and is returned as is.
 func (r *RowReader) Read(max int, fn func(schema.Stored) error) (int, error) {
+	return r.ReadTo(max, reusedEvent(fn))
+}
+
+// reusedEvent is the RowSink of Read: every row in the reader's event, passed to fn.
+type reusedEvent func(schema.Stored) error
+
+func (s reusedEvent) Slot() schema.Stored       { return nil }
+func (s reusedEvent) Row(e schema.Stored) error { return s(e) }
+
+// RowSink receives rows decoded in place (RowReader.ReadTo): Slot returns the event the next row is read
+// into (nil: the reader's own reused event); Row is called once it holds the row (a slot that Row does not keep may be returned again by the next
+// Slot). A non-nil error from Row stops the read and is returned as is.
+type RowSink interface {
+	Slot() schema.Stored
+	Row(e schema.Stored) error
+}
+
+// ReadTo is Read decoding each row straight into the event sink.Slot returns, so a caller that keeps rows
+// copies nothing.
+func (r *RowReader) ReadTo(max int, sink RowSink) (int, error) {
 	n := 0
 	rd := &r.rows
 	for n < max {
@@ -101,13 +121,17 @@ func (r *RowReader) Read(max int, fn func(schema.Stored) error) (int, error) {
 		end := min(r.n, rd.row+max-n)
 		for ; rd.row < end; rd.row++ {
 			rd.col = 0
-			r.ev.ReadRow(rd)
+			ev := sink.Slot()
+			if ev == nil {
+				ev = r.ev
+			}
+			ev.ReadRow(rd)
 			if rd.err != nil {
 				return n, fmt.Errorf("parquet %s row %d: %w", r.path, r.read, rd.err)
 			}
 			r.read++
 			n++
-			if err := fn(r.ev); err != nil {
+			if err := sink.Row(ev); err != nil {
 				rd.row++
 				return n, err
 			}
@@ -231,6 +255,36 @@ func (r *batchRows) Float64s(dst []float64) []float64 {
 	dst = dst[:0]
 	if c := r.next(ckFloatList); c != nil {
 		dst = append(dst, c.floats[c.offs[r.row]:c.offs[r.row+1]]...)
+	}
+	return dst
+}
+
+// Levels implements schema.LevelReader: a book side's price, size and count lists read at once.
+func (r *batchRows) Levels(dst []schema.Level) []schema.Level {
+	dst = dst[:0]
+	px, sz, n := r.next(ckFloatList), r.next(ckFloatList), r.next(ckIntList)
+	if px == nil || sz == nil || n == nil {
+		return dst
+	}
+	i := r.row
+	p := px.floats[px.offs[i]:px.offs[i+1]]
+	s := sz.floats[sz.offs[i]:sz.offs[i+1]]
+	c := n.ints[n.offs[i]:n.offs[i+1]]
+	if len(s) == len(p) && len(c) == len(p) {
+		for k := range p {
+			dst = append(dst, schema.Level{Px: p[k], Sz: s[k], Orders: c[k]})
+		}
+		return dst
+	}
+	for k := range p { // ragged sides (not written by okxtape): what Book.ReadRow's column path gives
+		lv := schema.Level{Px: p[k]}
+		if k < len(s) {
+			lv.Sz = s[k]
+		}
+		if k < len(c) {
+			lv.Orders = c[k]
+		}
+		dst = append(dst, lv)
 	}
 	return dst
 }
