@@ -52,11 +52,16 @@ func (s *valueSlab[T, P]) len() int               { return s.n }
 func (s *valueSlab[T, P]) at(i int) schema.Stored { return P(&s.rows[i]) }
 
 // bookSlab stores book messages. Each slot keeps its Bids and Asks arrays from part to part and rows are read
-// into them, so a reused slab allocates nothing per row once its slots have grown. rows[n:] are spare slots.
+// into them, so a reused slab allocates nothing per row once its slots have grown; a new slot's sides start
+// with room for slotLevels levels each, cut from a shared block. rows[n:] are spare slots.
 type bookSlab struct {
-	rows []schema.Book
-	n    int
+	rows  []schema.Book
+	n     int
+	block []schema.Level
 }
+
+// slotLevels is the room a new slot has per side: books5 and most incremental updates fit.
+const slotLevels = 8
 
 func (s *bookSlab) reset()     { s.n = 0 }
 func (s *bookSlab) grow(n int) {}
@@ -66,7 +71,15 @@ func (s *bookSlab) slot() schema.Stored {
 		s.rows = append(s.rows, schema.Book{})
 		s.rows = s.rows[:cap(s.rows)]
 	}
-	return &s.rows[s.n]
+	b := &s.rows[s.n]
+	if b.Bids == nil {
+		if len(s.block) < 2*slotLevels {
+			s.block = make([]schema.Level, 512*slotLevels)
+		}
+		b.Bids, b.Asks = s.block[:0:slotLevels], s.block[slotLevels:slotLevels:2*slotLevels]
+		s.block = s.block[2*slotLevels:]
+	}
+	return b
 }
 func (s *bookSlab) commit() { s.n++ }
 func (s *bookSlab) add(e schema.Stored) {
