@@ -50,6 +50,9 @@ type colDec struct {
 	// nulls: inst_id in the by-instrument layout, channel in most files), so the chunk is not decoded.
 	konst bool
 	kval  string
+	// fast: a required string chunk read from its pages by sp (dictstr.go) instead of ba.
+	fast bool
+	sp   strPages
 
 	// The batch: ints/floats/bools/strs hold one value per row (lists: the elements, offs the row bounds).
 	ints   []int64
@@ -246,6 +249,15 @@ func (c *colDec) open(rg *file.RowGroupReader) error {
 			c.konst, c.kval = true, c.internBytes([]byte(lo))
 			return nil
 		}
+		if cc, err := rg.MetaData().ColumnChunk(c.leaf); err == nil && fastStrings(cc) {
+			pr, err := rg.GetColumnPageReader(c.leaf)
+			if err != nil {
+				return fmt.Errorf("column %s: %w", c.name, err)
+			}
+			c.fast = true
+			c.sp.reset(pr)
+			return nil
+		}
 	}
 	cr, err := rg.Column(c.leaf)
 	if err != nil {
@@ -270,7 +282,7 @@ func (c *colDec) open(rg *file.RowGroupReader) error {
 	return nil
 }
 
-// close releases the column chunk reader (its page buffers go back to readerAlloc).
+// close releases the column chunk reader (its page buffers go back to pageAlloc).
 func (c *colDec) close() {
 	var cr interface{ Close() error }
 	switch {
@@ -285,6 +297,11 @@ func (c *colDec) close() {
 	}
 	if cr != nil {
 		cr.Close()
+	}
+	if c.fast {
+		c.sp.pr.Close()
+		c.sp.reset(nil)
+		c.fast = false
 	}
 	c.i64, c.f64, c.bl, c.ba = nil, nil, nil, nil
 }
@@ -316,6 +333,11 @@ func (c *colDec) read(n int) error {
 				c.strs[i] = c.kval
 			}
 			return nil
+		}
+		if c.fast {
+			c.strs = growTo(c.strs, n)
+			got, err = c.sp.read(c, c.strs)
+			break
 		}
 		got, err = c.readStrings(n)
 	case ckIntList:

@@ -93,14 +93,20 @@ func ReadDataset(dir, dataset string, from, to time.Time, fn func(schema.Stored)
 }
 
 // poolAllocator is a memory.Allocator that recycles the page and column buffers the Parquet reader frees
-// (by power-of-two size class), instead of making the runtime zero fresh memory for every page.
+// (by power-of-two size class), instead of making the runtime zero fresh memory for every page. With dirty
+// set, recycled buffers are not zeroed: for readers whose buffers are always overwritten before they are
+// read (the column chunk readers' page and decompression buffers), not for Arrow array builders.
 type poolAllocator struct {
 	pools [40]sync.Pool
+	dirty bool
 }
 
 const minPooled = 4 << 10
 
-var readerAlloc = &poolAllocator{}
+var (
+	readerAlloc = &poolAllocator{}            // pqarrow (ArrowReadAll)
+	pageAlloc   = &poolAllocator{dirty: true} // the column decoder's pages (colread.go)
+)
 
 func sizeClass(n int) int { return bits.Len(uint(n - 1)) }
 
@@ -114,7 +120,9 @@ func (p *poolAllocator) Allocate(size int) []byte {
 	}
 	if v := p.pools[c].Get(); v != nil {
 		b := (*v.(*[]byte))[:size]
-		clear(b)
+		if !p.dirty {
+			clear(b)
+		}
 		return b
 	}
 	return make([]byte, size, 1<<c)
@@ -124,7 +132,7 @@ func (p *poolAllocator) Reallocate(size int, b []byte) []byte {
 	if size <= cap(b) {
 		old := len(b)
 		b = b[:size]
-		if size > old {
+		if size > old && !p.dirty {
 			clear(b[old:])
 		}
 		return b

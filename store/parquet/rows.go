@@ -31,7 +31,7 @@ type RowReader struct {
 // OpenRows opens path for reading the row groups rowGroups (nil: all) in the order given, in batches of
 // batch rows. The table and the column checks are ReadFile's.
 func OpenRows(path string, rowGroups []int, batch int) (*RowReader, error) {
-	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(readerAlloc)))
+	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(pageAlloc)))
 	if err != nil {
 		return nil, fmt.Errorf("open parquet %s: %w", path, err)
 	}
