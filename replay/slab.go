@@ -51,19 +51,20 @@ func (s *valueSlab[T, P]) add(e schema.Stored)    { *s.slot().(P) = *e.(P); s.n+
 func (s *valueSlab[T, P]) len() int               { return s.n }
 func (s *valueSlab[T, P]) at(i int) schema.Stored { return P(&s.rows[i]) }
 
-// bookSlab stores book messages. Each slot keeps its Bids and Asks arrays from part to part and rows are read
-// into them, so a reused slab allocates nothing per row once its slots have grown; a new slot's sides start
-// with room for slotLevels levels each, cut from a shared block. rows[n:] are spare slots.
+// bookSlab stores book messages; their levels go into one flat arena shared by the part's rows (each row's
+// Bids and Asks are capped sub-slices of it), so rows and levels stay packed and a reused slab allocates
+// nothing per row once the arena has grown to the size of a part. A row is read into its slot with sides
+// in two reused scratch buffers, and commit moves the levels into the arena. A full arena is replaced, not
+// grown: rows already added keep pointing at the old one, which stays valid until the slab is reset.
+// rows[n:] are spare slots.
 type bookSlab struct {
-	rows  []schema.Book
-	n     int
-	block []schema.Level
+	rows       []schema.Book
+	n          int
+	arena      []schema.Level
+	bids, asks []schema.Level // the slot's sides before commit
 }
 
-// slotLevels is the room a new slot has per side: books5 and most incremental updates fit.
-const slotLevels = 8
-
-func (s *bookSlab) reset()     { s.n = 0 }
+func (s *bookSlab) reset()     { s.n, s.arena = 0, s.arena[:0] }
 func (s *bookSlab) grow(n int) {}
 func (s *bookSlab) len() int   { return s.n }
 func (s *bookSlab) slot() schema.Stored {
@@ -72,21 +73,38 @@ func (s *bookSlab) slot() schema.Stored {
 		s.rows = s.rows[:cap(s.rows)]
 	}
 	b := &s.rows[s.n]
-	if b.Bids == nil {
-		if len(s.block) < 2*slotLevels {
-			s.block = make([]schema.Level, 512*slotLevels)
-		}
-		b.Bids, b.Asks = s.block[:0:slotLevels], s.block[slotLevels:slotLevels:2*slotLevels]
-		s.block = s.block[2*slotLevels:]
-	}
+	b.Bids, b.Asks = s.bids[:0], s.asks[:0]
 	return b
 }
-func (s *bookSlab) commit() { s.n++ }
+
+func (s *bookSlab) commit() {
+	b := &s.rows[s.n]
+	s.bids, s.asks = b.Bids[:0], b.Asks[:0] // keep what the reader grew
+	b.Bids, b.Asks = s.place(b.Bids, b.Asks)
+	s.n++
+}
+
+// place copies a row's sides into the arena and returns them there.
+func (s *bookSlab) place(bids, asks []schema.Level) (b, a []schema.Level) {
+	if need := len(bids) + len(asks); len(s.arena)+need > cap(s.arena) {
+		s.arena = make([]schema.Level, 0, max(2*cap(s.arena), need, 4096))
+	}
+	lo := len(s.arena)
+	s.arena = append(append(s.arena, bids...), asks...)
+	mid, hi := lo+len(bids), len(s.arena)
+	return s.arena[lo:mid:mid], s.arena[mid:hi:hi]
+}
+
 func (s *bookSlab) add(e schema.Stored) {
-	src, dst := e.(*schema.Book), s.slot().(*schema.Book)
+	src := e.(*schema.Book)
+	if s.n == len(s.rows) {
+		s.rows = append(s.rows, schema.Book{})
+		s.rows = s.rows[:cap(s.rows)]
+	}
+	bids, asks := s.place(src.Bids, src.Asks)
 	// A literal of the exported fields: the reader's private scratch buffers are not shared.
-	*dst = schema.Book{Header: src.Header, Action: src.Action, SeqID: src.SeqID, PrevSeqID: src.PrevSeqID,
-		Checksum: src.Checksum, Bids: append(dst.Bids[:0], src.Bids...), Asks: append(dst.Asks[:0], src.Asks...)}
+	s.rows[s.n] = schema.Book{Header: src.Header, Action: src.Action, SeqID: src.SeqID, PrevSeqID: src.PrevSeqID,
+		Checksum: src.Checksum, Bids: bids, Asks: asks}
 	s.n++
 }
 func (s *bookSlab) at(i int) schema.Stored { return &s.rows[i] }
