@@ -32,7 +32,8 @@ type arrowCol struct {
 	field  int // index in the record
 	ints   []int64
 	floats []float64
-	nulls  arrow.Array // set when the column has nulls (floats read as NaN)
+	nulls  arrow.Array // set when the column has nulls (floats read as NaN, other types as zero values)
+	elems  arrow.Array // lists: the elements (a null element reads as NaN or 0)
 	bools  *array.Boolean
 	offs   []int32
 	data   []byte
@@ -146,6 +147,7 @@ func (r *arrowRowReader) bind(rec arrow.RecordBatch) {
 		case akFloatList, akIntList:
 			l := a.(*array.List)
 			c.offs = l.Offsets()
+			c.elems = l.ListValues()
 			if c.kind == akFloatList {
 				c.floats = l.ListValues().(*array.Float64).Float64Values()
 			} else {
@@ -169,7 +171,7 @@ func (r *arrowRowReader) next(k arrowKind) *arrowCol {
 }
 
 func (r *arrowRowReader) Int64() int64 {
-	if c := r.next(akInt); c != nil {
+	if c := r.next(akInt); c != nil && (c.nulls == nil || !c.nulls.IsNull(r.row)) {
 		return c.ints[r.row]
 	}
 	return 0
@@ -184,7 +186,7 @@ func (r *arrowRowReader) Float64() float64 {
 }
 
 func (r *arrowRowReader) Bool() bool {
-	if c := r.next(akBool); c != nil {
+	if c := r.next(akBool); c != nil && (c.nulls == nil || !c.nulls.IsNull(r.row)) {
 		return c.bools.Value(r.row)
 	}
 	return false
@@ -216,7 +218,13 @@ func (r *arrowRowReader) String() string {
 func (r *arrowRowReader) Float64s(dst []float64) []float64 {
 	dst = dst[:0]
 	if c := r.next(akFloatList); c != nil {
-		dst = append(dst, c.floats[c.offs[r.row]:c.offs[r.row+1]]...)
+		for k := c.offs[r.row]; k < c.offs[r.row+1]; k++ {
+			if c.elems.IsNull(int(k)) {
+				dst = append(dst, math.NaN())
+			} else {
+				dst = append(dst, c.floats[k])
+			}
+		}
 	}
 	return dst
 }
@@ -224,7 +232,13 @@ func (r *arrowRowReader) Float64s(dst []float64) []float64 {
 func (r *arrowRowReader) Int64s(dst []int64) []int64 {
 	dst = dst[:0]
 	if c := r.next(akIntList); c != nil {
-		dst = append(dst, c.ints[c.offs[r.row]:c.offs[r.row+1]]...)
+		for k := c.offs[r.row]; k < c.offs[r.row+1]; k++ {
+			if c.elems.IsNull(int(k)) {
+				dst = append(dst, 0)
+			} else {
+				dst = append(dst, c.ints[k])
+			}
+		}
 	}
 	return dst
 }

@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"fmt"
+	"math"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/parquet"
@@ -30,8 +31,8 @@ const (
 // maxConstLen bounds the strings taken from statistics (longer ones could be truncated by a writer).
 const maxConstLen = 64
 
-// levelChunk is how many levels a list column decodes per ReadBatch call.
-const levelChunk = 4096
+// levelChunk is how many levels a list column decodes per ReadBatch call (a variable for tests).
+var levelChunk = 4096
 
 // colDec is one table column of the file: how it is stored and the rows of the current batch.
 type colDec struct {
@@ -354,7 +355,7 @@ func (c *colDec) read(n int) error {
 	return nil
 }
 
-var nan = func() float64 { var z float64; return z / z }()
+var nan = math.NaN()
 
 func growTo[T any](b []T, n int) []T {
 	if cap(b) < n {
@@ -494,7 +495,7 @@ func readList[T any](c *colDec, n int, rb batchFn[T], buf *[]T, out *[]T, null T
 		if c.done {
 			break
 		}
-		lv, nv, err := rb(levelChunk, *buf, c.defs, c.reps)
+		lv, nv, err := rb(int64(levelChunk), (*buf)[:levelChunk], c.defs[:levelChunk], c.reps[:levelChunk])
 		if err != nil {
 			return rows, err
 		}
