@@ -3,6 +3,7 @@ package parquet
 import (
 	"fmt"
 	"math"
+	"reflect"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -23,6 +24,7 @@ type RowReader struct {
 	left   int64 // rows of the open row group not yet decoded
 	batch  int
 	rows   batchRows
+	plan   *fillPlan // nil: rows go through ReadRow
 	ev     schema.Stored
 	n      int // rows in the batch
 	read   int // rows passed on so far
@@ -80,7 +82,7 @@ func openRows(path string, pf *file.Reader, rowGroups []int, batch int) (*RowRea
 		}
 	}
 	return &RowReader{path: path, t: t, pf: pf, groups: rowGroups, batch: max(batch, 1), rows: batchRows{cols: cols},
-		ev: t.New()}, nil
+		plan: planFor(t, cols), ev: t.New()}, nil
 }
 
 // Read passes up to max more rows to fn (the same reused event each time, valid only during the call) and
@@ -125,7 +127,11 @@ func (r *RowReader) ReadTo(max int, sink RowSink) (int, error) {
 			if ev == nil {
 				ev = r.ev
 			}
-			ev.ReadRow(rd)
+			if r.plan != nil && reflect.TypeOf(ev) == r.plan.typ {
+				r.plan.fill(ev, rd)
+			} else {
+				ev.ReadRow(rd)
+			}
 			if rd.err != nil {
 				return n, fmt.Errorf("parquet %s row %d: %w", r.path, r.read, rd.err)
 			}
@@ -261,12 +267,16 @@ func (r *batchRows) Float64s(dst []float64) []float64 {
 
 // Levels implements schema.LevelReader: a book side's price, size and count lists read at once.
 func (r *batchRows) Levels(dst []schema.Level) []schema.Level {
-	dst = dst[:0]
 	px, sz, n := r.next(ckFloatList), r.next(ckFloatList), r.next(ckIntList)
 	if px == nil || sz == nil || n == nil {
-		return dst
+		return dst[:0]
 	}
-	i := r.row
+	return levelsOf(px, sz, n, r.row, dst)
+}
+
+// levelsOf appends to dst[:0] the levels of row i from its price, size and count list columns.
+func levelsOf(px, sz, n *colDec, i int, dst []schema.Level) []schema.Level {
+	dst = dst[:0]
 	p := px.floats[px.offs[i]:px.offs[i+1]]
 	s := sz.floats[sz.offs[i]:sz.offs[i+1]]
 	c := n.ints[n.offs[i]:n.offs[i+1]]
