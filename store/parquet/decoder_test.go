@@ -308,8 +308,6 @@ func copyFile(t *testing.T, from, to string) {
 	}
 }
 
-
-
 // TestFillPlans: the tables replay reads most (and every table whose ReadRow only stores values) are filled
 // by a plan, not through ReadRow; a plan copies exactly what ReadRow would (TestDecoderMatchesArrowReader
 // reads every table through its plan when it has one).

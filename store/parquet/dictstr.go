@@ -15,18 +15,18 @@ import (
 // hybrid) or PLAIN values, so a row costs an index lookup instead of a byte-array copy and a string compare.
 // Chunks with other encodings use arrow-go's ByteArray reader (colDec.readStrings).
 type strPages struct {
-	pr   file.PageReader
-	dict []string
-	page []byte // the data page's values not yet decoded
-	left int    // values left in the page
+	pr      file.PageReader
+	dict    []string
+	page    []byte // the data page's values not yet decoded
+	left    int    // values left in the page
 	dictEnc bool
 	// RLE / bit-packed hybrid state of a dictionary-encoded page.
-	bw        int // bit width of the indices
-	rleLeft   int // values left in the current RLE run
-	rleVal    int
-	packed    []byte // the current bit-packed run's bytes
-	packLeft  int    // values left in it
-	packPos   int    // next value in it
+	bw       int // bit width of the indices
+	rleLeft  int // values left in the current RLE run
+	rleVal   int
+	packed   []byte // the current bit-packed run's bytes
+	packLeft int    // values left in it
+	packPos  int    // next value in it
 }
 
 var errStrPage = errors.New("damaged string page")

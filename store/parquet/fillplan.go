@@ -130,7 +130,7 @@ func (p *probeRows) Levels(dst []schema.Level) []schema.Level {
 	return l
 }
 
-func (p *probeRows) Bool() bool                        { p.failed = true; p.col++; return false }
+func (p *probeRows) Bool() bool                       { p.failed = true; p.col++; return false }
 func (p *probeRows) Float64s(dst []float64) []float64 { p.failed = true; p.col++; return dst[:0] }
 func (p *probeRows) Int64s(dst []int64) []int64       { p.failed = true; p.col++; return dst[:0] }
 
