@@ -48,6 +48,10 @@ type dataset struct {
 	free  []*loaded
 }
 
+// spareParts keeps the loaded parts of closed streams, by kind, for the next stream: a process that replays
+// many times (serve's clients, benchmarks) then does not grow slabs and groups again for each.
+var spareParts [schema.NumKinds]sync.Pool
+
 func (d *dataset) get() *loaded {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -56,7 +60,24 @@ func (d *dataset) get() *loaded {
 		d.free = d.free[:n-1]
 		return l
 	}
+	if v := spareParts[d.t.Kind].Get(); v != nil {
+		l := v.(*loaded)
+		l.ds = d
+		return l
+	}
 	return &loaded{ds: d, slab: newSlab(d.t.Kind), gidx: map[streamID]int{}}
+}
+
+// spare hands the dataset's free parts to the next stream (Stream.Close, once no worker runs).
+func (d *dataset) spare() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, l := range d.free {
+		l.ds = nil
+		spareParts[d.t.Kind].Put(l)
+	}
+	clear(d.free)
+	d.free = d.free[:0]
 }
 
 func (d *dataset) put(l *loaded) {

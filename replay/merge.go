@@ -145,9 +145,18 @@ func OpenWith(ctx context.Context, src Source, q store.Query, tables []*schema.T
 func (s *Stream) Close() {
 	s.cancel()
 	s.wg.Wait()
+	for _, l := range s.retired {
+		l.ds.put(l)
+	}
+	s.retired = s.retired[:0]
+	var last *dataset
 	for _, j := range s.jobs {
 		if j.part.Release != nil {
 			j.part.Release()
+		}
+		if j.d != last { // a dataset's jobs are not contiguous after the load-order sort; spare is idempotent
+			last = j.d
+			j.d.spare()
 		}
 	}
 }
