@@ -32,7 +32,7 @@ const (
 const maxConstLen = 64
 
 // levelChunk is how many levels a list column decodes per ReadBatch call (a variable for tests).
-var levelChunk = 4096
+var levelChunk = 1024
 
 // colDec is one table column of the file: how it is stored and the rows of the current batch.
 type colDec struct {
@@ -175,7 +175,7 @@ var decoderSets = struct {
 	free map[*schema.Table][][]colDec
 }{free: map[*schema.Table][][]colDec{}}
 
-const maxFreeSets = 32
+const maxFreeSets = 8
 
 func getColDecs(t *schema.Table) []colDec {
 	decoderSets.Lock()
