@@ -68,9 +68,9 @@ type colDec struct {
 	next       int       // intern slot replaced next
 	// Lists: levels decoded but not yet consumed (they belong to rows after the batch).
 	lpos, llen int
-	lvals      []int64   // the values of those levels (ints, or float bits via lfloats)
-	lfloats    []float64 // float lists' values
-	vpos, nv   int       // next value of lvals/lfloats, and how many were decoded
+	lvals      []int64   // int lists: the values ReadBatch decoded with those levels
+	lfloats    []float64 // float lists: the same
+	vpos, nv   int       // next of those values, and how many there are
 	done       bool      // the column chunk is exhausted
 }
 
