@@ -46,8 +46,9 @@ type Part struct {
 }
 
 // RowSink receives the rows of Part.ReadTo: Slot returns the event the next row is read into (nil: the
-// reader's own reused event); Row is called once it holds the row (a slot Row does not keep may be returned again by the next Slot). A non-nil error
-// from Row stops the read and is returned as is. (The method set of parquet.RowSink.)
+// reader's own reused event); Row is called once it holds the row (a slot Row does not keep may be returned
+// again by the next Slot). A non-nil error from Row stops the read and is returned as is. (The method set of
+// parquet.RowSink.)
 type RowSink interface {
 	Slot() schema.Stored
 	Row(e schema.Stored) error

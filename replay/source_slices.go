@@ -35,12 +35,9 @@ func slicedParts(ft *parquet.Footer, g parquet.GroupStats) ([]Part, error) {
 	lo := 0
 	for k, x := range sl {
 		first, rows, last := lo, x.End-lo, k == len(sl)-1
-		parts[k] = Part{Name: fmt.Sprintf("%s (row group %d, rows %d-%d)", path, g.Index, lo, x.End), MinTs: x.MinTs,
-			MaxTs: x.MaxTs, Rows: int64(rows), Read: func(ctx context.Context, fn func(schema.Stored) error) error {
-				return gs.read(ctx, first, rows, last, eachRow(fn))
-			}, ReadTo: func(ctx context.Context, sink RowSink) error {
-				return gs.read(ctx, first, rows, last, sink)
-			}, Release: gs.close}
+		parts[k] = readPart(Part{Name: fmt.Sprintf("%s (row group %d, rows %d-%d)", path, g.Index, lo, x.End),
+			MinTs: x.MinTs, MaxTs: x.MaxTs, Rows: int64(rows), Release: gs.close},
+			func(ctx context.Context, sink RowSink) error { return gs.read(ctx, first, rows, last, sink) })
 		lo = x.End
 	}
 	return parts, nil
