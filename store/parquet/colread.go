@@ -51,9 +51,11 @@ type colDec struct {
 	// nulls: inst_id in the by-instrument layout, channel in most files), so the chunk is not decoded.
 	konst bool
 	kval  string
-	// fast: a required string chunk read from its pages by sp (dictstr.go) instead of ba.
+	// fast: a required string or integer chunk read from its pages by sp (dictstr.go) or ip (intpages.go)
+	// instead of ba or i64.
 	fast bool
 	sp   strPages
+	ip   intPages
 
 	// The batch: ints/floats/bools/strs hold one value per row (lists: the elements, offs the row bounds).
 	ints   []int64
@@ -260,6 +262,17 @@ func (c *colDec) open(rg *file.RowGroupReader) error {
 			return nil
 		}
 	}
+	if c.kind == ckInt && c.maxDef == 0 {
+		if cc, err := rg.MetaData().ColumnChunk(c.leaf); err == nil && fastInts(cc) {
+			pr, err := rg.GetColumnPageReader(c.leaf)
+			if err != nil {
+				return fmt.Errorf("column %s: %w", c.name, err)
+			}
+			c.fast = true
+			c.ip.reset(pr)
+			return nil
+		}
+	}
 	cr, err := rg.Column(c.leaf)
 	if err != nil {
 		return fmt.Errorf("column %s: %w", c.name, err)
@@ -300,8 +313,13 @@ func (c *colDec) close() {
 		cr.Close()
 	}
 	if c.fast {
-		c.sp.pr.Close()
-		c.sp.reset(nil)
+		if c.kind == ckString {
+			c.sp.pr.Close()
+			c.sp.reset(nil)
+		} else {
+			c.ip.pr.Close()
+			c.ip.reset(nil)
+		}
 		c.fast = false
 	}
 	c.i64, c.f64, c.bl, c.ba = nil, nil, nil, nil
@@ -315,7 +333,11 @@ func (c *colDec) read(n int) error {
 	switch c.kind {
 	case ckInt:
 		c.ints = growTo(c.ints, n)
-		got, err = readFlat(c, n, c.i64.ReadBatch, c.ints, 0)
+		if c.fast {
+			got, err = c.ip.read(c.ints)
+		} else {
+			got, err = readFlat(c, n, c.i64.ReadBatch, c.ints, 0)
+		}
 		if s := c.scale; s > 1 {
 			for i := range c.ints[:got] {
 				c.ints[i] *= s

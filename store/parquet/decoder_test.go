@@ -209,9 +209,10 @@ func (w *nullableRow) Int64s(v []int64) {
 	}
 }
 
-// rewritePlain rewrites a part file with pqarrow's defaults (dictionary for every column, data pages v1, no
-// compression, row groups of 50 rows, no okxtape metadata): how older versions and other writers store it.
-func rewritePlain(t *testing.T, path string) {
+// rewriteWith rewrites a part file with pqarrow and props (row groups of 50 rows, no okxtape metadata): with
+// pqarrow's defaults (dictionary for every column, data pages v1, no compression) as older versions and
+// other writers store it, or without dictionaries (PLAIN integers and strings).
+func rewriteWith(t *testing.T, path string, props *parquet.WriterProperties) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -228,16 +229,16 @@ func rewritePlain(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	defer out.Close()
-	if err := pqarrow.WriteTable(tbl, out, 50, parquet.NewWriterProperties(), pqarrow.DefaultWriterProps()); err != nil {
+	if err := pqarrow.WriteTable(tbl, out, 50, props, pqarrow.DefaultWriterProps()); err != nil {
 		t.Fatal(err)
 	}
 }
 
 // TestDecoderMatchesArrowReader: for every dataset of the registry, the column decoder yields exactly the
 // rows pqarrow and the Arrow row reader yield (every column, book levels and other lists included), for the
-// files okxtape writes, for the same rows rewritten the way older versions did, and for a file of nullable
-// columns with nulls and v2 data pages; in batches of 1, 7 and 1000 rows, with list levels decoded a few at
-// a time so rows straddle the decoder's level buffers.
+// files okxtape writes, for the same rows rewritten the way older versions did or without dictionaries, and
+// for a file of nullable columns with nulls and v2 data pages; in batches of 1, 7 and 1000 rows, with list
+// levels decoded a few at a time so rows straddle the decoder's level buffers.
 func TestDecoderMatchesArrowReader(t *testing.T) {
 	defer func(n int) { levelChunk = n }(levelChunk)
 	levelChunk = 5
@@ -265,8 +266,12 @@ func TestDecoderMatchesArrowReader(t *testing.T) {
 			files["okxtape "+filepath.Base(p.Path)] = p.Path
 			old := filepath.Join(legacy, tab.Name, "date=2025-01-01", filepath.Base(p.Path))
 			copyFile(t, p.Path, old)
-			rewritePlain(t, old)
+			rewriteWith(t, old, parquet.NewWriterProperties())
 			files["legacy "+filepath.Base(p.Path)] = old
+			plain := filepath.Join(legacy, "plain", tab.Name, "date=2025-01-01", filepath.Base(p.Path))
+			copyFile(t, p.Path, plain)
+			rewriteWith(t, plain, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false)))
+			files["plain "+filepath.Base(p.Path)] = plain
 		}
 		nullable := filepath.Join(t.TempDir(), tab.Name, "date=2025-01-01", "part-000000-1-400.parquet")
 		writeNullable(t, nullable, tab, evs)
