@@ -51,8 +51,8 @@ type colDec struct {
 	// nulls: inst_id in the by-instrument layout, channel in most files), so the chunk is not decoded.
 	konst bool
 	kval  string
-	// fast: a required string or integer chunk read from its pages by sp (dictstr.go) or ip (intpages.go)
-	// instead of ba or i64.
+	// fast: a required string, integer or double chunk read from its pages by sp (dictstr.go) or ip
+	// (intpages.go) instead of ba, i64 or f64.
 	fast bool
 	sp   strPages
 	ip   intPages
@@ -262,14 +262,14 @@ func (c *colDec) open(rg *file.RowGroupReader) error {
 			return nil
 		}
 	}
-	if c.kind == ckInt && c.maxDef == 0 {
-		if cc, err := rg.MetaData().ColumnChunk(c.leaf); err == nil && fastInts(cc) {
+	if (c.kind == ckInt || c.kind == ckFloat) && c.maxDef == 0 {
+		if cc, err := rg.MetaData().ColumnChunk(c.leaf); err == nil && fastWords(cc, c.kind == ckFloat) {
 			pr, err := rg.GetColumnPageReader(c.leaf)
 			if err != nil {
 				return fmt.Errorf("column %s: %w", c.name, err)
 			}
 			c.fast = true
-			c.ip.reset(pr)
+			c.ip.reset(pr, c.kind == ckFloat)
 			return nil
 		}
 	}
@@ -318,7 +318,7 @@ func (c *colDec) close() {
 			c.sp.reset(nil)
 		} else {
 			c.ip.pr.Close()
-			c.ip.reset(nil)
+			c.ip.reset(nil, false)
 		}
 		c.fast = false
 	}
@@ -345,7 +345,11 @@ func (c *colDec) read(n int) error {
 		}
 	case ckFloat:
 		c.floats = growTo(c.floats, n)
-		got, err = readFlat(c, n, c.f64.ReadBatch, c.floats, nan)
+		if c.fast {
+			got, err = c.ip.read(doubleBits(c.floats))
+		} else {
+			got, err = readFlat(c, n, c.f64.ReadBatch, c.floats, nan)
+		}
 	case ckBool:
 		c.bools = growTo(c.bools, n)
 		got, err = readFlat(c, n, c.bl.ReadBatch, c.bools, false)

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -11,13 +12,14 @@ import (
 )
 
 // intPages decodes a required, non-repeated INT64 column chunk straight from its pages, DELTA_BINARY_PACKED
-// (how okxtape writes integers and timestamps) a miniblock at a time, or PLAIN. Chunks with other encodings
-// (dictionaries) use arrow-go's Int64 reader.
+// (how okxtape writes integers and timestamps) a miniblock at a time, or PLAIN; with plainOnly, a DOUBLE
+// chunk's PLAIN pages as the doubles' bits. Chunks with other encodings (dictionaries) use arrow-go's readers.
 type intPages struct {
-	pr    file.PageReader
-	page  []byte // the data page's bytes not yet consumed
-	left  int    // values of the page not yet returned
-	plain bool
+	pr        file.PageReader
+	page      []byte // the data page's bytes not yet consumed
+	left      int    // values of the page not yet returned
+	plain     bool
+	plainOnly bool // a DOUBLE chunk: only PLAIN pages
 	// DELTA_BINARY_PACKED state.
 	perBlock, perMini int    // values per block and per miniblock
 	widths            []byte // bit widths of the current block's miniblocks
@@ -32,12 +34,16 @@ const maxMiniValues = 512
 
 var errIntPage = errors.New("damaged integer page")
 
-// fastInts reports whether a column chunk's encodings are all ones intPages decodes.
-func fastInts(cc *metadata.ColumnChunkMetaData) bool {
+// fastWords reports whether a column chunk's encodings are all ones intPages decodes (for a DOUBLE chunk,
+// deltas excluded).
+func fastWords(cc *metadata.ColumnChunkMetaData, doubles bool) bool {
 	for _, e := range cc.Encodings() {
 		switch e {
-		case parquet.Encodings.Plain, parquet.Encodings.DeltaBinaryPacked, parquet.Encodings.RLE,
-			parquet.Encodings.BitPacked:
+		case parquet.Encodings.Plain, parquet.Encodings.RLE, parquet.Encodings.BitPacked:
+		case parquet.Encodings.DeltaBinaryPacked:
+			if doubles {
+				return false
+			}
 		default:
 			return false
 		}
@@ -45,8 +51,13 @@ func fastInts(cc *metadata.ColumnChunkMetaData) bool {
 	return true
 }
 
-func (s *intPages) reset(pr file.PageReader) {
-	s.pr, s.page, s.left, s.bufPos, s.bufLen = pr, nil, 0, 0, 0
+func (s *intPages) reset(pr file.PageReader, plainOnly bool) {
+	s.pr, s.page, s.left, s.bufPos, s.bufLen, s.plainOnly = pr, nil, 0, 0, 0, plainOnly
+}
+
+// doubleBits views a float64 buffer as the int64 words read fills with the doubles' PLAIN bits.
+func doubleBits(f []float64) []int64 {
+	return unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(f))), len(f))
 }
 
 // read decodes len(out) values into out; fewer only at the end of the chunk.
@@ -109,6 +120,9 @@ func (s *intPages) nextPage() (bool, error) {
 		case parquet.Encodings.Plain:
 			s.plain = true
 		case parquet.Encodings.DeltaBinaryPacked:
+			if s.plainOnly {
+				return false, fmt.Errorf("delta-encoded doubles: %w", errIntPage)
+			}
 			s.plain = false
 			if err := s.header(n); err != nil {
 				return false, err
