@@ -14,6 +14,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
@@ -236,8 +237,8 @@ func rewriteWith(t *testing.T, path string, props *parquet.WriterProperties) {
 
 // TestDecoderMatchesArrowReader: for every dataset of the registry, the column decoder yields exactly the
 // rows pqarrow and the Arrow row reader yield (every column, book levels and other lists included), for the
-// files okxtape writes, for the same rows rewritten the way older versions did or without dictionaries, and
-// for a file of nullable columns with nulls and v2 data pages; in batches of 1, 7 and 1000 rows, with list
+// files okxtape writes, for the same rows rewritten the way older versions did, without dictionaries, or
+// with zstd-compressed v2 data pages, and for a file of nullable columns with nulls and v2 data pages; in batches of 1, 7 and 1000 rows, with list
 // levels decoded a few at a time so rows straddle the decoder's level buffers.
 func TestDecoderMatchesArrowReader(t *testing.T) {
 	defer func(n int) { levelChunk = n }(levelChunk)
@@ -272,6 +273,12 @@ func TestDecoderMatchesArrowReader(t *testing.T) {
 			copyFile(t, p.Path, plain)
 			rewriteWith(t, plain, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false)))
 			files["plain "+filepath.Base(p.Path)] = plain
+			v2 := filepath.Join(legacy, "v2", tab.Name, "date=2025-01-01", filepath.Base(p.Path))
+			copyFile(t, p.Path, v2)
+			rewriteWith(t, v2, parquet.NewWriterProperties(parquet.WithDataPageVersion(parquet.DataPageV2),
+				parquet.WithCompression(compress.Codecs.Zstd), parquet.WithDictionaryDefault(false),
+				parquet.WithDictionaryFor("channel", true), parquet.WithEncodingFor("seq", parquet.Encodings.DeltaBinaryPacked)))
+			files["v2 "+filepath.Base(p.Path)] = v2
 		}
 		nullable := filepath.Join(t.TempDir(), tab.Name, "date=2025-01-01", "part-000000-1-400.parquet")
 		writeNullable(t, nullable, tab, evs)
