@@ -337,3 +337,26 @@ func TestFillPlans(t *testing.T) {
 	}
 	t.Logf("tables read through ReadRow: %v", without)
 }
+
+// TestUnpackBits checks the bit unpacking of DELTA_BINARY_PACKED miniblocks against a bit-by-bit reading for
+// every width (the random test files only need widths up to about 52) and offset, the end of the data
+// included.
+func TestUnpackBits(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	data := make([]byte, 24)
+	for i := range data {
+		data[i] = byte(r.UintN(256))
+	}
+	for w := 0; w <= 64; w++ {
+		for bit := 0; bit+w <= 8*len(data); bit++ {
+			var want uint64
+			for k := w - 1; k >= 0; k-- {
+				b := bit + k
+				want = want<<1 | uint64(data[b/8]>>(b%8)&1)
+			}
+			if got := unpackBits(data, bit, w); got != want {
+				t.Fatalf("width %d at bit %d: %x, want %x", w, bit, got, want)
+			}
+		}
+	}
+}

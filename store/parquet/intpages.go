@@ -217,10 +217,25 @@ func (s *intPages) nextMini() error {
 	}
 	data := s.page[:size]
 	s.page = s.page[size:]
-	v := s.last
-	for i := range s.perMini {
-		v += s.minDelta + int64(unpackBits(data, i*w, w))
-		s.buf[i] = v
+	v, md := s.last, s.minDelta
+	if w <= 56 && w > 0 { // each value within 8 bytes from its first: one unaligned load, unless at the end
+		mask := uint64(1)<<uint(w) - 1
+		for i := range s.perMini {
+			bit := i * w
+			var x uint64
+			if lo := bit >> 3; lo+8 <= len(data) {
+				x = binary.LittleEndian.Uint64(data[lo:]) >> uint(bit&7) & mask
+			} else {
+				x = unpackBits(data, bit, w)
+			}
+			v += md + int64(x)
+			s.buf[i] = v
+		}
+	} else {
+		for i := range s.perMini {
+			v += md + int64(unpackBits(data, i*w, w))
+			s.buf[i] = v
+		}
 	}
 	s.last, s.bufPos, s.bufLen = v, 0, s.perMini
 	return nil
