@@ -28,6 +28,11 @@ const (
 	ckIntList
 )
 
+// yields is the kind of values a column of kind k holds once decoded, which is what the row readers and the
+// fill plans check: a kind that converts while decoding (a decimal stored as integers and read as doubles,
+// say) yields the kind it converts to and is then read like it.
+func (k colKind) yields() colKind { return k }
+
 // maxConstLen bounds the strings taken from statistics (longer ones could be truncated by a writer).
 const maxConstLen = 64
 

@@ -53,11 +53,11 @@ func planFor(t *schema.Table, cols []colDec) *fillPlan {
 		want := map[fillKind]colKind{fillInt: ckInt, fillFloat: ckFloat, fillString: ckString}[s.kind]
 		switch {
 		case s.kind == fillLevels:
-			if s.col+2 >= len(cols) || cols[s.col].kind != ckFloatList || cols[s.col+1].kind != ckFloatList ||
-				cols[s.col+2].kind != ckIntList {
+			if s.col+2 >= len(cols) || cols[s.col].kind.yields() != ckFloatList ||
+				cols[s.col+1].kind.yields() != ckFloatList || cols[s.col+2].kind.yields() != ckIntList {
 				return nil
 			}
-		case s.col >= len(cols) || cols[s.col].kind != want:
+		case s.col >= len(cols) || cols[s.col].kind.yields() != want:
 			return nil
 		}
 	}

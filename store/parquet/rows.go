@@ -217,7 +217,7 @@ type batchRows struct {
 }
 
 func (r *batchRows) next(k colKind) *colDec {
-	if r.col >= len(r.cols) || r.cols[r.col].kind != k {
+	if r.col >= len(r.cols) || r.cols[r.col].kind.yields() != k {
 		if r.err == nil {
 			r.err = fmt.Errorf("column %d read as the wrong type: %w", r.col, ErrIncompatibleFile)
 		}
