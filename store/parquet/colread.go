@@ -82,7 +82,7 @@ type colDec struct {
 }
 
 // colKindOf is the one place that maps a table column type and a file's leaf column to a decoder: a new
-// column type is one case here (and one in colDec.read if it needs a new buffer). It returns 0 when the
+// column type is one case here, plus one in colDec.read and one in colKind.yields if it converts values. It returns 0 when the
 // leaf cannot hold the column; scale is the factor applied to integers read.
 func colKindOf(t schema.Type, d *pqschema.Column) (k colKind, scale int64) {
 	phys, lt, rep := d.PhysicalType(), d.LogicalType(), d.MaxRepetitionLevel()
