@@ -91,16 +91,7 @@ func (c *Client) dial(ctx context.Context, s *slot) (*conn, error) {
 		}
 		return nil, fmt.Errorf("dial %s: %w", s.url, err)
 	}
-	now := time.Now().UnixNano()
-	cn := &conn{
-		c: c, s: s, label: s.label, endpoint: s.endpoint, url: s.url, ws: ws, openedNs: now,
-		budget: newRequestBudget(480, time.Hour),
-		done:   make(chan struct{}), closing: make(chan struct{}), notice: make(chan struct{}, 1),
-		requests: map[string]*request{}, state: map[string]argState{}, unsubs: map[string]int{},
-		pipe: NewPipeline(s.books, c.cfg.Emit), chans: map[string]*chanCounters{},
-	}
-	cn.pipe.OnEvent, cn.pipe.Admit = cn.count, cn.admit
-	cn.lastRecv.Store(now)
+	cn := c.newConn(s, ws)
 	c.connWG.Add(2)
 	go func() {
 		defer c.connWG.Done()
@@ -111,6 +102,21 @@ func (c *Client) dial(ctx context.Context, s *slot) (*conn, error) {
 		cn.keepalive()
 	}()
 	return cn, nil
+}
+
+// newConn returns the connection of s over ws, its goroutines not started.
+func (c *Client) newConn(s *slot, ws *websocket.Conn) *conn {
+	now := time.Now().UnixNano()
+	cn := &conn{
+		c: c, s: s, label: s.label, endpoint: s.endpoint, url: s.url, ws: ws, openedNs: now,
+		budget: newRequestBudget(480, time.Hour),
+		done:   make(chan struct{}), closing: make(chan struct{}), notice: make(chan struct{}, 1),
+		requests: map[string]*request{}, state: map[string]argState{}, unsubs: map[string]int{},
+		pipe: NewPipeline(s.books, c.cfg.Emit), chans: map[string]*chanCounters{},
+	}
+	cn.pipe.OnEvent, cn.pipe.Admit = cn.count, cn.admit
+	cn.lastRecv.Store(now)
+	return cn
 }
 
 // write sends one text frame.

@@ -213,8 +213,8 @@ func (s *slot) gap(from, to int64, note string) {
 		ToMs: to, Reason: schema.GapDisconnect, Conn: s.label, Detail: d})
 }
 
-// down reports the loss of the slot's connection and resets its books. It returns the outage start: the time
-// of the last frame received.
+// down reports the loss of the slot's connection. It returns the outage start: the time of the last frame
+// received. The books are the caller's to reset (see lost).
 func (s *slot) down(cn *conn) int64 {
 	c := s.c
 	s.setCurrent(nil)
@@ -226,13 +226,36 @@ func (s *slot) down(cn *conn) int64 {
 	now := time.Now()
 	c.cfg.Emit(&schema.Disconnected{Header: schema.Header{RecvNs: now.UnixNano(), Ts: now.UnixMilli()},
 		Conn: s.label, Reason: reason})
+	return from
+}
+
+// resetBooks resets the slot's books: no connection delivers them until the next one subscribes.
+func (s *slot) resetBooks() {
 	args, _ := s.subscriptions()
 	for _, a := range args {
 		if isBookChannel(a.Channel) {
 			s.books.Reset(a.Channel, a.InstID)
 		}
 	}
-	return from
+}
+
+// lost handles the loss of the slot's connection cn (reported as an outage). A handover in flight (ho) becomes
+// the reconnect, returned as next, and the books are not reset: that connection is already subscribed and its
+// book messages already reach the book manager, which joins them to what cn delivered by seqId (a reset
+// would let its first snapshot, possibly older than cn's last update, take the books back in seqId).
+// Otherwise, or when the handover failed, the books are reset and next is nil.
+func (s *slot) lost(cn *conn, ho <-chan handoverResult, w *handoverWindow) (next *conn, from int64) {
+	from = s.down(cn)
+	if ho != nil {
+		r := <-ho
+		s.endHandover(w, cn)
+		if r.err == nil {
+			s.up(r.cn, r.args, true, from)
+			return r.cn, from
+		}
+	}
+	s.resetBooks()
+	return nil, from
 }
 
 type handoverResult struct {
@@ -244,7 +267,8 @@ type handoverResult struct {
 // serve watches the slot's connection until it is lost (returning the outage start and reason) or ctx ends
 // (returning 0). A 64008 notice starts a make-before-break handover: a second connection logs in and
 // subscribes the same args; once it is acked the old connection is closed. Both deliver data during the
-// overlap, so consumers may see a few duplicates (the book manager drops stale seqIds).
+// overlap: the handover window drops what the other connection already delivered, and the book manager,
+// shared by both, never lets a book go back below the seqId it last emitted (book/stale.go).
 func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 	c := s.c
 	var ho chan handoverResult
@@ -300,15 +324,10 @@ func (s *slot) serve(ctx context.Context, cn *conn) (int64, string) {
 			c.log.Info("handed over", "conn", s.label, "connId", cn.connIDString())
 		case <-cn.done:
 			reason := cn.Reason()
-			from := s.down(cn)
-			if ho != nil {
-				r := <-ho // a handover in flight becomes the reconnect
-				s.endHandover(window, cn)
-				if r.err == nil {
-					s.up(r.cn, r.args, true, from)
-					cn, ho = r.cn, nil
-					continue
-				}
+			next, from := s.lost(cn, ho, window)
+			if next != nil {
+				cn, ho = next, nil
+				continue
 			}
 			return from, reason
 		}

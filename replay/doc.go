@@ -35,8 +35,8 @@
 // A Source lists each dataset as Parts: for Parquet, slices of about 1k rows of the by-instrument row groups
 // (one reader per row group streams its slices in order; ts bounds from one read of the ts and seq columns),
 // whole row groups when small, or whole files written by older versions; for ClickHouse, time windows sized
-// to about 256k rows each. The merge keeps one heap entry per (stream, loaded part) with the head key inlined
-// and loads a part only when the heap's smallest key reaches the part's lowest possible ts (the minimum MinTs
+// to about 256k rows each. The merge keeps one entry per (stream, loaded part) with the head key inlined
+// and loads a part only when the smallest key reaches the part's lowest possible ts (the minimum MinTs
 // of it and every later part of its dataset), so overlapping parts of a dataset are merged correctly without
 // loading them all. A loaded part holds its rows by value in a reusable slab (no allocation per row; the
 // merge itself allocates nothing per event) plus a 36-byte entry per row. Memory is bounded by the parts in

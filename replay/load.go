@@ -48,6 +48,10 @@ type dataset struct {
 	free  []*loaded
 }
 
+// spareParts keeps the loaded parts of closed streams, by kind, for the next stream: a process that replays
+// many times (serve's clients, benchmarks) then does not grow slabs and groups again for each.
+var spareParts [schema.NumKinds]sync.Pool
+
 func (d *dataset) get() *loaded {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -56,7 +60,24 @@ func (d *dataset) get() *loaded {
 		d.free = d.free[:n-1]
 		return l
 	}
+	if v := spareParts[d.t.Kind].Get(); v != nil {
+		l := v.(*loaded)
+		l.ds = d
+		return l
+	}
 	return &loaded{ds: d, slab: newSlab(d.t.Kind), gidx: map[streamID]int{}}
+}
+
+// spare hands the dataset's free parts to the next stream (Stream.Close, once no worker runs).
+func (d *dataset) spare() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, l := range d.free {
+		l.ds = nil
+		spareParts[d.t.Kind].Put(l)
+	}
+	clear(d.free)
+	d.free = d.free[:0]
 }
 
 func (d *dataset) put(l *loaded) {
@@ -91,33 +112,13 @@ func (s *Stream) read(j *job) (*loaded, error) {
 	d := j.d
 	l := d.get()
 	l.reset(j.part.Rows)
-	var g *group
-	var lastCh, lastInst string
-	first, ok := true, false
-	err := j.part.Read(s.ctx, func(e schema.Stored) error {
-		h := e.Hdr()
-		if !d.m.ts(h.Ts) {
-			return nil
-		}
-		if first || h.Channel != lastCh || h.InstID != lastInst {
-			first, lastCh, lastInst = false, h.Channel, h.InstID
-			if ok = d.m.stream(lastCh, lastInst); ok {
-				g = l.group(streamID{lastCh, lastInst})
-			}
-		}
-		if !ok {
-			return nil
-		}
-		if own := j.part.OwnTo; own != 0 && h.Ts >= own {
-			g.idx = append(g.idx, -1) // context: counts for the keys only
-			g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq})
-			return nil
-		}
-		g.idx = append(g.idx, int32(l.slab.len()))
-		g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq})
-		l.slab.add(e)
-		return nil
-	})
+	ld := loader{l: l, m: &d.m, ownTo: j.part.OwnTo, first: true}
+	var err error
+	if j.part.ReadTo != nil {
+		err = j.part.ReadTo(s.ctx, &ld)
+	} else {
+		err = j.part.Read(s.ctx, ld.add)
+	}
 	if err != nil {
 		d.put(l)
 		return nil, fmt.Errorf("replay: reading %s: %w", j.part.Name, err)
@@ -130,6 +131,60 @@ func (s *Stream) read(j *job) (*loaded, error) {
 		l.groups[i].keys(l.slab)
 	}
 	return l, nil
+}
+
+// loader takes a part's rows into a loaded part: as a RowSink (rows decoded into slab slots) or through add
+// (rows copied in).
+type loader struct {
+	l               *loaded
+	m               *matcher
+	ownTo           int64
+	g               *group
+	lastCh, lastIns string
+	first, ok       bool
+}
+
+func (ld *loader) Slot() schema.Stored { return ld.l.slab.slot() }
+
+func (ld *loader) Row(e schema.Stored) error {
+	if ld.take(e) {
+		ld.l.slab.commit()
+	}
+	return nil
+}
+
+func (ld *loader) add(e schema.Stored) error {
+	if ld.take(e) {
+		ld.l.slab.add(e)
+	}
+	return nil
+}
+
+// take records the entry of row e in its stream's group and reports whether e goes into the slab (false for
+// rows outside the selection and for context rows).
+func (ld *loader) take(e schema.Stored) bool {
+	h := e.Hdr()
+	if !ld.m.ts(h.Ts) {
+		return false
+	}
+	if ld.first || h.Channel != ld.lastCh || h.InstID != ld.lastIns {
+		ld.first, ld.lastCh, ld.lastIns = false, h.Channel, h.InstID
+		if ld.ok = ld.m.stream(h.Channel, h.InstID); ld.ok {
+			ld.g = ld.l.group(streamID{h.Channel, h.InstID})
+		}
+	}
+	if !ld.ok {
+		return false
+	}
+	g := ld.g
+	if ld.ownTo != 0 && h.Ts >= ld.ownTo {
+		g.idx = append(g.idx, -1) // context: counts for the keys only
+		g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq})
+		return false
+	}
+	g.idx = append(g.idx, int32(ld.l.slab.len()))
+	g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq})
+	return true
 }
 
 // reset empties a reused loaded part for a part of about rows rows.
@@ -178,15 +233,21 @@ func (g *group) keys(sl slab) {
 }
 
 func (l *loaded) group(id streamID) *group {
-	i, ok := l.gidx[id]
-	if !ok {
-		if l.ng == len(l.groups) {
-			l.groups = append(l.groups, group{})
+	if l.ng <= 8 { // a part holds a few streams: a scan costs less than hashing two strings
+		for i := range l.groups[:l.ng] {
+			if l.groups[i].id == id {
+				return &l.groups[i]
+			}
 		}
-		i = l.ng
-		l.ng++
-		l.groups[i].id = id
-		l.gidx[id] = i
+	} else if i, ok := l.gidx[id]; ok {
+		return &l.groups[i]
 	}
+	if l.ng == len(l.groups) {
+		l.groups = append(l.groups, group{})
+	}
+	i := l.ng
+	l.ng++
+	l.groups[i].id = id
+	l.gidx[id] = i
 	return &l.groups[i]
 }

@@ -39,7 +39,7 @@ type Stream struct {
 	sem      chan struct{}
 	wg       sync.WaitGroup
 	running  bool
-	h        []item
+	t        tournament
 	nextLoad int64 // load trigger of jobs[nextJob]
 	counts   map[string]*uint64
 	retired  []*loaded
@@ -49,7 +49,7 @@ type Stream struct {
 	lastTs   int64 // largest possible ts
 }
 
-// item is a heap entry: a stream cursor with its head key inlined for cache-friendly comparisons.
+// item is a tournament entry: a stream cursor with its head key inlined for cache-friendly comparisons.
 type item struct {
 	ts   int64
 	seq  uint64
@@ -145,9 +145,18 @@ func OpenWith(ctx context.Context, src Source, q store.Query, tables []*schema.T
 func (s *Stream) Close() {
 	s.cancel()
 	s.wg.Wait()
+	for _, l := range s.retired {
+		l.ds.put(l)
+	}
+	s.retired = s.retired[:0]
+	var last *dataset
 	for _, j := range s.jobs {
 		if j.part.Release != nil {
 			j.part.Release()
+		}
+		if j.d != last { // a dataset's jobs are not contiguous after the load-order sort; spare is idempotent
+			last = j.d
+			j.d.spare()
 		}
 	}
 }
@@ -161,12 +170,13 @@ func (s *Stream) Next() schema.Stored {
 		clear(s.retired)
 		s.retired = s.retired[:0]
 	}
-	if len(s.h) == 0 || s.h[0].ts >= s.nextLoad {
+	top := s.t.top()
+	if top == nil || top.ts >= s.nextLoad {
 		if !s.fill() {
 			return nil
 		}
+		top = s.t.top()
 	}
-	top := &s.h[0]
 	c := top.c
 	ev := c.ents[c.pos].ev
 	*c.count++
@@ -174,9 +184,9 @@ func (s *Stream) Next() schema.Stored {
 	if c.pos < len(c.ents) {
 		e := &c.ents[c.pos]
 		top.ts, top.seq = e.ts, e.seq
-		s.down(0)
+		s.t.fixTop()
 	} else {
-		s.pop()
+		s.t.popTop()
 		if c.part.live--; c.part.live == 0 {
 			s.retired = append(s.retired, c.part) // reusable after the caller is done with ev
 		}
@@ -187,12 +197,12 @@ func (s *Stream) Next() schema.Stored {
 
 // Peek returns the merge key ts of the next event without consuming it; ok is false at the end.
 func (s *Stream) Peek() (ts int64, ok bool) {
-	if len(s.h) == 0 || s.h[0].ts >= s.nextLoad {
+	if top := s.t.top(); top == nil || top.ts >= s.nextLoad {
 		if !s.fill() {
 			return 0, false
 		}
 	}
-	return s.h[0].ts, true
+	return s.t.top().ts, true
 }
 
 // Err returns the first error met while reading.
@@ -219,7 +229,7 @@ func (s *Stream) PerChannel() map[string]uint64 {
 	return out
 }
 
-// fill merges every part whose trigger has been reached (the next part when the heap is empty). It returns
+// fill merges every part whose trigger has been reached (the next part when no cursor is left). It returns
 // false when the stream is exhausted or failed.
 func (s *Stream) fill() bool {
 	if !s.running && len(s.jobs) > 0 {
@@ -230,11 +240,11 @@ func (s *Stream) fill() bool {
 		}
 	}
 	for s.err == nil {
-		if len(s.h) > 0 && s.h[0].ts < s.nextLoad {
+		if top := s.t.top(); top != nil && top.ts < s.nextLoad {
 			return true
 		}
 		if s.nextJob >= len(s.jobs) {
-			return len(s.h) > 0
+			return s.t.n > 0
 		}
 		j := s.jobs[s.nextJob]
 		s.nextJob++
@@ -262,7 +272,7 @@ func (s *Stream) fill() bool {
 }
 
 // install applies the running maximum carried from the dataset's earlier parts and pushes one cursor per
-// stream onto the heap (merge goroutine).
+// stream into the tournament (merge goroutine).
 func (s *Stream) install(l *loaded) {
 	d := l.ds
 	l.curs = slices.Grow(l.curs[:0], l.ng)[:0]
@@ -301,54 +311,14 @@ func (s *Stream) install(l *loaded) {
 	}
 	for i := range l.curs {
 		e := &l.curs[i].ents[0]
-		s.push(item{ts: e.ts, seq: e.seq, kind: d.t.Kind, c: &l.curs[i]})
+		s.t.add(item{ts: e.ts, seq: e.seq, kind: d.t.Kind, c: &l.curs[i]})
+	}
+	if len(l.curs) > 0 {
+		s.t.rebuild()
 	}
 	l.live = len(l.curs)
 	if l.live == 0 {
 		s.retired = append(s.retired, l)
-	}
-}
-
-func (s *Stream) push(it item) {
-	s.h = append(s.h, it)
-	i := len(s.h) - 1
-	for i > 0 {
-		p := (i - 1) / 2
-		if !less(&s.h[i], &s.h[p]) {
-			break
-		}
-		s.h[i], s.h[p] = s.h[p], s.h[i]
-		i = p
-	}
-}
-
-func (s *Stream) pop() {
-	n := len(s.h) - 1
-	s.h[0] = s.h[n]
-	s.h[n] = item{}
-	s.h = s.h[:n]
-	if n > 0 {
-		s.down(0)
-	}
-}
-
-func (s *Stream) down(i int) {
-	h := s.h
-	n := len(h)
-	for {
-		l := 2*i + 1
-		if l >= n {
-			return
-		}
-		j := l
-		if r := l + 1; r < n && less(&h[r], &h[l]) {
-			j = r
-		}
-		if !less(&h[j], &h[i]) {
-			return
-		}
-		h[i], h[j] = h[j], h[i]
-		i = j
 	}
 }
 

@@ -6,13 +6,17 @@ import (
 	"github.com/okxtape/okxtape/schema"
 )
 
-// slab holds the rows of one loaded part by value, so that keeping a row costs a struct copy and no
-// allocation; slabs are reused from part to part.
+// slab holds the rows of one loaded part by value, so that keeping a row costs no allocation; slabs are
+// reused from part to part. Rows are read straight into their slot (slot, then commit) or copied in (add).
 type slab interface {
 	reset()
 	// grow makes room for n more rows.
 	grow(n int)
-	// add copies e (a reused event of the slab's kind) into the slab.
+	// slot returns the event the next row is read into; it is a row of the slab once commit is called (an
+	// uncommitted slot is returned again by the next slot).
+	slot() schema.Stored
+	commit()
+	// add copies e (an event of the slab's kind) into the slab.
 	add(e schema.Stored)
 	len() int
 	// at returns the i-th row; valid until the next reset, and only once the part is fully loaded.
@@ -20,49 +24,88 @@ type slab interface {
 }
 
 // valueSlab stores rows of a kind whose struct holds no slices, so a plain copy is a deep copy. Strings are
-// immutable and may be shared with the reader.
+// immutable and may be shared with the reader. rows[n:] are spare slots.
 type valueSlab[T any, P interface {
 	*T
 	schema.Stored
 }] struct {
 	rows []T
+	n    int
 }
 
-func (s *valueSlab[T, P]) reset()                 { s.rows = s.rows[:0] }
-func (s *valueSlab[T, P]) grow(n int)             { s.rows = slices.Grow(s.rows, n) }
-func (s *valueSlab[T, P]) add(e schema.Stored)    { s.rows = append(s.rows, *e.(P)) }
-func (s *valueSlab[T, P]) len() int               { return len(s.rows) }
+func (s *valueSlab[T, P]) reset() { s.n = 0 }
+func (s *valueSlab[T, P]) grow(n int) {
+	if s.n+n > len(s.rows) {
+		s.rows = slices.Grow(s.rows[:s.n], n)
+		s.rows = s.rows[:cap(s.rows)]
+	}
+}
+func (s *valueSlab[T, P]) slot() schema.Stored {
+	if s.n == len(s.rows) {
+		s.grow(max(1, s.n))
+	}
+	return P(&s.rows[s.n])
+}
+func (s *valueSlab[T, P]) commit()                { s.n++ }
+func (s *valueSlab[T, P]) add(e schema.Stored)    { *s.slot().(P) = *e.(P); s.n++ }
+func (s *valueSlab[T, P]) len() int               { return s.n }
 func (s *valueSlab[T, P]) at(i int) schema.Stored { return P(&s.rows[i]) }
 
-// bookSlab stores book messages; their levels are copied into one flat arena shared by the part's rows
-// (each row's Bids and Asks are capped sub-slices of it), so a reused slab allocates nothing per row once
-// the arena has grown to the size of a part. A full arena is replaced, not grown: rows already added keep
-// pointing at the old one, which stays valid until the slab is reset.
+// bookSlab stores book messages; their levels go into one flat arena shared by the part's rows (each row's
+// Bids and Asks are capped sub-slices of it), so rows and levels stay packed and a reused slab allocates
+// nothing per row once the arena has grown to the size of a part. A row is read into its slot with sides
+// in two reused scratch buffers, and commit moves the levels into the arena. A full arena is replaced, not
+// grown: rows already added keep pointing at the old one, which stays valid until the slab is reset.
+// rows[n:] are spare slots.
 type bookSlab struct {
-	rows  []schema.Book
-	n     int
-	arena []schema.Level
+	rows       []schema.Book
+	n          int
+	arena      []schema.Level
+	bids, asks []schema.Level // the slot's sides before commit
 }
 
 func (s *bookSlab) reset()     { s.n, s.arena = 0, s.arena[:0] }
 func (s *bookSlab) grow(n int) {}
 func (s *bookSlab) len() int   { return s.n }
+func (s *bookSlab) slot() schema.Stored {
+	if s.n == len(s.rows) {
+		s.rows = append(s.rows, schema.Book{})
+		s.rows = s.rows[:cap(s.rows)]
+	}
+	b := &s.rows[s.n]
+	b.Bids, b.Asks = s.bids[:0], s.asks[:0]
+	return b
+}
+
+func (s *bookSlab) commit() {
+	b := &s.rows[s.n]
+	s.bids, s.asks = b.Bids[:0], b.Asks[:0] // keep what the reader grew
+	b.Bids, b.Asks = s.place(b.Bids, b.Asks)
+	s.n++
+}
+
+// place copies a row's sides into the arena and returns them there.
+func (s *bookSlab) place(bids, asks []schema.Level) (b, a []schema.Level) {
+	if need := len(bids) + len(asks); len(s.arena)+need > cap(s.arena) {
+		s.arena = make([]schema.Level, 0, max(2*cap(s.arena), need, 4096))
+	}
+	lo := len(s.arena)
+	s.arena = append(append(s.arena, bids...), asks...)
+	mid, hi := lo+len(bids), len(s.arena)
+	return s.arena[lo:mid:mid], s.arena[mid:hi:hi]
+}
+
 func (s *bookSlab) add(e schema.Stored) {
 	src := e.(*schema.Book)
 	if s.n == len(s.rows) {
 		s.rows = append(s.rows, schema.Book{})
+		s.rows = s.rows[:cap(s.rows)]
 	}
-	dst := &s.rows[s.n]
-	s.n++
-	if need := len(src.Bids) + len(src.Asks); len(s.arena)+need > cap(s.arena) {
-		s.arena = make([]schema.Level, 0, max(2*cap(s.arena), need, 4096))
-	}
-	lo := len(s.arena)
-	s.arena = append(append(s.arena, src.Bids...), src.Asks...)
-	mid, hi := lo+len(src.Bids), len(s.arena)
+	bids, asks := s.place(src.Bids, src.Asks)
 	// A literal of the exported fields: the reader's private scratch buffers are not shared.
-	*dst = schema.Book{Header: src.Header, Action: src.Action, SeqID: src.SeqID, PrevSeqID: src.PrevSeqID,
-		Checksum: src.Checksum, Bids: s.arena[lo:mid:mid], Asks: s.arena[mid:hi:hi]}
+	s.rows[s.n] = schema.Book{Header: src.Header, Action: src.Action, SeqID: src.SeqID, PrevSeqID: src.PrevSeqID,
+		Checksum: src.Checksum, Bids: bids, Asks: asks}
+	s.n++
 }
 func (s *bookSlab) at(i int) schema.Stored { return &s.rows[i] }
 
@@ -102,14 +145,25 @@ func newSlab(k schema.Kind) slab {
 	case schema.KindSession:
 		return &valueSlab[schema.Session, *schema.Session]{}
 	}
-	return &cloneSlab{}
+	return &cloneSlab{k: k}
 }
 
-// cloneSlab is the fallback for kinds without a dedicated slab: one schema.Clone per row.
-type cloneSlab struct{ rows []schema.Stored }
+// cloneSlab is the fallback for kinds without a dedicated slab: one event allocated per row.
+type cloneSlab struct {
+	k    schema.Kind
+	rows []schema.Stored
+	next schema.Stored // the uncommitted slot
+}
 
-func (s *cloneSlab) reset()                 { clear(s.rows); s.rows = s.rows[:0] }
-func (s *cloneSlab) grow(n int)             { s.rows = slices.Grow(s.rows, n) }
+func (s *cloneSlab) reset()     { clear(s.rows); s.rows = s.rows[:0] }
+func (s *cloneSlab) grow(n int) { s.rows = slices.Grow(s.rows, n) }
+func (s *cloneSlab) slot() schema.Stored {
+	if s.next == nil {
+		s.next = schema.TableOf(s.k).New()
+	}
+	return s.next
+}
+func (s *cloneSlab) commit()                { s.rows = append(s.rows, s.next); s.next = nil }
 func (s *cloneSlab) add(e schema.Stored)    { s.rows = append(s.rows, schema.Clone(e)) }
 func (s *cloneSlab) len() int               { return len(s.rows) }
 func (s *cloneSlab) at(i int) schema.Stored { return s.rows[i] }

@@ -37,9 +37,21 @@ type Part struct {
 	// Read streams the part's rows to fn. The event is reused after fn returns; fn copies what it keeps. Rows
 	// that do not match the selection may be passed; the merge filters them.
 	Read func(ctx context.Context, fn func(schema.Stored) error) error
+	// ReadTo, when set, is Read decoding each row straight into the event sink.Slot returns (the merge's
+	// slab), so keeping a row copies nothing; the merge uses it instead of Read.
+	ReadTo func(ctx context.Context, sink RowSink) error
 	// Release, when set, frees what the part's reading keeps open (parts streamed from one shared reader);
 	// the Stream calls it for every part when it is closed, read or not. It may be called more than once.
 	Release func()
+}
+
+// RowSink receives the rows of Part.ReadTo: Slot returns the event the next row is read into (nil: the
+// reader's own reused event); Row is called once it holds the row (a slot Row does not keep may be returned
+// again by the next Slot). A non-nil error from Row stops the read and is returned as is. (The method set of
+// parquet.RowSink.)
+type RowSink interface {
+	Slot() schema.Stored
+	Row(e schema.Stored) error
 }
 
 // overlaps reports whether a part with these ts bounds may hold rows in [from, to).

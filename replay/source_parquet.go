@@ -91,8 +91,8 @@ func filePartsOf(ctx context.Context, path string, q store.Query, insts, chans [
 					continue
 				}
 			}
-			parts = append(parts, Part{Name: fmt.Sprintf("%s (row group %d)", path, g.Index), MinTs: g.MinTs, MaxTs: g.MaxTs,
-				Rows: g.Rows, Read: readGroupsOf(ft, []int{g.Index})})
+			parts = append(parts, readPart(Part{Name: fmt.Sprintf("%s (row group %d)", path, g.Index), MinTs: g.MinTs,
+				MaxTs: g.MaxTs, Rows: g.Rows}, readGroupsOf(ft, []int{g.Index})))
 		}
 		ft.Release()
 		ft.Keep(len(sel)) // one reader per row group, when it is read
@@ -111,10 +111,10 @@ func filePartsOf(ctx context.Context, path string, q store.Query, insts, chans [
 	}
 	ft.Release()
 	ft.Keep(1)
-	read := readGroupsOf(ft, idx)
+	p := readPart(Part{Name: path, Rows: rows}, readGroupsOf(ft, idx))
 	if !statsOK {
 		lo, hi = maxTs, minTs
-		err := read(ctx, func(e schema.Stored) error {
+		err := p.Read(ctx, func(e schema.Stored) error {
 			ts := e.Hdr().Ts
 			lo, hi = min(lo, ts), max(hi, ts)
 			return nil
@@ -126,26 +126,50 @@ func filePartsOf(ctx context.Context, path string, q store.Query, insts, chans [
 			return nil, nil
 		}
 	}
-	return []Part{{Name: path, MinTs: lo, MaxTs: hi, Rows: rows, Read: read}}, nil
+	p.MinTs, p.MaxTs = lo, hi
+	return []Part{p}, nil
 }
 
-// readGroupsOf returns a Part.Read of the row groups idx of a file (nil: all), checking ctx every 4096 rows.
-func readGroupsOf(ft *parquet.Footer, idx []int) func(ctx context.Context, fn func(schema.Stored) error) error {
-	return func(ctx context.Context, fn func(schema.Stored) error) error {
+// readGroupsOf returns a Part.ReadTo of the row groups idx of a file (nil: all).
+func readGroupsOf(ft *parquet.Footer, idx []int) func(ctx context.Context, sink RowSink) error {
+	return func(ctx context.Context, sink RowSink) error {
 		r, err := parquet.OpenRowsOf(ft, idx, 8<<10)
 		if err != nil {
 			return err
 		}
 		defer r.Close()
-		n := 0
-		_, err = r.Read(math.MaxInt, func(e schema.Stored) error {
-			if n++; n&4095 == 0 {
-				if err := ctx.Err(); err != nil {
-					return err
-				}
-			}
-			return fn(e)
-		})
+		_, err = r.ReadTo(math.MaxInt, &ctxSink{RowSink: sink, ctx: ctx})
 		return err
 	}
+}
+
+// readPart makes a Part's Read and ReadTo out of its ReadTo.
+func readPart(p Part, readTo func(ctx context.Context, sink RowSink) error) Part {
+	p.ReadTo = readTo
+	p.Read = func(ctx context.Context, fn func(schema.Stored) error) error { return readTo(ctx, eachRow(fn)) }
+	return p
+}
+
+// eachRow is a RowSink passing every row to fn in the reader's reused event (the contract of Part.Read).
+func eachRow(fn func(schema.Stored) error) RowSink { return fnSink(fn) }
+
+type fnSink func(schema.Stored) error
+
+func (s fnSink) Slot() schema.Stored       { return nil }
+func (s fnSink) Row(e schema.Stored) error { return s(e) }
+
+// ctxSink is a RowSink that checks ctx every 1024 rows.
+type ctxSink struct {
+	RowSink
+	ctx context.Context
+	n   int
+}
+
+func (s *ctxSink) Row(e schema.Stored) error {
+	if s.n++; s.n&1023 == 0 {
+		if err := s.ctx.Err(); err != nil {
+			return err
+		}
+	}
+	return s.RowSink.Row(e)
 }

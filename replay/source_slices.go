@@ -35,10 +35,9 @@ func slicedParts(ft *parquet.Footer, g parquet.GroupStats) ([]Part, error) {
 	lo := 0
 	for k, x := range sl {
 		first, rows, last := lo, x.End-lo, k == len(sl)-1
-		parts[k] = Part{Name: fmt.Sprintf("%s (row group %d, rows %d-%d)", path, g.Index, lo, x.End), MinTs: x.MinTs,
-			MaxTs: x.MaxTs, Rows: int64(rows), Read: func(ctx context.Context, fn func(schema.Stored) error) error {
-				return gs.read(ctx, first, rows, last, fn)
-			}, Release: gs.close}
+		parts[k] = readPart(Part{Name: fmt.Sprintf("%s (row group %d, rows %d-%d)", path, g.Index, lo, x.End),
+			MinTs: x.MinTs, MaxTs: x.MaxTs, Rows: int64(rows), Release: gs.close},
+			func(ctx context.Context, sink RowSink) error { return gs.read(ctx, first, rows, last, sink) })
 		lo = x.End
 	}
 	return parts, nil
@@ -55,8 +54,8 @@ type groupStream struct {
 	pos int // next row of r
 }
 
-// read passes the rows [first, first+rows) of the row group to fn.
-func (gs *groupStream) read(ctx context.Context, first, rows int, last bool, fn func(schema.Stored) error) error {
+// read passes the rows [first, first+rows) of the row group to sink.
+func (gs *groupStream) read(ctx context.Context, first, rows int, last bool, sink RowSink) error {
 	gs.mu.Lock()
 	defer gs.mu.Unlock()
 	if gs.r != nil && gs.pos > first {
@@ -80,15 +79,7 @@ func (gs *groupStream) read(ctx context.Context, first, rows int, last bool, fn 
 			return err
 		}
 	}
-	n := 0
-	got, err := gs.r.Read(rows, func(e schema.Stored) error {
-		if n++; n&1023 == 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-		}
-		return fn(e)
-	})
+	got, err := gs.r.ReadTo(rows, &ctxSink{RowSink: sink, ctx: ctx})
 	gs.pos += got
 	if err == nil && got != rows {
 		err = fmt.Errorf("row group %d: rows %d-%d: read %d", gs.rg, first, first+rows, got)

@@ -94,12 +94,24 @@ func (e *Book) readSide(r RowReader, lv []Level) []Level {
 	return lv
 }
 
+// LevelReader is a RowReader that reads one book side's three level columns (prices, sizes, order counts)
+// in one call, appending to dst[:0] one Level per price (sizes and counts past the prices' length are
+// dropped, missing ones are 0). Book.ReadRow uses it when its reader has it.
+type LevelReader interface {
+	Levels(dst []Level) []Level
+}
+
 func (e *Book) ReadRow(r RowReader) {
 	e.readHeader(r)
 	e.Action = r.String()
 	e.SeqID = r.Int64()
 	e.PrevSeqID = r.Int64()
 	e.Checksum = r.Int64()
+	if lr, ok := r.(LevelReader); ok {
+		e.Bids = lr.Levels(e.Bids)
+		e.Asks = lr.Levels(e.Asks)
+		return
+	}
 	e.Bids = e.readSide(r, e.Bids)
 	e.Asks = e.readSide(r, e.Asks)
 }

@@ -110,7 +110,7 @@ func sourceFlags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "inst", EnvVars: env("INST"), Usage: "instrument ids to select (Header.InstID; repeat or comma-separate); default: all"},
 		&cli.StringSliceFlag{Name: "channels", EnvVars: env("CHANNELS"), Usage: "OKX channel names to select (tickers, trades, candle1m, books, ...); default: all"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: env("LOG_LEVEL"), Usage: "debug, info, warn, error"},
-		&cli.IntFlag{Name: "memory-limit-mb", Value: 100, EnvVars: env("REPLAY_MEMORY_LIMIT_MB"), Usage: "soft heap limit for the Go GC in MiB (0: none; GOMEMLIMIT in the environment wins): replay's working set is a few row-group slices per instrument and dataset, so the limit keeps RSS flat without costing GC time"},
+		&cli.IntFlag{Name: "memory-limit-mb", Value: 80, EnvVars: env("REPLAY_MEMORY_LIMIT_MB"), Usage: "soft heap limit for the Go GC in MiB (0: none; GOMEMLIMIT in the environment wins): replay's working set is a few row-group slices per instrument and dataset, so the limit keeps RSS flat without costing GC time"},
 	}
 }
 

@@ -12,10 +12,13 @@ import (
 // FuzzManager feeds the Manager arbitrary message sequences (snapshots, updates, heartbeats, resets,
 // repeats, levels deleted and crossed) from two interleaved "connections" and checks what must always hold:
 // no panic; the local book sorted, without empty levels, within MaxLevels; no crossed book emitted; and a
-// chained book's emitted seqIds never go back except by a sequence reset (seqId < prevSeqId).
+// chained book's emitted seqIds never go back except by a sequence reset (seqId < prevSeqId): an update
+// never, a snapshot only after a reset or a stream that stayed below the last row emitted (more than
+// maxQuickRetries snapshots, or maxRepeats messages, since that row; a snapshot without seqId cannot tell).
 func FuzzManager(f *testing.F) {
 	f.Add([]byte{0, 10, 0, 0, 1, 11, 10, 1, 1, 12, 11, 2, 0, 11, 0, 3, 1, 13, 12, 0})
 	f.Add([]byte{0, 5, 0, 0, 1, 6, 5, 9, 1, 3, 6, 1, 1, 4, 3, 2, 0, 2, 0, 0, 1, 5, 4, 1})
+	f.Add([]byte("0\x050010000\x0300")) // found by the fuzzer: a snapshot below the last row taken after an incident
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var emitted []*schema.Book
 		m := NewManager(Options{MaxLevels: 8, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
@@ -31,6 +34,7 @@ func FuzzManager(f *testing.F) {
 				}
 			}})
 		defer m.Close()
+		var snaps, resets, msgs int // since the last book emitted
 		for ts := int64(1); len(data) >= 4; ts++ {
 			op, seq, prev, lv := data[0], int64(data[1]), int64(data[2]), data[3]
 			data = data[4:]
@@ -49,7 +53,25 @@ func FuzzManager(f *testing.F) {
 					b.Asks = append(b.Asks, schema.Level{Px: px, Sz: sz})
 				}
 			}
+			n := len(emitted)
 			m.Apply(b, nil)
+			msgs++
+			if action == schema.ActionSnapshot {
+				snaps++
+			} else if seq < prev {
+				resets++
+			}
+			for i := max(n, 1); i < len(emitted); i++ {
+				a, e := emitted[i-1], emitted[i]
+				if e.Action == schema.ActionSnapshot && e.SeqID > 0 && e.SeqID < a.SeqID && resets == 0 &&
+					snaps <= maxQuickRetries && msgs < maxRepeats {
+					t.Fatalf("snapshot went back: %d then %d after %d messages, %d snapshots, no reset", a.SeqID,
+						e.SeqID, msgs, snaps)
+				}
+			}
+			if len(emitted) > n {
+				snaps, resets, msgs = 0, 0, 0
+			}
 			m.View("books", "X", func(bk *Book, live bool) {
 				if bk != nil {
 					checkSorted(t, bk, 8)

@@ -158,6 +158,12 @@ type bookState struct {
 	lastTs          int64 // ts of the last good message
 	repeats         int   // consecutive stale or repeated messages since the last good one
 
+	// The floor (stale.go): the seqId and ts of the last row emitted. Kept across incidents, so that no
+	// connection's message takes the emitted book back in seqId; cleared by Reset and by an unseen reset.
+	sent, sentTs int64
+	floor        bool // sent binds
+	under        int  // snapshots refused below the floor since the book was last good
+
 	incident bool   // a detection gap was emitted and its resync gap is due
 	reason   string // of the open incident
 	fromMs   int64  // start of the blind window
@@ -245,11 +251,14 @@ func (m *Manager) update(st *bookState, b *schema.Book, raw *decode.BookRaw, e *
 	heartbeat := b.SeqID == b.PrevSeqID && len(b.Bids) == 0 && len(b.Asks) == 0
 	switch st.phase {
 	case phaseLive:
+		// A heartbeat repeated by the other connection of a handover: the same seqId and ts as the heartbeat
+		// just applied (the next genuine one has a later ts).
+		copied := heartbeat && b.SeqID == st.last && st.lastPrev == st.last && b.Ts <= st.lastTs
 		switch {
-		case b.PrevSeqID == st.last: // normal, heartbeat, reset after maintenance
-		case b.SeqID <= st.last && b.PrevSeqID < st.last,
+		case b.PrevSeqID == st.last && !copied: // normal, heartbeat, reset after maintenance
+		case copied, b.SeqID <= st.last && b.PrevSeqID < st.last,
 			b.SeqID == st.last && b.PrevSeqID == st.lastPrev: // a repeat, also of a reset (seqId < prevSeqId)
-			m.c.duplicates.Add(1)
+			m.duplicate(1)
 			m.repeated(st, b)
 			return
 		default:
@@ -265,7 +274,7 @@ func (m *Manager) update(st *bookState, b *schema.Book, raw *decode.BookRaw, e *
 		case b.PrevSeqID == st.last || (b.PrevSeqID <= st.last && st.last < b.SeqID):
 			m.joined(st)
 		case b.SeqID <= st.last:
-			m.c.duplicates.Add(1) // already in the REST snapshot
+			m.duplicate(1) // already in the REST snapshot
 			return
 		default: // the stream is ahead of the snapshot: fetch a newer one
 			m.c.snapshotFailures.Add(1)
@@ -321,6 +330,7 @@ func (m *Manager) good(st *bookState, b *schema.Book, via string) {
 		m.resynced(st, b.Ts, fmt.Sprintf("%s seqId %d", via, b.SeqID))
 	}
 	st.phase, st.last, st.lastPrev, st.lastTs, st.tries, st.repeats = phaseLive, b.SeqID, b.PrevSeqID, b.Ts, 0, 0
+	m.markSent(st, b)
 	m.c.applied.Add(1)
 	m.out = append(m.out, b, m.quote(st, b))
 }
@@ -333,6 +343,7 @@ func (m *Manager) joined(st *bookState) {
 		m.resynced(st, snap.Ts, fmt.Sprintf("rest snapshot seqId %d", snap.SeqID))
 	}
 	st.phase, st.lastPrev, st.lastTs, st.tries = phaseLive, -1, snap.Ts, 0
+	m.markSent(st, snap)
 	q := m.newQuote()
 	*q = st.snapQ
 	m.out = append(m.out, snap, q)
@@ -442,7 +453,10 @@ func (m *Manager) note(kind, msg string, st *bookState, detail string) {
 
 // Reset invalidates one book without a gap (the connection was lost; the client ledgers the outage): it
 // awaits the next snapshot, and any recovery in flight is abandoned. An open incident stays open, so its
-// resync gap is still emitted when the book is rebuilt.
+// resync gap is still emitted when the book is rebuilt. The floor goes too: the next snapshot is taken even
+// below the last seqId emitted (the exchange may have reset its seqIds during the outage), so Reset is only
+// for a book no connection delivers any more; a second connection still delivering it (a handover) could
+// otherwise take the book back in seqId with a snapshot older than what the lost one delivered last.
 func (m *Manager) Reset(channel, instID string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -463,7 +477,7 @@ func (m *Manager) ResetAll() {
 func (m *Manager) invalidate(st *bookState) {
 	m.cancelRecovery(st)
 	st.book.Reset()
-	st.phase, st.tries = phaseAwait, 0
+	st.phase, st.tries, st.floor = phaseAwait, 0, false
 }
 
 // Close stops timers and cancels REST fetches in flight; later Apply calls are ignored.

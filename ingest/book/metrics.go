@@ -25,6 +25,14 @@ var (
 		Name: "okxtape_book_checksums_verified_total",
 		Help: "Book messages whose non-zero checksum matched the local book.",
 	})
+	metricStaleSnapshots = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "okxtape_book_stale_snapshots_total",
+		Help: "Book snapshots dropped because the book had already emitted that seqId or a newer one (the other connection of a 64008 handover was ahead).",
+	})
+	metricDuplicates = promauto.NewCounter(prometheus.CounterOpts{
+		Name: "okxtape_book_duplicates_total",
+		Help: "Book updates dropped because the book already had them (repeated, or delivered first by the other connection of a 64008 handover).",
+	})
 
 	gapCounters = map[string]prometheus.Counter{
 		schema.GapSequence: metricGaps.WithLabelValues(schema.GapSequence),

@@ -162,6 +162,9 @@ func (m *Manager) await(st *bookState, b *schema.Book, raw *decode.BookRaw, e *e
 }
 
 func (m *Manager) buffer(st *bookState, b *schema.Book, raw *decode.BookRaw, e *entry) {
+	if b.SeqID < b.PrevSeqID {
+		st.floor = false // a sequence reset: the seqIds emitted so far say nothing about the new ones
+	}
 	if m.o.Resync == nil || st.standalone || st.wsOnly { // no REST snapshot to join them to
 		m.c.dropped.Add(1)
 		return
@@ -256,6 +259,8 @@ func (m *Manager) join(st *bookState, snap *schema.Book, raw *decode.BookRaw, er
 		err = errNoSeqID
 	case len(st.buf) > 0 && snap.SeqID < st.buf[0].b.PrevSeqID:
 		err = fmt.Errorf("%w: seqId %d < prevSeqId %d", errTooOld, snap.SeqID, st.buf[0].b.PrevSeqID)
+	case m.belowFloor(st, snap):
+		err = fmt.Errorf("%w: seqId %d < seqId %d already emitted", errTooOld, snap.SeqID, st.sent)
 	}
 	if err != nil {
 		m.c.snapshotFailures.Add(1)
@@ -295,7 +300,7 @@ func (m *Manager) skipBeforeReset(st *bookState, snap *schema.Book) {
 		}
 		if snap.SeqID >= r.SeqID && snap.SeqID < r.PrevSeqID && snap.Ts >= r.Ts {
 			n := i + 1
-			m.c.duplicates.Add(uint64(n))
+			m.duplicate(uint64(n))
 			clear(st.buf[:n])
 			st.buf = st.buf[n:]
 		}

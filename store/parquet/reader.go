@@ -6,12 +6,9 @@ import (
 	"math"
 	"math/bits"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet/file"
 
@@ -95,230 +92,21 @@ func ReadDataset(dir, dataset string, from, to time.Time, fn func(schema.Stored)
 	return nil
 }
 
-type colKind uint8
-
-const (
-	ckInt colKind = iota + 1
-	ckFloat
-	ckBool
-	ckString
-	ckDict
-	ckFloatList
-	ckIntList
-)
-
-// arrowCol is one column of the current record batch, as plain Go slices where possible.
-type arrowCol struct {
-	kind   colKind
-	field  int // index in the record
-	ints   []int64
-	floats []float64
-	nulls  arrow.Array // set when the column has nulls (floats read as NaN)
-	bools  *array.Boolean
-	offs   []int32
-	data   []byte
-	last   string
-	dict   *array.Dictionary
-	cache  []string
-	cached []bool
-}
-
-// arrowRowReader implements schema.RowReader over a record batch: ReadRow reads row `row`.
-type arrowRowReader struct {
-	cols     []arrowCol
-	row, col int
-	err      error
-}
-
-func newArrowRowReader(t *schema.Table, sc *arrow.Schema) (*arrowRowReader, error) {
-	r := &arrowRowReader{cols: make([]arrowCol, len(t.Columns))}
-	for ci, c := range t.Columns {
-		idx := sc.FieldIndices(c.Name)
-		if len(idx) == 0 {
-			return nil, fmt.Errorf("no column %q: %w", c.Name, ErrIncompatibleFile)
-		}
-		ft := sc.Field(idx[0]).Type
-		k := kindFor(c.Type, ft)
-		if k == 0 {
-			return nil, fmt.Errorf("column %q is %s, want %s: %w", c.Name, ft, ArrowType(c.Type), ErrIncompatibleFile)
-		}
-		r.cols[ci] = arrowCol{kind: k, field: idx[0]}
-	}
-	return r, nil
-}
-
-func kindFor(t schema.Type, ft arrow.DataType) colKind {
-	switch t {
-	case schema.Int64:
-		if ft.ID() == arrow.INT64 {
-			return ckInt
-		}
-	case schema.TimeMs, schema.TimeNs:
-		want := arrow.Millisecond
-		if t == schema.TimeNs {
-			want = arrow.Nanosecond
-		}
-		if ts, ok := ft.(*arrow.TimestampType); ok && ts.Unit == want {
-			return ckInt
-		}
-	case schema.Float64:
-		if ft.ID() == arrow.FLOAT64 {
-			return ckFloat
-		}
-	case schema.Bool:
-		if ft.ID() == arrow.BOOL {
-			return ckBool
-		}
-	case schema.String:
-		if ft.ID() == arrow.STRING {
-			return ckString
-		}
-		if dt, ok := ft.(*arrow.DictionaryType); ok && dt.ValueType.ID() == arrow.STRING {
-			return ckDict
-		}
-	case schema.Float64List, schema.Int64List:
-		lt, ok := ft.(*arrow.ListType)
-		if !ok {
-			return 0
-		}
-		if t == schema.Float64List && lt.Elem().ID() == arrow.FLOAT64 {
-			return ckFloatList
-		}
-		if t == schema.Int64List && lt.Elem().ID() == arrow.INT64 {
-			return ckIntList
-		}
-	}
-	return 0
-}
-
-func int64Values(a arrow.Array) []int64 {
-	d := a.Data()
-	return arrow.Int64Traits.CastFromBytes(d.Buffers()[1].Bytes())[d.Offset() : d.Offset()+d.Len()]
-}
-
-func (r *arrowRowReader) bind(rec arrow.RecordBatch) {
-	for i := range r.cols {
-		c := &r.cols[i]
-		a := rec.Column(c.field)
-		c.nulls = nil
-		if a.NullN() > 0 {
-			c.nulls = a
-		}
-		switch c.kind {
-		case ckInt:
-			c.ints = int64Values(a)
-		case ckFloat:
-			c.floats = a.(*array.Float64).Float64Values()
-		case ckBool:
-			c.bools = a.(*array.Boolean)
-		case ckString:
-			s := a.(*array.String)
-			c.offs = s.ValueOffsets()
-			if b := s.Data().Buffers()[2]; b != nil {
-				c.data = b.Bytes()
-			} else {
-				c.data = nil
-			}
-		case ckDict:
-			c.dict = a.(*array.Dictionary)
-			n := c.dict.Dictionary().Len()
-			c.cache = append(c.cache[:0], make([]string, n)...)
-			c.cached = append(c.cached[:0], make([]bool, n)...)
-		case ckFloatList, ckIntList:
-			l := a.(*array.List)
-			c.offs = l.Offsets()
-			if c.kind == ckFloatList {
-				c.floats = l.ListValues().(*array.Float64).Float64Values()
-			} else {
-				c.ints = int64Values(l.ListValues())
-			}
-		}
-	}
-}
-
-func (r *arrowRowReader) next(k colKind) *arrowCol {
-	if r.col >= len(r.cols) || r.cols[r.col].kind != k && !(k == ckString && r.cols[r.col].kind == ckDict) {
-		if r.err == nil {
-			r.err = fmt.Errorf("column %d read as the wrong type: %w", r.col, ErrIncompatibleFile)
-		}
-		r.col++
-		return nil
-	}
-	c := &r.cols[r.col]
-	r.col++
-	return c
-}
-
-func (r *arrowRowReader) Int64() int64 {
-	if c := r.next(ckInt); c != nil {
-		return c.ints[r.row]
-	}
-	return 0
-}
-
-func (r *arrowRowReader) Float64() float64 {
-	c := r.next(ckFloat)
-	if c == nil || c.nulls != nil && c.nulls.IsNull(r.row) {
-		return math.NaN()
-	}
-	return c.floats[r.row]
-}
-
-func (r *arrowRowReader) Bool() bool {
-	if c := r.next(ckBool); c != nil {
-		return c.bools.Value(r.row)
-	}
-	return false
-}
-
-func (r *arrowRowReader) String() string {
-	c := r.next(ckString)
-	if c == nil {
-		return ""
-	}
-	if c.kind == ckDict {
-		if c.nulls != nil && c.nulls.IsNull(r.row) {
-			return ""
-		}
-		i := c.dict.GetValueIndex(r.row)
-		if !c.cached[i] {
-			c.cache[i] = strings.Clone(c.dict.Dictionary().(*array.String).Value(i))
-			c.cached[i] = true
-		}
-		return c.cache[i]
-	}
-	b := c.data[c.offs[r.row]:c.offs[r.row+1]]
-	if string(b) != c.last {
-		c.last = string(b)
-	}
-	return c.last
-}
-
-func (r *arrowRowReader) Float64s(dst []float64) []float64 {
-	dst = dst[:0]
-	if c := r.next(ckFloatList); c != nil {
-		dst = append(dst, c.floats[c.offs[r.row]:c.offs[r.row+1]]...)
-	}
-	return dst
-}
-
-func (r *arrowRowReader) Int64s(dst []int64) []int64 {
-	dst = dst[:0]
-	if c := r.next(ckIntList); c != nil {
-		dst = append(dst, c.ints[c.offs[r.row]:c.offs[r.row+1]]...)
-	}
-	return dst
-}
-
 // poolAllocator is a memory.Allocator that recycles the page and column buffers the Parquet reader frees
-// (by power-of-two size class), instead of making the runtime zero fresh memory for every page.
+// (by power-of-two size class), instead of making the runtime zero fresh memory for every page. With dirty
+// set, recycled buffers are not zeroed: for readers whose buffers are always overwritten before they are
+// read (the column chunk readers' page and decompression buffers), not for Arrow array builders.
 type poolAllocator struct {
 	pools [40]sync.Pool
+	dirty bool
 }
 
 const minPooled = 4 << 10
 
-var readerAlloc = &poolAllocator{}
+var (
+	readerAlloc = &poolAllocator{}            // pqarrow (ArrowReadAll)
+	pageAlloc   = &poolAllocator{dirty: true} // the column decoder's pages (colread.go)
+)
 
 func sizeClass(n int) int { return bits.Len(uint(n - 1)) }
 
@@ -332,7 +120,9 @@ func (p *poolAllocator) Allocate(size int) []byte {
 	}
 	if v := p.pools[c].Get(); v != nil {
 		b := (*v.(*[]byte))[:size]
-		clear(b)
+		if !p.dirty {
+			clear(b)
+		}
 		return b
 	}
 	return make([]byte, size, 1<<c)
@@ -342,7 +132,7 @@ func (p *poolAllocator) Reallocate(size int, b []byte) []byte {
 	if size <= cap(b) {
 		old := len(b)
 		b = b[:size]
-		if size > old {
+		if size > old && !p.dirty {
 			clear(b[old:])
 		}
 		return b

@@ -1,36 +1,39 @@
 package parquet
 
 import (
-	"context"
 	"fmt"
-	"strings"
+	"math"
+	"reflect"
 
-	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
 	"github.com/okxtape/okxtape/schema"
 )
 
-// RowReader reads the rows of some row groups of a Parquet file a few at a time, decoding one record batch
-// of at most batch rows at a time into one reused event: its memory is a batch and the column chunks being
-// read, whatever the number of rows. Not safe for concurrent use.
+// RowReader reads the rows of some row groups of a Parquet file a few at a time, decoding one batch of at
+// most batch rows of every column at a time (colread.go) into one reused event: its memory is a batch,
+// whatever the number of rows, and its buffers are reused from batch to batch and row group to row group.
+// Not safe for concurrent use.
 type RowReader struct {
-	path string
-	pf   *file.Reader
-	rr   pqarrow.RecordReader
-	rd   *arrowRowReader
-	ev   schema.Stored
-	rec  arrow.RecordBatch
-	row  int // next row of rec
-	read int // rows passed to fn so far
+	path   string
+	t      *schema.Table
+	pf     *file.Reader
+	groups []int // row groups to read, in order
+	gi     int   // next of groups to open
+	left   int64 // rows of the open row group not yet decoded
+	batch  int
+	rows   batchRows
+	plan   *fillPlan // nil: rows go through ReadRow
+	ev     schema.Stored
+	n      int // rows in the batch
+	read   int // rows passed on so far
 }
 
 // OpenRows opens path for reading the row groups rowGroups (nil: all) in the order given, in batches of
 // batch rows. The table and the column checks are ReadFile's.
 func OpenRows(path string, rowGroups []int, batch int) (*RowReader, error) {
-	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(readerAlloc)))
+	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(pageAlloc)))
 	if err != nil {
 		return nil, fmt.Errorf("open parquet %s: %w", path, err)
 	}
@@ -62,71 +65,80 @@ func openRows(path string, pf *file.Reader, rowGroups []int, batch int) (*RowRea
 		return nil, fmt.Errorf("parquet %s: cannot tell its dataset (no %s metadata, no dataset folder): %w",
 			path, metaDataset, ErrIncompatibleFile)
 	}
-	props := pqarrow.ArrowReadProperties{BatchSize: int64(batch)}
-	var leaves []int
-	found := make([]bool, len(t.Columns))
-	sch := pf.MetaData().Schema
-	for i := 0; i < sch.NumColumns(); i++ {
-		root, _, _ := strings.Cut(sch.Column(i).Path(), ".")
-		ci := t.Index(root)
-		if ci < 0 {
-			continue
-		}
-		leaves = append(leaves, i)
-		found[ci] = true
-		if t.Columns[ci].Dict && t.Columns[ci].Type == schema.String {
-			props.SetReadDict(i, true)
-		}
-	}
-	for ci, ok := range found {
-		if !ok {
-			return nil, fmt.Errorf("parquet %s: no column %q of table %s: %w", path, t.Columns[ci].Name, t.Name, ErrIncompatibleFile)
-		}
-	}
-	fr, err := pqarrow.NewFileReader(pf, props, readerAlloc)
+	cols, err := newColDecs(t, pf.MetaData().Schema)
 	if err != nil {
 		return nil, fmt.Errorf("parquet %s: %w", path, err)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), leaves, rowGroups)
-	if err != nil {
-		return nil, fmt.Errorf("parquet %s: %w", path, err)
+	if rowGroups == nil {
+		rowGroups = make([]int, pf.NumRowGroups())
+		for i := range rowGroups {
+			rowGroups[i] = i
+		}
 	}
-	rd, err := newArrowRowReader(t, rr.Schema())
-	if err != nil {
-		rr.Release()
-		return nil, fmt.Errorf("parquet %s: %w", path, err)
+	for _, g := range rowGroups {
+		if g < 0 || g >= pf.NumRowGroups() {
+			putColDecs(t, cols)
+			return nil, fmt.Errorf("parquet %s: no row group %d (%d): %w", path, g, pf.NumRowGroups(), ErrIncompatibleFile)
+		}
 	}
-	return &RowReader{path: path, pf: pf, rr: rr, rd: rd, ev: t.New()}, nil
+	return &RowReader{path: path, t: t, pf: pf, groups: rowGroups, batch: max(batch, 1), rows: batchRows{cols: cols},
+		plan: planFor(t, cols), ev: t.New()}, nil
 }
 
 // Read passes up to max more rows to fn (the same reused event each time, valid only during the call) and
 // returns how many it passed; fewer than max only at the end of the row groups. A non-nil error from fn
 // stops the read and is returned as is.
 func (r *RowReader) Read(max int, fn func(schema.Stored) error) (int, error) {
+	return r.ReadTo(max, reusedEvent(fn))
+}
+
+// reusedEvent is the RowSink of Read: every row in the reader's event, passed to fn.
+type reusedEvent func(schema.Stored) error
+
+func (s reusedEvent) Slot() schema.Stored       { return nil }
+func (s reusedEvent) Row(e schema.Stored) error { return s(e) }
+
+// RowSink receives rows decoded in place (RowReader.ReadTo): Slot returns the event the next row is read
+// into (nil: the reader's own reused event); Row is called once it holds the row (a slot that Row does not keep may be returned again by the next
+// Slot). A non-nil error from Row stops the read and is returned as is.
+type RowSink interface {
+	Slot() schema.Stored
+	Row(e schema.Stored) error
+}
+
+// ReadTo is Read decoding each row straight into the event sink.Slot returns, so a caller that keeps rows
+// copies nothing.
+func (r *RowReader) ReadTo(max int, sink RowSink) (int, error) {
 	n := 0
+	rd := &r.rows
 	for n < max {
-		if r.rec == nil || r.row >= int(r.rec.NumRows()) {
-			if !r.rr.Next() {
-				r.rec = nil
-				if err := r.rr.Err(); err != nil {
-					return n, fmt.Errorf("parquet %s: %w", r.path, err)
-				}
+		if rd.row >= r.n {
+			if err := r.nextBatch(); err != nil {
+				return n, err
+			}
+			if r.n == 0 {
 				return n, nil
 			}
-			r.rec, r.row = r.rr.RecordBatch(), 0
-			r.rd.bind(r.rec)
 		}
-		end := min(int(r.rec.NumRows()), r.row+max-n)
-		for ; r.row < end; r.row++ {
-			r.rd.row, r.rd.col = r.row, 0
-			r.ev.ReadRow(r.rd)
-			if r.rd.err != nil {
-				return n, fmt.Errorf("parquet %s row %d: %w", r.path, r.read, r.rd.err)
+		end := min(r.n, rd.row+max-n)
+		for ; rd.row < end; rd.row++ {
+			rd.col = 0
+			ev := sink.Slot()
+			if ev == nil {
+				ev = r.ev
+			}
+			if r.plan != nil && reflect.TypeOf(ev) == r.plan.typ {
+				r.plan.fill(ev, rd)
+			} else {
+				ev.ReadRow(rd)
+			}
+			if rd.err != nil {
+				return n, fmt.Errorf("parquet %s row %d: %w", r.path, r.read, rd.err)
 			}
 			r.read++
 			n++
-			if err := fn(r.ev); err != nil {
-				r.row++
+			if err := sink.Row(ev); err != nil {
+				rd.row++
 				return n, err
 			}
 		}
@@ -134,17 +146,169 @@ func (r *RowReader) Read(max int, fn func(schema.Stored) error) (int, error) {
 	return n, nil
 }
 
+// nextBatch decodes the next batch of rows (r.n == 0 at the end of the row groups).
+func (r *RowReader) nextBatch() (err error) {
+	r.n, r.rows.row = 0, 0
+	for r.left == 0 {
+		if r.gi >= len(r.groups) {
+			return nil
+		}
+		g := r.groups[r.gi]
+		r.gi++
+		if err := r.openGroup(g); err != nil {
+			return fmt.Errorf("parquet %s row group %d: %w", r.path, g, err)
+		}
+	}
+	want := int(min(int64(r.batch), r.left))
+	defer func() {
+		// arrow-go's page decoders may panic on damaged data; a damaged file is an error like any other.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("parquet %s row group %d: damaged column chunk: %v", r.path, r.groups[r.gi-1], p)
+		}
+	}()
+	for i := range r.rows.cols {
+		if err := r.rows.cols[i].read(want); err != nil {
+			return fmt.Errorf("parquet %s row group %d: %w", r.path, r.groups[r.gi-1], err)
+		}
+	}
+	r.n, r.left = want, r.left-int64(want)
+	return nil
+}
+
+func (r *RowReader) openGroup(g int) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("damaged column chunk: %v", p)
+		}
+	}()
+	rg := r.pf.RowGroup(g)
+	for i := range r.rows.cols {
+		if err := r.rows.cols[i].open(rg); err != nil {
+			return err
+		}
+	}
+	r.left = rg.NumRows()
+	if r.left < 0 {
+		return fmt.Errorf("%d rows: %w", r.left, ErrIncompatibleFile)
+	}
+	return nil
+}
+
 // Close releases the reader and its file.
 func (r *RowReader) Close() {
-	if r.rr != nil {
-		r.rr.Release()
-		r.rr = nil
+	if r.rows.cols != nil {
+		for i := range r.rows.cols {
+			r.rows.cols[i].close()
+		}
+		putColDecs(r.t, r.rows.cols)
+		r.rows.cols = nil
 	}
 	if r.pf != nil {
 		r.pf.Close()
 		r.pf = nil
 	}
 }
+
+// batchRows implements schema.RowReader over a decoded batch: ReadRow reads row `row`.
+type batchRows struct {
+	cols     []colDec
+	row, col int
+	err      error
+}
+
+func (r *batchRows) next(k colKind) *colDec {
+	if r.col >= len(r.cols) || r.cols[r.col].kind.yields() != k {
+		if r.err == nil {
+			r.err = fmt.Errorf("column %d read as the wrong type: %w", r.col, ErrIncompatibleFile)
+		}
+		r.col++
+		return nil
+	}
+	c := &r.cols[r.col]
+	r.col++
+	return c
+}
+
+func (r *batchRows) Int64() int64 {
+	if c := r.next(ckInt); c != nil {
+		return c.ints[r.row]
+	}
+	return 0
+}
+
+func (r *batchRows) Float64() float64 {
+	if c := r.next(ckFloat); c != nil {
+		return c.floats[r.row]
+	}
+	return math.NaN()
+}
+
+func (r *batchRows) Bool() bool {
+	if c := r.next(ckBool); c != nil {
+		return c.bools[r.row]
+	}
+	return false
+}
+
+func (r *batchRows) String() string {
+	if c := r.next(ckString); c != nil {
+		return c.strs[r.row]
+	}
+	return ""
+}
+
+func (r *batchRows) Float64s(dst []float64) []float64 {
+	dst = dst[:0]
+	if c := r.next(ckFloatList); c != nil {
+		dst = append(dst, c.floats[c.offs[r.row]:c.offs[r.row+1]]...)
+	}
+	return dst
+}
+
+// Levels implements schema.LevelReader: a book side's price, size and count lists read at once.
+func (r *batchRows) Levels(dst []schema.Level) []schema.Level {
+	px, sz, n := r.next(ckFloatList), r.next(ckFloatList), r.next(ckIntList)
+	if px == nil || sz == nil || n == nil {
+		return dst[:0]
+	}
+	return levelsOf(px, sz, n, r.row, dst)
+}
+
+// levelsOf appends to dst[:0] the levels of row i from its price, size and count list columns.
+func levelsOf(px, sz, n *colDec, i int, dst []schema.Level) []schema.Level {
+	dst = dst[:0]
+	p := px.floats[px.offs[i]:px.offs[i+1]]
+	s := sz.floats[sz.offs[i]:sz.offs[i+1]]
+	c := n.ints[n.offs[i]:n.offs[i+1]]
+	if len(s) == len(p) && len(c) == len(p) {
+		for k := range p {
+			dst = append(dst, schema.Level{Px: p[k], Sz: s[k], Orders: c[k]})
+		}
+		return dst
+	}
+	for k := range p { // ragged sides (not written by okxtape): what Book.ReadRow's column path gives
+		lv := schema.Level{Px: p[k]}
+		if k < len(s) {
+			lv.Sz = s[k]
+		}
+		if k < len(c) {
+			lv.Orders = c[k]
+		}
+		dst = append(dst, lv)
+	}
+	return dst
+}
+
+func (r *batchRows) Int64s(dst []int64) []int64 {
+	dst = dst[:0]
+	if c := r.next(ckIntList); c != nil {
+		dst = append(dst, c.ints[c.offs[r.row]:c.offs[r.row+1]]...)
+	}
+	return dst
+}
+
+// tsSeqTable is the two columns TsSeqOf reads.
+var tsSeqTable = &schema.Table{Name: "ts and seq", Columns: []schema.Column{{Name: "ts", Type: schema.TimeMs}, {Name: "seq", Type: schema.Int64}}}
 
 // TsSeqOf returns the ts and seq columns of row group rg of a file read by FileFooter, in file order (for
 // cutting a row group into parts that keep arrival order; see replay's ParquetSource).
@@ -154,35 +318,27 @@ func TsSeqOf(ft *Footer, rg int) (ts, seq []int64, err error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	defer pf.Close()
-	sch := pf.MetaData().Schema
-	ti, si := sch.ColumnIndexByName("ts"), sch.ColumnIndexByName("seq")
-	if ti < 0 || si < 0 {
-		return nil, nil, fmt.Errorf("parquet %s: no ts or seq column: %w", path, ErrIncompatibleFile)
-	}
-	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{BatchSize: readBatchRows}, readerAlloc)
+	cols, err := newColDecs(tsSeqTable, pf.MetaData().Schema)
 	if err != nil {
+		pf.Close()
 		return nil, nil, fmt.Errorf("parquet %s: %w", path, err)
 	}
-	rr, err := fr.GetRecordReader(context.Background(), []int{ti, si}, []int{rg})
-	if err != nil {
-		return nil, nil, fmt.Errorf("parquet %s: %w", path, err)
+	r := &RowReader{path: path, t: tsSeqTable, pf: pf, groups: []int{rg}, batch: readBatchRows, rows: batchRows{cols: cols}}
+	defer r.Close()
+	if cols[0].maxDef > 0 || cols[1].maxDef > 0 {
+		return nil, nil, fmt.Errorf("parquet %s: nullable ts or seq: %w", path, ErrIncompatibleFile)
 	}
-	defer rr.Release()
-	for rr.Next() {
-		rec := rr.RecordBatch()
-		tc, sc := rec.Column(0), rec.Column(1)
-		if tc.NullN() > 0 || sc.NullN() > 0 {
-			return nil, nil, fmt.Errorf("parquet %s: null ts or seq: %w", path, ErrIncompatibleFile)
+	if rg < 0 || rg >= pf.NumRowGroups() {
+		return nil, nil, fmt.Errorf("parquet %s: no row group %d: %w", path, rg, ErrIncompatibleFile)
+	}
+	for {
+		if err := r.nextBatch(); err != nil {
+			return nil, nil, err
 		}
-		if rec.Schema().Field(0).Name != "ts" {
-			tc, sc = sc, tc
+		if r.n == 0 {
+			return ts, seq, nil
 		}
-		ts = append(ts, int64Values(tc)...)
-		seq = append(seq, int64Values(sc)...)
+		ts = append(ts, cols[0].ints[:r.n]...)
+		seq = append(seq, cols[1].ints[:r.n]...)
 	}
-	if err := rr.Err(); err != nil {
-		return nil, nil, fmt.Errorf("parquet %s: %w", path, err)
-	}
-	return ts, seq, nil
 }

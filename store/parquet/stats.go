@@ -114,7 +114,7 @@ func (f *Footer) open() (*file.Reader, error) {
 	f.mu.Lock()
 	md := f.md
 	f.mu.Unlock()
-	opts := []file.ReadOption{file.WithReadProps(parquet.NewReaderProperties(readerAlloc))}
+	opts := []file.ReadOption{file.WithReadProps(parquet.NewReaderProperties(pageAlloc))}
 	if md != nil {
 		opts = append(opts, file.WithMetadata(md))
 	}

@@ -1,0 +1,267 @@
+package parquet
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"unsafe"
+
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+)
+
+// intPages decodes a required, non-repeated INT64 column chunk straight from its pages, DELTA_BINARY_PACKED
+// (how okxtape writes integers and timestamps) a miniblock at a time, or PLAIN; with plainOnly, a DOUBLE
+// chunk's PLAIN pages as the doubles' bits. Chunks with other encodings (dictionaries) use arrow-go's readers.
+type intPages struct {
+	pr        file.PageReader
+	page      []byte // the data page's bytes not yet consumed
+	left      int    // values of the page not yet returned
+	plain     bool
+	plainOnly bool // a DOUBLE chunk: only PLAIN pages
+	// DELTA_BINARY_PACKED state.
+	perBlock, perMini int    // values per block and per miniblock
+	widths            []byte // bit widths of the current block's miniblocks
+	mini              int    // next miniblock of the block
+	minDelta, last    int64
+	first             bool                 // the page's first value is not returned yet
+	buf               [maxMiniValues]int64 // the current miniblock's values
+	bufPos, bufLen    int
+}
+
+const maxMiniValues = 512
+
+var errIntPage = errors.New("damaged integer page")
+
+// fastWords reports whether a column chunk's encodings are all ones intPages decodes (for a DOUBLE chunk,
+// deltas excluded).
+func fastWords(cc *metadata.ColumnChunkMetaData, doubles bool) bool {
+	for _, e := range cc.Encodings() {
+		switch e {
+		case parquet.Encodings.Plain, parquet.Encodings.RLE, parquet.Encodings.BitPacked:
+		case parquet.Encodings.DeltaBinaryPacked:
+			if doubles {
+				return false
+			}
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func (s *intPages) reset(pr file.PageReader, plainOnly bool) {
+	s.pr, s.page, s.left, s.bufPos, s.bufLen, s.plainOnly = pr, nil, 0, 0, 0, plainOnly
+}
+
+// doubleBits views a float64 buffer as the int64 words read fills with the doubles' PLAIN bits.
+func doubleBits(f []float64) []int64 {
+	return unsafe.Slice((*int64)(unsafe.Pointer(unsafe.SliceData(f))), len(f))
+}
+
+// read decodes len(out) values into out; fewer only at the end of the chunk.
+func (s *intPages) read(out []int64) (int, error) {
+	got := 0
+	for got < len(out) {
+		if s.left == 0 {
+			ok, err := s.nextPage()
+			if err != nil || !ok {
+				return got, err
+			}
+			continue
+		}
+		k := min(len(out)-got, s.left)
+		var err error
+		if s.plain {
+			if len(s.page) < 8*k {
+				return got, errIntPage
+			}
+			for i := range k {
+				out[got+i] = int64(binary.LittleEndian.Uint64(s.page[8*i:]))
+			}
+			s.page = s.page[8*k:]
+		} else {
+			err = s.deltas(out[got : got+k])
+		}
+		if err != nil {
+			return got, err
+		}
+		got += k
+		s.left -= k
+	}
+	return got, nil
+}
+
+// nextPage moves to the next data page; false at the end of the chunk.
+func (s *intPages) nextPage() (bool, error) {
+	for s.pr.Next() {
+		pg := s.pr.Page()
+		data := pg.Data()
+		switch p := pg.(type) {
+		case *file.DataPageV1:
+		case *file.DataPageV2:
+			skip := int(p.DefinitionLevelByteLen()) + int(p.RepetitionLevelByteLen())
+			if skip < 0 || skip > len(data) {
+				return false, errIntPage
+			}
+			data = data[skip:]
+		case *file.DictionaryPage:
+			return false, fmt.Errorf("dictionary page in a chunk without dictionary encoding: %w", errIntPage)
+		default:
+			continue
+		}
+		n := int(pg.NumValues())
+		if n < 0 {
+			return false, errIntPage
+		}
+		s.page, s.left, s.bufPos, s.bufLen = data, n, 0, 0
+		switch enc := parquet.Encoding(pg.Encoding()); enc {
+		case parquet.Encodings.Plain:
+			s.plain = true
+		case parquet.Encodings.DeltaBinaryPacked:
+			if s.plainOnly {
+				return false, fmt.Errorf("delta-encoded doubles: %w", errIntPage)
+			}
+			s.plain = false
+			if err := s.header(n); err != nil {
+				return false, err
+			}
+		default:
+			return false, fmt.Errorf("integer page encoding %s: %w", enc, errIntPage)
+		}
+		return true, nil
+	}
+	return false, s.pr.Err()
+}
+
+func (s *intPages) uvarint() (uint64, error) {
+	v, n := binary.Uvarint(s.page)
+	if n <= 0 {
+		return 0, errIntPage
+	}
+	s.page = s.page[n:]
+	return v, nil
+}
+
+func (s *intPages) zigzag() (int64, error) {
+	v, n := binary.Varint(s.page) // zigzag, as Parquet writes it
+	if n <= 0 {
+		return 0, errIntPage
+	}
+	s.page = s.page[n:]
+	return v, nil
+}
+
+// header reads a DELTA_BINARY_PACKED page header (block size, miniblocks per block, value count, first value).
+func (s *intPages) header(n int) error {
+	block, err1 := s.uvarint()
+	minis, err2 := s.uvarint()
+	count, err3 := s.uvarint()
+	first, err4 := s.zigzag()
+	if err := errors.Join(err1, err2, err3, err4); err != nil {
+		return err
+	}
+	if minis == 0 || block == 0 || block%minis != 0 || block/minis > maxMiniValues || (block/minis)%8 != 0 ||
+		count != uint64(n) {
+		return fmt.Errorf("delta header block %d, miniblocks %d, %d values for %d: %w", block, minis, count, n, errIntPage)
+	}
+	s.perBlock, s.perMini = int(block), int(block/minis)
+	if cap(s.widths) < int(minis) {
+		s.widths = make([]byte, minis)
+	}
+	s.widths, s.mini = s.widths[:minis], int(minis) // no block read yet
+	s.last, s.first = first, true
+	return nil
+}
+
+// deltas returns the next len(out) values of a DELTA_BINARY_PACKED page.
+func (s *intPages) deltas(out []int64) error {
+	i := 0
+	if s.first && len(out) > 0 {
+		out[0], s.first, i = s.last, false, 1
+	}
+	for i < len(out) {
+		if s.bufPos == s.bufLen {
+			if err := s.nextMini(); err != nil {
+				return err
+			}
+		}
+		k := copy(out[i:], s.buf[s.bufPos:s.bufLen])
+		i, s.bufPos = i+k, s.bufPos+k
+	}
+	return nil
+}
+
+// nextMini decodes the next miniblock (reading the next block's header when the block is done) into buf.
+func (s *intPages) nextMini() error {
+	if s.mini == len(s.widths) {
+		md, err := s.zigzag()
+		if err != nil {
+			return err
+		}
+		if len(s.page) < len(s.widths) {
+			return errIntPage
+		}
+		copy(s.widths, s.page)
+		s.page, s.minDelta, s.mini = s.page[len(s.widths):], md, 0
+	}
+	w := int(s.widths[s.mini])
+	s.mini++
+	if w > 64 {
+		return fmt.Errorf("bit width %d: %w", w, errIntPage)
+	}
+	size := s.perMini * w / 8
+	if len(s.page) < size {
+		return errIntPage
+	}
+	data := s.page[:size]
+	s.page = s.page[size:]
+	v, md := s.last, s.minDelta
+	if w <= 56 && w > 0 { // each value within 8 bytes from its first: one unaligned load, unless at the end
+		mask := uint64(1)<<uint(w) - 1
+		for i := range s.perMini {
+			bit := i * w
+			var x uint64
+			if lo := bit >> 3; lo+8 <= len(data) {
+				x = binary.LittleEndian.Uint64(data[lo:]) >> uint(bit&7) & mask
+			} else {
+				x = unpackBits(data, bit, w)
+			}
+			v += md + int64(x)
+			s.buf[i] = v
+		}
+	} else {
+		for i := range s.perMini {
+			v += md + int64(unpackBits(data, i*w, w))
+			s.buf[i] = v
+		}
+	}
+	s.last, s.bufPos, s.bufLen = v, 0, s.perMini
+	return nil
+}
+
+// unpackBits returns the w-bit value at bit offset bit of data (little-endian bit order; w <= 64); bits past
+// the end of data read as 0.
+func unpackBits(data []byte, bit, w int) uint64 {
+	if w == 0 {
+		return 0
+	}
+	lo, shift := bit/8, uint(bit%8)
+	var a uint64
+	if lo+8 <= len(data) {
+		a = binary.LittleEndian.Uint64(data[lo:])
+	} else {
+		for k := min(lo+8, len(data)) - 1; k >= lo; k-- {
+			a = a<<8 | uint64(data[k])
+		}
+	}
+	v := a >> shift
+	if shift > 0 && int(shift)+w > 64 && lo+8 < len(data) {
+		v |= uint64(data[lo+8]) << (64 - shift)
+	}
+	if w < 64 {
+		v &= 1<<uint(w) - 1
+	}
+	return v
+}
