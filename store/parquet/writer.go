@@ -104,6 +104,9 @@ func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 	return &tableProps{t: t, schema: pqs, props: parquet.NewWriterProperties(opts...)}, nil
 }
 
+// emptyBytes is the empty string's value: empty but not nil.
+var emptyBytes = parquet.ByteArray([]byte{})
+
 // writeScratch is reused between column writes: byte-array headers and list levels.
 type writeScratch struct {
 	bas      []parquet.ByteArray
@@ -138,6 +141,10 @@ func writeColumn(cw file.ColumnChunkWriter, c *colBuf, lo, hi int, sc *writeScra
 			bas := sc.bas[:0]
 			for i := lo; i < hi; i++ {
 				v := c.str(i)
+				if len(v) == 0 {
+					bas = append(bas, emptyBytes) // never nil: arrow-go's dictionary memo takes nil for null
+					continue
+				}
 				bas = append(bas, unsafe.Slice(unsafe.StringData(v), len(v)))
 			}
 			_, err = w.WriteBatch(bas, nil, nil)
