@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -74,6 +75,8 @@ type dispatcher struct {
 	// lastPressure is the last flush forced by low disk space.
 	lastPressure time.Time
 	corruptLog   time.Time
+	// rewinds counts the times the sink dropped undurable rows (ErrRedeliver) and the spool was read again.
+	rewinds uint64
 
 	ctx    context.Context // cancelled when the drain deadline passes
 	cancel context.CancelFunc
@@ -117,6 +120,7 @@ func newDispatcher(r *Recorder, s Sink, pos, end uint64) *dispatcher {
 }
 
 func (d *dispatcher) run() {
+	lowerThreadPriority(d.r.o.SinkNice)
 	defer close(d.done)
 	defer d.rd.close()
 	timer := time.NewTimer(time.Hour)
@@ -240,13 +244,15 @@ func (d *dispatcher) flushDue(now time.Time, all bool) bool {
 }
 
 // flush writes one batch, retrying it (same events, in order) until the sink accepts it or the drain
-// deadline passes. It returns false only in the latter case; the batch then stays in the spool. A batch the
-// sink rejects permanently is quarantined to a dead-letter file and counts as done.
+// deadline passes. It returns false in the latter case (the batch then stays in the spool) and when the sink
+// dropped undurable rows (the spool is being read again; see rewind). A batch the sink rejects permanently
+// is quarantined to a dead-letter file and counts as done.
 func (d *dispatcher) flush(b *tableBatch) bool {
 	batch := Batch{Table: b.t, Events: b.events[:b.n]}
 	quarantined := false
+	rewinds := d.rewinds
 	write := func() error {
-		err := d.sink.Write(d.ctx, batch)
+		err := d.redeliverOr(d.sink.Write(d.ctx, batch))
 		if err == nil || !IsPermanent(err) || d.r.o.DeadLetter == nil {
 			return err
 		}
@@ -256,7 +262,7 @@ func (d *dispatcher) flush(b *tableBatch) bool {
 		quarantined = true
 		return nil
 	}
-	if !d.retry("write "+b.t.Name, write) {
+	if !d.retry("write "+b.t.Name, write) || d.rewinds != rewinds {
 		return false
 	}
 	if !quarantined {
@@ -387,7 +393,7 @@ func (d *dispatcher) wait(now time.Time) time.Duration {
 func (d *dispatcher) housekeep(now time.Time, force bool) {
 	if hk, ok := d.sink.(Housekeeper); ok && (force || now.Sub(d.lastHK) >= time.Second) {
 		d.lastHK = now
-		if err := hk.Housekeep(d.ctx); err != nil {
+		if err := d.redeliverOr(hk.Housekeep(d.ctx)); err != nil {
 			d.errors.Add(1)
 			d.errCount.Inc()
 			d.fail("sink housekeeping", err)
@@ -398,7 +404,7 @@ func (d *dispatcher) housekeep(now time.Time, force bool) {
 		// the spool), so the spool behind them can be deleted.
 		d.lastPressure = now
 		if d.flushDue(now, true) {
-			if err := d.sink.Flush(d.ctx); err != nil {
+			if err := d.redeliverOr(d.sink.Flush(d.ctx)); err != nil {
 				d.errors.Add(1)
 				d.errCount.Inc()
 				d.fail("flush under disk pressure", err)
@@ -452,20 +458,27 @@ func (d *dispatcher) save(pos uint64) {
 	}
 }
 
-// finish runs at Close: read every remaining record, write all batches, Flush, save the cursor, Close.
+// finish runs at Close: read every remaining record, write all batches, Flush, save the cursor, Close. When
+// the sink drops undurable rows on the way (ErrRedeliver), the spool is read again, up to stopAttempts times.
 func (d *dispatcher) finish() {
-	ok := true
-	for ok {
-		n := d.pump()
-		ok = d.ctx.Err() == nil
-		if n == 0 {
+	for round := 0; ; round++ {
+		rewinds := d.rewinds
+		ok := true
+		for ok {
+			n := d.pump()
+			ok = d.ctx.Err() == nil
+			if n == 0 {
+				break
+			}
+		}
+		ok = ok && d.flushDue(time.Now(), true)
+		if ok && d.rewinds == rewinds {
+			d.housekeep(time.Now(), true)
+			d.retry("flush", func() error { return d.redeliverOr(d.sink.Flush(d.ctx)) })
+		}
+		if d.rewinds == rewinds || d.ctx.Err() != nil || round+1 >= stopAttempts {
 			break
 		}
-	}
-	ok = ok && d.flushDue(time.Now(), true)
-	if ok {
-		d.housekeep(time.Now(), true)
-		ok = d.retry("flush", func() error { return d.sink.Flush(d.ctx) })
 	}
 	d.housekeep(time.Now(), true)
 	end, _, _ := d.r.sp.state()
@@ -479,6 +492,47 @@ func (d *dispatcher) finish() {
 		d.mu.Lock()
 		d.closeErr = err
 		d.mu.Unlock()
+	}
+}
+
+// redeliverOr handles a sink error wrapping ErrRedeliver (it rewinds and returns nil) and returns any other.
+func (d *dispatcher) redeliverOr(err error) error {
+	if err == nil || !errors.Is(err, ErrRedeliver) {
+		return err
+	}
+	d.rewind(err)
+	return nil
+}
+
+// rewind makes the dispatcher read the spool again from its saved cursor, which lies before every record the
+// sink has not made durable: the sink dropped such rows (ErrRedeliver) and skips, when they come again, the
+// ones it holds. Partial batches are dropped (they are read again). It first waits a backoff, so a failing
+// disk is not hammered.
+func (d *dispatcher) rewind(err error) {
+	d.rewinds++
+	d.errors.Add(1)
+	d.errCount.Inc()
+	d.fail("write (the sink dropped rows it had not made durable; reading the spool again from the cursor)", err)
+	pos := d.saved.Load()
+	d.rd.close()
+	d.rd = newSpoolReader(d.r.sp, pos, d.corrupt)
+	for _, b := range d.batches {
+		if b != nil {
+			b.n = 0
+		}
+	}
+	d.marks = d.marks[:0]
+	stopping := d.stopping()
+	wait := d.bo.NextBackOff()
+	if stopping {
+		wait = min(wait, time.Second)
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-d.ctx.Done():
+	case <-d.stopIfRunning(stopping):
 	}
 }
 

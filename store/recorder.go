@@ -49,7 +49,10 @@ type RecorderOptions struct {
 	DiskCheckInterval time.Duration
 	// FreeBytes returns the free bytes of a folder's file system [statfs].
 	FreeBytes func(dir string) (uint64, error)
-	Logger    *slog.Logger // nil: slog.Default()
+	// SinkNice is the nice value of the sinks' dispatcher threads (Linux) [10]: the sinks' encoding and
+	// compression give way to ingest and strategies whenever those want the CPU. -1: normal priority.
+	SinkNice int
+	Logger   *slog.Logger // nil: slog.Default()
 }
 
 // DeadLetterFunc stores a batch that sink rejected permanently with cause and returns the file written.
@@ -83,6 +86,9 @@ func (o *RecorderOptions) defaults() {
 	}
 	if o.FreeBytes == nil {
 		o.FreeBytes = statfsFree
+	}
+	if o.SinkNice == 0 {
+		o.SinkNice = 10
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

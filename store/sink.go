@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 
 	"github.com/okxtape/okxtape/schema"
 )
@@ -37,6 +38,12 @@ type Sink interface {
 	// Close flushes and releases resources.
 	Close(ctx context.Context) error
 }
+
+// ErrRedeliver is wrapped by a sink's error when it dropped rows it had accepted but not yet made durable (a
+// Parquet file that failed mid-write is removed with its rows). The recorder then delivers every spooled
+// record again from the sink's saved cursor, as after a restart; the sink skips what it holds durably. Until
+// the next Write, the sink's Pending must cover the dropped rows.
+var ErrRedeliver = errors.New("sink dropped rows it had not made durable: redeliver from the cursor")
 
 // Stats is what a sink reports for the exit summary and metrics.
 type SinkStats struct {

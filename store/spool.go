@@ -101,7 +101,7 @@ func openSpool(dir string, segMax int64, bufferMax int, log *slog.Logger) (*spoo
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("create spool dir: %w", err)
 	}
-	s := &spool{dir: dir, segMax: segMax, ringMax: 32 << 20, bufferMax: bufferMax, log: log}
+	s := &spool{dir: dir, segMax: segMax, ringMax: 8 << 20, bufferMax: bufferMax, log: log}
 	ents, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("read spool dir: %w", err)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/okxtape/okxtape/engine"
@@ -12,8 +13,9 @@ import (
 
 // Print writes one human-readable line per market, account, gap and connection event.
 type Print struct {
-	w *bufio.Writer
-	n uint64
+	mu sync.Mutex // Summary is called from outside the engine (after the run), while wall timers may still fire
+	w  *bufio.Writer
+	n  uint64
 }
 
 // NewPrint returns the print strategy writing to out.
@@ -22,12 +24,18 @@ func NewPrint(out io.Writer) *Print { return &Print{w: bufio.NewWriterSize(out, 
 // Attach registers the handler and a timer that flushes output every 200 ms of engine time.
 func (p *Print) Attach(e *engine.Engine) {
 	e.OnAll("print", p.event)
-	e.Every(200*time.Millisecond, "print-flush", func() { p.w.Flush() })
+	e.Every(200*time.Millisecond, "print-flush", func() {
+		p.mu.Lock()
+		p.w.Flush()
+		p.mu.Unlock()
+	})
 }
 
 func ts(ms int64) string { return time.UnixMilli(ms).UTC().Format("15:04:05.000") }
 
 func (p *Print) event(ev schema.Event) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	h := ev.Hdr()
 	switch e := ev.(type) {
 	case *schema.Ticker:
@@ -72,6 +80,8 @@ func (p *Print) event(ev schema.Event) {
 
 // Summary flushes the output and reports the number of lines printed.
 func (p *Print) Summary() any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.w.Flush()
 	return map[string]uint64{"lines": p.n}
 }

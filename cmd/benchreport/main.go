@@ -89,6 +89,7 @@ func main() {
 	writeOnly := flag.String("write-mix", "", "only write the 5-channel mix to this folder (with -mix-secs) and exit")
 	mixSecs := flag.Int("mix-secs", 200, "seconds of the mix for -write-mix")
 	mixOnly := flag.Bool("mix-only", false, "only the 5-channel-mix figures (replay, store size)")
+	recOnly := flag.Bool("recorder-only", false, "only the record process figures (RSS, CPU per frame vs --no-store)")
 	flag.Parse()
 	log.SetFlags(0)
 	log.SetPrefix("benchreport: ")
@@ -109,6 +110,12 @@ func main() {
 		err = runSoak(*soak, figures)
 	case *liveOnly:
 		err = runLive(figures, *quick)
+	case *recOnly:
+		var bin string
+		if bin, err = buildBinaries(); err == nil {
+			err = processFigures(figures, *quick, bin)
+			os.RemoveAll(bin)
+		}
 	case *mixOnly:
 		var bin string
 		if bin, err = buildBinaries(); err == nil {

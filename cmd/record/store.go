@@ -26,6 +26,7 @@ func storeFlags(env func(string) []string) []cli.Flag {
 		&cli.DurationFlag{Name: "file-interval", Value: parquet.DefaultRotation, EnvVars: env("FILE_INTERVAL"), Usage: "time budget of a Parquet file: open files are written at each multiple of it (keeps the spool small)"},
 		&cli.Int64Flag{Name: "disk-low-mb", Value: defaultDiskLowMB, EnvVars: env("DISK_LOW_MB"), Usage: "free space (MiB) below which raw frames, then quotes, are shed (dropped and counted); 0: off"},
 		&cli.Int64Flag{Name: "disk-critical-mb", Value: defaultDiskCriticalMB, EnvVars: env("DISK_CRITICAL_MB"), Usage: "free space (MiB) below which nothing is recorded (loud error, exit 1); record refuses to start below it; 0: off"},
+		&cli.IntFlag{Name: "parquet-buffer-mb", Value: 24, EnvVars: env("PARQUET_BUFFER_MB"), Usage: "memory budget (MiB) of the rows waiting for their Parquet row groups; larger: fewer, bigger row groups and less CPU, more memory (raise --memory-limit-mb with it)"},
 		&cli.StringFlag{Name: "dead-letter-dir", EnvVars: env("DEAD_LETTER_DIR"), Usage: "where batches a sink rejects permanently are written as Parquet (default: SPOOL/deadletter)"},
 	}
 }
@@ -53,6 +54,9 @@ func openRecorder(ctx context.Context, c *cli.Context, log *slog.Logger) (*store
 	if c.Duration("file-interval") < time.Second {
 		return nil, cli.Exit("--file-interval must be at least 1s", 2)
 	}
+	if mb := c.Int("parquet-buffer-mb"); mb < 1 || mb > 1<<20 {
+		return nil, cli.Exit("--parquet-buffer-mb must be between 1 and 1048576", 2)
+	}
 	var sinks []store.Sink
 	out := c.String("out")
 	spool := c.String("spool-dir")
@@ -72,7 +76,8 @@ func openRecorder(ctx context.Context, c *cli.Context, log *slog.Logger) (*store
 			}
 			outLock = l
 		}
-		sinks = append(sinks, parquet.NewSink(out, parquet.Options{Rotation: c.Duration("file-interval"), Logger: log}))
+		sinks = append(sinks, parquet.NewSink(out, parquet.Options{Rotation: c.Duration("file-interval"), Logger: log,
+			MaxBufferedBytes: c.Int("parquet-buffer-mb") << 20}))
 		watch = append(watch, out)
 	}
 	if dsn := c.String("clickhouse"); dsn != "" {

@@ -240,3 +240,45 @@ func TestPrivateDatasetsAre0600(t *testing.T) {
 		t.Fatalf("private datasets written: %v", seen)
 	}
 }
+
+// TestRecorderRedeliversDroppedFile: a dataset whose files cannot be written (its folder is blocked by a
+// plain file) makes the sink drop its open file (store.ErrRedeliver); the recorder reads the spool again
+// from its cursor, over and over with a backoff, and once the folder can be written every event is stored
+// exactly once, those of the other datasets (already stored) included.
+func TestRecorderRedeliversDroppedFile(t *testing.T) {
+	spoolDir, dataDir := t.TempDir(), t.TempDir()
+	pq := NewSink(dataDir, Options{Logger: storetest.Quiet(), RowGroupRows: 16})
+	rec := newTestRecorder(t, spoolDir, store.RecorderOptions{MaxBackoff: 50 * time.Millisecond, BatchSize: 50}, pq)
+	blocker := filepath.Join(dataDir, "tickers")
+	if err := os.WriteFile(blocker, []byte("not a folder"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	evs := storetest.RandEvents(41, 3000)
+	tickers := 0
+	for _, e := range evs {
+		rec.Handle(e)
+		if e.Kind() == schema.KindTicker {
+			tickers++
+		}
+	}
+	if tickers == 0 {
+		t.Fatal("no tickers in the input")
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for rec.Stats().PerSink["parquet"].Errors < 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the blocked dataset never failed a write")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := os.Remove(blocker); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	checkParquet(t, dataDir, evs)
+	if st := rec.Stats(); st.Dropped != 0 {
+		t.Fatalf("dropped %d", st.Dropped)
+	}
+}

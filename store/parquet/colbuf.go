@@ -8,468 +8,400 @@ import (
 	"strings"
 	"unsafe"
 
-	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/apache/arrow-go/v18/arrow/bitutil"
-	"github.com/apache/arrow-go/v18/arrow/memory"
-
 	"github.com/okxtape/okxtape/schema"
 )
 
-// chunkShift sets the chunk size of column storage: 1<<chunkShift elements per chunk.
-const chunkShift = 15
-
-// chunked is an append-only sequence kept in fixed-size chunks. Appending never copies what is stored: a
-// doubling slice would copy tens of MiB at once in the dispatcher, and such a memmove cannot be preempted,
-// so a GC stop-the-world waits for it while every other goroutine (ingest included) is already stopped.
-// Chunks are kept across reset and reused by the next file.
-type chunked[T any] struct {
-	chunks [][]T // each of length 1<<chunkShift
-	n      int
-}
-
-func (c *chunked[T]) len() int { return c.n }
-
-func (c *chunked[T]) at(i int) T { return c.chunks[i>>chunkShift][i&(1<<chunkShift-1)] }
-
-func (c *chunked[T]) push(v T) {
-	ci := c.n >> chunkShift
-	if ci == len(c.chunks) {
-		c.chunks = append(c.chunks, make([]T, 1<<chunkShift))
-	}
-	c.chunks[ci][c.n&(1<<chunkShift-1)] = v
-	c.n++
-}
-
-func (c *chunked[T]) pushAll(v []T) {
-	for len(v) > 0 {
-		ci, off := c.n>>chunkShift, c.n&(1<<chunkShift-1)
-		if ci == len(c.chunks) {
-			c.chunks = append(c.chunks, make([]T, 1<<chunkShift))
-		}
-		k := copy(c.chunks[ci][off:], v)
-		c.n += k
-		v = v[k:]
-	}
-}
-
-// appendRange appends elements lo..hi-1 to dst.
-func (c *chunked[T]) appendRange(dst []T, lo, hi int) []T {
-	for lo < hi {
-		ci, off := lo>>chunkShift, lo&(1<<chunkShift-1)
-		k := min(hi-lo, 1<<chunkShift-off)
-		dst = append(dst, c.chunks[ci][off:off+k]...)
-		lo += k
-	}
-	return dst
-}
-
-func (c *chunked[T]) truncate(n int) { c.n = min(n, c.n) }
-
-// reset empties the sequence; it keeps at most keep chunks for reuse.
-func (c *chunked[T]) reset(keep int) {
-	c.n = 0
-	if len(c.chunks) > keep {
-		clear(c.chunks[keep:])
-		c.chunks = c.chunks[:keep]
-	}
-}
-
-// capBytes returns the memory held by the chunks.
-func (c *chunked[T]) capBytes(elem int) int { return len(c.chunks) << chunkShift * elem }
-
-// colBuf is one column of an open Parquet file, kept as typed, chunked Go values. Offsets are end offsets
-// (row i spans offs[i-1]..offs[i], with offs[-1] = 0).
+// colBuf is one column of a row buffer, kept as typed Go values in plain slices that are reused from one row
+// group to the next. Offsets are end offsets (row i spans offs[i-1]..offs[i], with offs[-1] = 0).
 type colBuf struct {
 	typ  schema.Type
 	dict bool
 
-	ints   chunked[int64]   // Int64, TimeMs, TimeNs; Int64List values
-	floats chunked[float64] // Float64; Float64List values
-	bools  chunked[bool]
-	offs   chunked[int32] // plain strings (into data) and lists (into ints/floats)
-	data   chunked[byte]
+	ints   []int64   // Int64, TimeMs, TimeNs; Int64List values
+	floats []float64 // Float64; Float64List values
+	bools  []bool
+	offs   []int32 // plain strings (into data) and lists (into ints/floats)
+	data   []byte
 
 	dictIdx  map[string]int32 // dictionary strings: value -> index into dictVals
 	dictVals []string
-	idx      chunked[int32]
-
-	// scratch for gathering a row group in sorted order, reused between the row groups of a file
-	sInts   []int64
-	sFloats []float64
-	sOffs   []int32
-	sBytes  []byte
+	idx      []int32
 }
 
-// reset empties the column, keeping up to keep chunks of each sequence for the next file.
-func (c *colBuf) reset(keep int) {
-	c.ints.reset(keep)
-	c.floats.reset(keep)
-	c.bools.reset(keep)
-	c.offs.reset(keep)
-	c.data.reset(keep)
-	c.idx.reset(keep)
+// reset empties the column, keeping its memory.
+func (c *colBuf) reset() {
+	c.ints, c.floats, c.bools, c.offs, c.data, c.idx = c.ints[:0], c.floats[:0], c.bools[:0], c.offs[:0], c.data[:0], c.idx[:0]
 	c.dictVals = c.dictVals[:0]
 	if c.dictIdx != nil {
 		clear(c.dictIdx)
 	}
 }
 
-// capBytes returns the memory the column holds (chunks and scratch).
+// capBytes returns the memory the column holds.
 func (c *colBuf) capBytes() int {
-	return c.ints.capBytes(8) + c.floats.capBytes(8) + c.bools.capBytes(1) + c.offs.capBytes(4) +
-		c.data.capBytes(1) + c.idx.capBytes(4) + 8*cap(c.sInts) + 8*cap(c.sFloats) + 4*cap(c.sOffs) + cap(c.sBytes)
+	return 8*(cap(c.ints)+cap(c.floats)) + cap(c.bools) + 4*(cap(c.offs)+cap(c.idx)) + cap(c.data)
 }
 
-func grow[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n)
+// end returns the end offset of row i (0 before the first row).
+func (c *colBuf) end(i int) int {
+	if i < 0 || len(c.offs) == 0 {
+		return 0
 	}
-	return s[:n]
+	return int(c.offs[min(i, len(c.offs)-1)])
+}
+
+// str returns row i of a string column (pointing into the buffer).
+func (c *colBuf) str(i int) string {
+	if c.dict {
+		return c.dictVals[c.idx[i]]
+	}
+	lo, hi := c.end(i-1), int(c.offs[i])
+	return unsafe.String(unsafe.SliceData(c.data[lo:hi]), hi-lo)
 }
 
 var errColumnType = errors.New("row does not match the table's column types")
 
-// fileBuf buffers the rows of one open file. It implements schema.RowWriter: WriteRow appends one value to
-// each column in turn.
-type fileBuf struct {
+// rowBuf buffers rows of one table: one instrument's rows waiting for their row group, or the rows of a row
+// group being assembled. It implements schema.RowWriter: WriteRow appends one value to each column in turn.
+type rowBuf struct {
 	t     *schema.Table
 	cols  []colBuf
 	col   int
 	rows  int
-	bytes int // approximate in-memory size
+	bytes int // approximate in-memory size of the rows
 	err   error
+	// sorted reports whether the rows are in (ts, seq) order as added (the usual case: then a row group is
+	// written straight from the buffer, without sorting or copying).
+	sorted bool
 
 	seqCol, instCol, tsCol int
 }
 
-func newFileBuf(t *schema.Table) *fileBuf {
-	f := &fileBuf{t: t, cols: make([]colBuf, len(t.Columns)),
+func newRowBuf(t *schema.Table) *rowBuf {
+	b := &rowBuf{t: t, cols: make([]colBuf, len(t.Columns)), sorted: true,
 		seqCol: t.Index("seq"), instCol: t.Index("inst_id"), tsCol: t.Index("ts")}
 	for i, c := range t.Columns {
-		f.cols[i] = colBuf{typ: c.Type, dict: c.Dict && c.Type == schema.String}
-		if f.cols[i].dict {
-			f.cols[i].dictIdx = map[string]int32{}
+		b.cols[i] = colBuf{typ: c.Type, dict: c.Dict && c.Type == schema.String}
+		if b.cols[i].dict {
+			b.cols[i].dictIdx = map[string]int32{}
 		}
 	}
-	return f
+	return b
 }
 
-// reset empties the buffer for the next file of the same table, dropping the sorting scratch (as large as a
-// row group, needed only while a file is written). It keeps the chunks for reuse unless release is set.
-func (f *fileBuf) reset(release bool) {
-	keep := 1 << 30
-	if release {
-		keep = 0
+// reset empties the buffer, keeping its memory.
+func (b *rowBuf) reset() {
+	for i := range b.cols {
+		b.cols[i].reset()
 	}
-	for i := range f.cols {
-		c := &f.cols[i]
-		c.reset(keep)
-		c.sInts, c.sFloats, c.sOffs, c.sBytes = nil, nil, nil, nil
-	}
-	f.rows, f.bytes, f.col, f.err = 0, 0, 0, nil
+	b.rows, b.bytes, b.col, b.err, b.sorted = 0, 0, 0, nil, true
 }
 
 // capBytes returns the memory the buffer holds.
-func (f *fileBuf) capBytes() int {
+func (b *rowBuf) capBytes() int {
 	n := 0
-	for i := range f.cols {
-		n += f.cols[i].capBytes()
+	for i := range b.cols {
+		n += b.cols[i].capBytes()
 	}
 	return n
 }
 
+func (b *rowBuf) ts(i int) int64  { return b.cols[b.tsCol].ints[i] }
+func (b *rowBuf) seq(i int) int64 { return b.cols[b.seqCol].ints[i] }
+
 // add appends one event's row; a row that does not match the column types is rolled back.
-func (f *fileBuf) add(e schema.Stored) error {
-	f.col, f.err = 0, nil
-	e.WriteRow(f)
-	if f.err == nil && f.col != len(f.cols) {
-		f.err = errColumnType
+func (b *rowBuf) add(e schema.Stored) error {
+	b.col, b.err = 0, nil
+	before := b.bytes
+	e.WriteRow(b)
+	if b.err == nil && b.col != len(b.cols) {
+		b.err = errColumnType
 	}
-	if f.err != nil {
-		f.truncate(f.rows)
-		return fmt.Errorf("parquet: %s row seq %d: %w", f.t.Name, e.Hdr().Seq, f.err)
+	if b.err != nil {
+		b.truncate(b.rows)
+		b.bytes = before
+		return fmt.Errorf("parquet: %s row seq %d: %w", b.t.Name, e.Hdr().Seq, b.err)
 	}
-	f.rows++
+	if n := b.rows; n > 0 && b.sorted {
+		if t, pt := b.ts(n), b.ts(n-1); t < pt || t == pt && b.seq(n) < b.seq(n-1) {
+			b.sorted = false
+		}
+	}
+	b.rows++
 	return nil
 }
 
-func (f *fileBuf) next(ok bool) *colBuf {
-	if f.col >= len(f.cols) || !ok {
-		f.err = errColumnType
+func (b *rowBuf) next(ok bool) *colBuf {
+	if b.col >= len(b.cols) || !ok {
+		b.err = errColumnType
 		return nil
 	}
-	c := &f.cols[f.col]
-	f.col++
+	c := &b.cols[b.col]
+	b.col++
 	return c
 }
 
-func (f *fileBuf) Int64(v int64) {
-	c := f.next(f.col < len(f.cols) && (f.cols[f.col].typ == schema.Int64 || f.cols[f.col].typ == schema.TimeMs ||
-		f.cols[f.col].typ == schema.TimeNs))
-	if c != nil {
-		c.ints.push(v)
-		f.bytes += 8
+func (b *rowBuf) is(t schema.Type) bool { return b.col < len(b.cols) && b.cols[b.col].typ == t }
+
+func (b *rowBuf) Int64(v int64) {
+	if c := b.next(b.is(schema.Int64) || b.is(schema.TimeMs) || b.is(schema.TimeNs)); c != nil {
+		c.ints = append(c.ints, v)
+		b.bytes += 8
 	}
 }
 
-func (f *fileBuf) Float64(v float64) {
-	if c := f.next(f.col < len(f.cols) && f.cols[f.col].typ == schema.Float64); c != nil {
-		c.floats.push(v)
-		f.bytes += 8
+func (b *rowBuf) Float64(v float64) {
+	if c := b.next(b.is(schema.Float64)); c != nil {
+		c.floats = append(c.floats, v)
+		b.bytes += 8
 	}
 }
 
-func (f *fileBuf) Bool(v bool) {
-	if c := f.next(f.col < len(f.cols) && f.cols[f.col].typ == schema.Bool); c != nil {
-		c.bools.push(v)
-		f.bytes++
+func (b *rowBuf) Bool(v bool) {
+	if c := b.next(b.is(schema.Bool)); c != nil {
+		c.bools = append(c.bools, v)
+		b.bytes++
 	}
 }
 
-func (f *fileBuf) String(v string) {
-	c := f.next(f.col < len(f.cols) && f.cols[f.col].typ == schema.String)
-	if c == nil {
-		return
+func (b *rowBuf) String(v string) {
+	if c := b.next(b.is(schema.String)); c != nil {
+		b.bytes += c.putStr(v)
 	}
+}
+
+// putStr appends a string value and returns the bytes it added.
+func (c *colBuf) putStr(v string) int {
 	if !c.dict {
-		c.data.pushAll(unsafe.Slice(unsafe.StringData(v), len(v)))
-		c.offs.push(int32(c.data.len()))
-		f.bytes += len(v) + 4
-		return
+		c.data = append(c.data, v...)
+		c.offs = append(c.offs, int32(len(c.data)))
+		return len(v) + 4
 	}
+	n := 4
 	i, ok := c.dictIdx[v]
 	if !ok {
 		i = int32(len(c.dictVals))
 		v = strings.Clone(v)
 		c.dictIdx[v] = i
 		c.dictVals = append(c.dictVals, v)
-		f.bytes += len(v) + 16
+		n += len(v) + 16
 	}
-	c.idx.push(i)
-	f.bytes += 4
+	c.idx = append(c.idx, i)
+	return n
 }
 
-func (f *fileBuf) Float64s(v []float64) {
-	if c := f.next(f.col < len(f.cols) && f.cols[f.col].typ == schema.Float64List); c != nil {
-		c.floats.pushAll(v)
-		c.offs.push(int32(c.floats.len()))
-		f.bytes += 8*len(v) + 4
+func (b *rowBuf) Float64s(v []float64) {
+	if c := b.next(b.is(schema.Float64List)); c != nil {
+		c.floats = append(c.floats, v...)
+		c.offs = append(c.offs, int32(len(c.floats)))
+		b.bytes += 8*len(v) + 4
 	}
 }
 
-func (f *fileBuf) Int64s(v []int64) {
-	if c := f.next(f.col < len(f.cols) && f.cols[f.col].typ == schema.Int64List); c != nil {
-		c.ints.pushAll(v)
-		c.offs.push(int32(c.ints.len()))
-		f.bytes += 8*len(v) + 4
+func (b *rowBuf) Int64s(v []int64) {
+	if c := b.next(b.is(schema.Int64List)); c != nil {
+		c.ints = append(c.ints, v...)
+		c.offs = append(c.offs, int32(len(c.ints)))
+		b.bytes += 8*len(v) + 4
 	}
 }
 
 // truncate drops rows from n on (rolls back a partly written row).
-func (f *fileBuf) truncate(n int) {
-	for i := range f.cols {
-		c := &f.cols[i]
+func (b *rowBuf) truncate(n int) {
+	for i := range b.cols {
+		c := &b.cols[i]
 		switch c.typ {
 		case schema.Int64, schema.TimeMs, schema.TimeNs:
-			c.ints.truncate(n)
+			c.ints = c.ints[:min(n, len(c.ints))]
 		case schema.Float64:
-			c.floats.truncate(n)
+			c.floats = c.floats[:min(n, len(c.floats))]
 		case schema.Bool:
-			c.bools.truncate(n)
+			c.bools = c.bools[:min(n, len(c.bools))]
 		case schema.String:
 			if c.dict {
-				c.idx.truncate(n)
+				c.idx = c.idx[:min(n, len(c.idx))]
 			} else {
-				c.offs.truncate(n)
-				c.data.truncate(c.end(n - 1))
+				c.data = c.data[:c.end(n-1)]
+				c.offs = c.offs[:min(n, len(c.offs))]
 			}
 		case schema.Float64List:
-			c.offs.truncate(n)
-			c.floats.truncate(c.end(n - 1))
+			c.floats = c.floats[:c.end(n-1)]
+			c.offs = c.offs[:min(n, len(c.offs))]
 		case schema.Int64List:
-			c.offs.truncate(n)
-			c.ints.truncate(c.end(n - 1))
+			c.ints = c.ints[:c.end(n-1)]
+			c.offs = c.offs[:min(n, len(c.offs))]
 		}
 	}
 }
 
-// end returns the end offset of row i (0 before the first row).
-func (c *colBuf) end(i int) int {
-	if i < 0 || c.offs.len() == 0 {
-		return 0
+// rowBytes is the approximate in-memory size of row i (the same measure as bytes).
+func (b *rowBuf) rowBytes(i int) int {
+	n := 0
+	for k := range b.cols {
+		c := &b.cols[k]
+		switch c.typ {
+		case schema.Int64, schema.TimeMs, schema.TimeNs, schema.Float64:
+			n += 8
+		case schema.Bool:
+			n++
+		case schema.String:
+			if c.dict {
+				n += 4
+			} else {
+				n += c.end(i) - c.end(i-1) + 4
+			}
+		case schema.Float64List, schema.Int64List:
+			n += 8*(c.end(i)-c.end(i-1)) + 4
+		}
 	}
-	return int(c.offs.at(min(i, c.offs.len()-1)))
+	return n
 }
 
-// sortKey is one row's sort key; sorting these contiguous keys is faster than comparing through the chunks.
+// appendRows appends rows of src (same table) to b: rows listed in perm when it is non-nil, else src's rows
+// lo..hi-1. The caller sets sorted.
+func (b *rowBuf) appendRows(src *rowBuf, perm []int32, lo, hi int) {
+	n := hi - lo
+	if perm != nil {
+		n = len(perm)
+	}
+	row := func(k int) int {
+		if perm != nil {
+			return int(perm[k])
+		}
+		return lo + k
+	}
+	for ci := range b.cols {
+		c, s := &b.cols[ci], &src.cols[ci]
+		switch c.typ {
+		case schema.Int64, schema.TimeMs, schema.TimeNs:
+			if perm == nil {
+				c.ints = append(c.ints, s.ints[lo:hi]...)
+				break
+			}
+			for _, p := range perm {
+				c.ints = append(c.ints, s.ints[p])
+			}
+		case schema.Float64:
+			if perm == nil {
+				c.floats = append(c.floats, s.floats[lo:hi]...)
+				break
+			}
+			for _, p := range perm {
+				c.floats = append(c.floats, s.floats[p])
+			}
+		case schema.Bool:
+			for k := range n {
+				c.bools = append(c.bools, s.bools[row(k)])
+			}
+		case schema.String:
+			for k := range n {
+				c.putStr(s.str(row(k)))
+			}
+		case schema.Float64List:
+			for k := range n {
+				r := row(k)
+				c.floats = append(c.floats, s.floats[s.end(r-1):s.end(r)]...)
+				c.offs = append(c.offs, int32(len(c.floats)))
+			}
+		case schema.Int64List:
+			for k := range n {
+				r := row(k)
+				c.ints = append(c.ints, s.ints[s.end(r-1):s.end(r)]...)
+				c.offs = append(c.offs, int32(len(c.ints)))
+			}
+		}
+	}
+	for k := range n {
+		b.bytes += src.rowBytes(row(k))
+	}
+	b.rows += n
+}
+
+// dropFront removes the first k rows, keeping the buffer's memory.
+func (b *rowBuf) dropFront(k int) {
+	if k <= 0 {
+		return
+	}
+	if k >= b.rows {
+		b.reset()
+		return
+	}
+	gone := 0
+	for i := 0; i < k; i++ {
+		gone += b.rowBytes(i)
+	}
+	for ci := range b.cols {
+		c := &b.cols[ci]
+		switch c.typ {
+		case schema.Int64, schema.TimeMs, schema.TimeNs:
+			c.ints = c.ints[:copy(c.ints, c.ints[k:])]
+		case schema.Float64:
+			c.floats = c.floats[:copy(c.floats, c.floats[k:])]
+		case schema.Bool:
+			c.bools = c.bools[:copy(c.bools, c.bools[k:])]
+		case schema.String, schema.Float64List, schema.Int64List:
+			if c.dict {
+				c.idx = c.idx[:copy(c.idx, c.idx[k:])]
+				continue
+			}
+			base := c.end(k - 1)
+			switch c.typ {
+			case schema.String:
+				c.data = c.data[:copy(c.data, c.data[base:])]
+			case schema.Float64List:
+				c.floats = c.floats[:copy(c.floats, c.floats[base:])]
+			default:
+				c.ints = c.ints[:copy(c.ints, c.ints[base:])]
+			}
+			c.offs = c.offs[:copy(c.offs, c.offs[k:])]
+			for i := range c.offs {
+				c.offs[i] -= int32(base)
+			}
+		}
+	}
+	b.rows -= k
+	b.bytes -= gone
+}
+
+// sortKey is one row's sort key; sorting these contiguous keys is faster than comparing through columns.
 type sortKey struct {
 	ts   int64
-	seq  uint64
+	seq  int64
 	rank int32
 	row  int32
 }
 
-// sortPerm returns the row order (inst_id, ts, seq).
-func (f *fileBuf) sortPerm() []int32 {
-	inst := &f.cols[f.instCol]
+// sortPerm returns the row order (inst_id, ts, seq) of the buffer in perm; keys and perm are reused.
+func (b *rowBuf) sortPerm(keys []sortKey, perm []int32) ([]sortKey, []int32) {
+	inst := &b.cols[b.instCol]
 	rank := make([]int32, len(inst.dictVals))
-	order := make([]int32, len(inst.dictVals))
-	for i := range order {
-		order[i] = int32(i)
+	if len(rank) > 1 {
+		order := make([]int32, len(inst.dictVals))
+		for i := range order {
+			order[i] = int32(i)
+		}
+		slices.SortFunc(order, func(x, y int32) int { return strings.Compare(inst.dictVals[x], inst.dictVals[y]) })
+		for r, i := range order {
+			rank[i] = int32(r)
+		}
 	}
-	slices.SortFunc(order, func(a, b int32) int { return strings.Compare(inst.dictVals[a], inst.dictVals[b]) })
-	for r, i := range order {
-		rank[i] = int32(r)
-	}
-	ts, seq := &f.cols[f.tsCol].ints, &f.cols[f.seqCol].ints
-	keys := make([]sortKey, f.rows)
+	keys = slices.Grow(keys[:0], b.rows)[:b.rows]
+	ts, seq := b.cols[b.tsCol].ints, b.cols[b.seqCol].ints
 	for i := range keys {
-		keys[i] = sortKey{ts: ts.at(i), seq: uint64(seq.at(i)), rank: rank[inst.idx.at(i)], row: int32(i)}
+		keys[i] = sortKey{ts: ts[i], seq: seq[i], rank: rank[inst.idx[i]], row: int32(i)}
 	}
-	slices.SortFunc(keys, func(a, b sortKey) int {
-		if c := cmp.Compare(a.rank, b.rank); c != 0 {
+	slices.SortFunc(keys, func(x, y sortKey) int {
+		if c := cmp.Compare(x.rank, y.rank); c != 0 {
 			return c
 		}
-		if c := cmp.Compare(a.ts, b.ts); c != 0 {
+		if c := cmp.Compare(x.ts, y.ts); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.seq, b.seq)
+		return cmp.Compare(x.seq, y.seq)
 	})
-	perm := make([]int32, f.rows)
+	perm = slices.Grow(perm[:0], b.rows)[:b.rows]
 	for i, k := range keys {
 		perm[i] = k.row
 	}
-	return perm
-}
-
-// record builds an Arrow record of the rows perm (in that order). The arrays point at Go memory.
-func (f *fileBuf) record(sc *arrow.Schema, perm []int32) arrow.RecordBatch {
-	arrs := make([]arrow.Array, len(f.cols))
-	for i := range f.cols {
-		arrs[i] = f.cols[i].array(sc.Field(i).Type, perm)
-	}
-	rec := array.NewRecordBatch(sc, arrs, int64(len(perm)))
-	for _, a := range arrs {
-		a.Release()
-	}
-	return rec
-}
-
-func bufOf[T int64 | float64 | int32](v []T) *memory.Buffer {
-	switch x := any(v).(type) {
-	case []int64:
-		return memory.NewBufferBytes(arrow.Int64Traits.CastToBytes(x))
-	case []float64:
-		return memory.NewBufferBytes(arrow.Float64Traits.CastToBytes(x))
-	case []int32:
-		return memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(x))
-	}
-	panic("unreachable")
-}
-
-// reserve returns s emptied with room for n elements, allocating once (never growing by append-copy).
-func reserve[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, 0, n)
-	}
-	return s[:0]
-}
-
-func (c *colBuf) array(typ arrow.DataType, perm []int32) arrow.Array {
-	n := len(perm)
-	var data arrow.ArrayData
-	switch c.typ {
-	case schema.Int64, schema.TimeMs, schema.TimeNs:
-		v := grow(c.sInts, n)
-		c.sInts = v
-		for i, p := range perm {
-			v[i] = c.ints.at(int(p))
-		}
-		data = array.NewData(typ, n, []*memory.Buffer{nil, bufOf(v)}, nil, 0, 0)
-	case schema.Float64:
-		v := grow(c.sFloats, n)
-		c.sFloats = v
-		for i, p := range perm {
-			v[i] = c.floats.at(int(p))
-		}
-		data = array.NewData(typ, n, []*memory.Buffer{nil, bufOf(v)}, nil, 0, 0)
-	case schema.Bool:
-		bits := grow(c.sBytes, int(bitutil.BytesForBits(int64(n))))
-		clear(bits)
-		c.sBytes = bits
-		for i, p := range perm {
-			if c.bools.at(int(p)) {
-				bitutil.SetBit(bits, i)
-			}
-		}
-		data = array.NewData(typ, n, []*memory.Buffer{nil, memory.NewBufferBytes(bits)}, nil, 0, 0)
-	case schema.String:
-		offs := grow(c.sOffs, n+1)
-		c.sOffs = offs
-		offs[0] = 0
-		total := 0
-		for _, p := range perm {
-			if c.dict {
-				total += len(c.dictVals[c.idx.at(int(p))])
-			} else {
-				total += int(c.offs.at(int(p))) - c.end(int(p)-1)
-			}
-		}
-		b := reserve(c.sBytes, total)
-		for i, p := range perm {
-			if c.dict {
-				b = append(b, c.dictVals[c.idx.at(int(p))]...)
-			} else {
-				b = c.data.appendRange(b, c.end(int(p)-1), int(c.offs.at(int(p))))
-			}
-			offs[i+1] = int32(len(b))
-		}
-		c.sBytes = b
-		data = array.NewData(typ, n, []*memory.Buffer{nil, bufOf(offs), memory.NewBufferBytes(b)}, nil, 0, 0)
-	case schema.Float64List, schema.Int64List:
-		offs := grow(c.sOffs, n+1)
-		c.sOffs = offs
-		offs[0] = 0
-		total := 0
-		for _, p := range perm {
-			total += int(c.offs.at(int(p))) - c.end(int(p)-1)
-		}
-		var fv []float64
-		var iv []int64
-		if c.typ == schema.Float64List {
-			fv = reserve(c.sFloats, total)
-		} else {
-			iv = reserve(c.sInts, total)
-		}
-		for i, p := range perm {
-			lo, hi := c.end(int(p)-1), int(c.offs.at(int(p)))
-			if c.typ == schema.Float64List {
-				fv = c.floats.appendRange(fv, lo, hi)
-				offs[i+1] = int32(len(fv))
-			} else {
-				iv = c.ints.appendRange(iv, lo, hi)
-				offs[i+1] = int32(len(iv))
-			}
-		}
-		if c.typ == schema.Float64List {
-			c.sFloats = fv
-		} else {
-			c.sInts = iv
-		}
-		lt := typ.(*arrow.ListType)
-		var child arrow.ArrayData
-		if c.typ == schema.Float64List {
-			child = array.NewData(lt.Elem(), len(fv), []*memory.Buffer{nil, bufOf(fv)}, nil, 0, 0)
-		} else {
-			child = array.NewData(lt.Elem(), len(iv), []*memory.Buffer{nil, bufOf(iv)}, nil, 0, 0)
-		}
-		data = array.NewData(typ, n, []*memory.Buffer{nil, bufOf(offs)}, []arrow.ArrayData{child}, 0, 0)
-		child.Release()
-	default:
-		panic("store: unknown column type " + c.typ.String())
-	}
-	a := array.MakeFromData(data)
-	data.Release()
-	return a
+	return keys, perm
 }

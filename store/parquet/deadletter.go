@@ -33,17 +33,22 @@ func DeadLetter(root string, o Options) store.DeadLetterFunc {
 			props[b.Table.Name] = tp
 		}
 		mu.Unlock()
-		buf := newFileBuf(b.Table)
 		first, last := b.Events[0].Hdr().Seq, b.Events[0].Hdr().Seq
 		for _, e := range b.Events {
-			if err := buf.add(e); err != nil {
-				return "", fmt.Errorf("parquet dead letter: %w", err)
-			}
 			first, last = min(first, e.Hdr().Seq), max(last, e.Hdr().Seq)
 		}
-		day := time.UnixMilli(dayOf(b.Events[0].Hdr().Ts) * msPerDay)
-		path := PartPath(filepath.Join(root, sink), b.Table.Name, day, o.Now(), first, last)
-		if err := writePart(tp, buf, path, o.RowGroupRows); err != nil {
+		now := o.Now()
+		day := dayOf(b.Events[0].Hdr().Ts)
+		path := PartPath(filepath.Join(root, sink), b.Table.Name, time.UnixMilli(day*msPerDay), now, first, last)
+		w := newFileWriter(tp, o.RowGroupRows)
+		w.open(day, now, path+".tmp")
+		for _, e := range b.Events {
+			_, rowErr, writeErr := w.add(e)
+			if err := errors.Join(rowErr, writeErr); err != nil {
+				return "", fmt.Errorf("parquet dead letter: %w", w.abort(err))
+			}
+		}
+		if _, err := w.finish(path); err != nil {
 			return "", fmt.Errorf("parquet dead letter %s: %w", path, err)
 		}
 		return path, nil

@@ -13,7 +13,7 @@ var (
 	})
 	metricParquetEarlyClose = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "okxtape_parquet_budget_closes_total",
-		Help: "Parquet files written early because all open files together exceeded MaxBufferedBytes.",
+		Help: "Parquet row groups written early (smaller) because the rows waiting for their row groups exceeded MaxBufferedBytes.",
 	})
 	metricParquetRejected = promauto.NewCounter(prometheus.CounterOpts{
 		Name: "okxtape_parquet_rows_rejected_total",

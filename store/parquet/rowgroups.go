@@ -1,18 +1,27 @@
 package parquet
 
-import "strings"
-
-// Row groups: a file's rows are sorted by (inst_id, ts, seq) and cut into row groups so that replay can read
+// Row groups: a file's row groups each hold rows sorted by (inst_id, ts, seq), cut so that replay can read
 // one row group at a time in time order (see replay's ParquetSource):
 //
-//   - an instrument with at least target/2 rows gets row groups of its own, each about target rows, cut only
-//     where every earlier row of the instrument arrived before every later one (prefix max seq < suffix min
-//     seq), so reading its row groups in file order visits its rows in arrival order part by part;
-//   - smaller instruments are packed whole into shared row groups (an instrument never spans two of them).
+//   - an instrument with at least target/2 rows in a file gets row groups of its own, each about target
+//     rows, cut only where every earlier row of the instrument arrived before every later one (prefix max
+//     seq < suffix min seq), so reading its row groups in file order visits its rows in arrival order part by
+//     part;
+//   - smaller instruments are packed whole into shared row groups at the end of the file (an instrument never
+//     spans two of them).
+//
+// The sink streams: each instrument's rows wait in a buffer of their own until about target + target/4 of
+// them have arrived; then the first target rows in (ts, seq) order become a row group, written to the file
+// at once, and the rest stay for the next one (the lookahead: a row arriving a little late still sorts into
+// its place). A buffer whose rows offer no such cut is cut whole at 2 × target rows. When the sink is over its
+// memory budget, the largest buffer is cut early, between half and three quarters of its rows (keeping a
+// quarter as lookahead; whole if no cut there keeps arrival order). So a file's row groups interleave instruments in the
+// order they filled; each instrument's own row groups keep its arrival order.
 //
 // Files written this way carry metaRowGroups = rowGroupsByInst. A reader may then read each row group as a
 // part and order a file's row groups by their minimum ts: every instrument's row groups keep their file
-// order, because their ts ranges do not decrease.
+// order, because their ts ranges do not decrease (as long as a stream's ts does not go back by more than the
+// lookahead).
 
 // metaRowGroups is the key-value metadata entry naming the row-group layout of a part file.
 const metaRowGroups = "okxtape.row_groups"
@@ -27,71 +36,30 @@ func RowGroupsByInst(v *string) bool { return v != nil && *v == rowGroupsByInst 
 // MetaRowGroups is the metadata key to look the layout up with.
 const MetaRowGroups = metaRowGroups
 
-// rowGroupEnds returns the end offsets (exclusive) of the row groups of perm, the rows in sorted order.
-func (f *fileBuf) rowGroupEnds(perm []int32, target int) []int {
-	target = max(target, 1)
-	inst := &f.cols[f.instCol].idx
-	seq := &f.cols[f.seqCol].ints
-	var ends []int
-	var sufMin []int64
-	packed := 0 // start of the row group being packed with small instruments
-	for a := 0; a < len(perm); {
-		b := a + 1
-		id := inst.at(int(perm[a]))
-		for b < len(perm) && inst.at(int(perm[b])) == id {
-			b++
-		}
-		if b-a < (target+1)/2 {
-			if b-packed >= target {
-				ends = append(ends, b)
-				packed = b
-			}
-			a = b
-			continue
-		}
-		if a > packed {
-			ends = append(ends, a)
-		}
-		// suffix minimum of seq over the run, to find the cuts that keep arrival order.
-		sufMin = append(sufMin[:0], make([]int64, b-a+1)...)
-		sufMin[b-a] = int64(^uint64(0) >> 1)
-		for i := b - 1; i >= a; i-- {
-			sufMin[i-a] = min(sufMin[i-a+1], seq.at(int(perm[i])))
-		}
-		pos, prefMax := a, int64(-1<<63)
-		for i := a; i < b; i++ {
-			prefMax = max(prefMax, seq.at(int(perm[i])))
-			if i+1-pos >= target && b-(i+1) >= target/4 && prefMax < sufMin[i+1-a] {
-				ends = append(ends, i+1)
-				pos = i + 1
-			}
-		}
-		ends = append(ends, b)
-		packed, a = b, b
+// groupCut returns where the first row group of a sorted buffer ends: the first row i >= from that leaves at
+// least keep rows after it, where every row before i arrived before every row from i on (prefix max seq <
+// suffix min seq). 0: no such cut. sufMin is scratch.
+func groupCut(b *rowBuf, from, keep int, sufMin []int64) (int, []int64) {
+	n := b.rows
+	from = max(from, 1)
+	if n-from < keep || n <= from {
+		return 0, sufMin
 	}
-	if packed < len(perm) {
-		ends = append(ends, len(perm))
+	seq := b.cols[b.seqCol].ints[:n]
+	sufMin = append(sufMin[:0], make([]int64, n-from+1)...)
+	sufMin[n-from] = int64(^uint64(0) >> 1)
+	for i := n - 1; i >= from; i-- {
+		sufMin[i-from] = min(sufMin[i-from+1], seq[i])
 	}
-	return ends
-}
-
-// sliceMeta returns the metaSlices value for the row groups ends of perm: the slices of every row group of
-// one instrument holding more than 2*SliceRows rows.
-func (f *fileBuf) sliceMeta(perm []int32, ends []int) string {
-	inst, ts, seq := &f.cols[f.instCol].idx, &f.cols[f.tsCol].ints, &f.cols[f.seqCol].ints
-	var b strings.Builder
-	var tv, sv []int64
-	lo := 0
-	for rg, hi := range ends {
-		one := inst.at(int(perm[lo])) == inst.at(int(perm[hi-1])) // sorted by inst: first == last means one
-		if one && hi-lo > 2*SliceRows {
-			tv, sv = tv[:0], sv[:0]
-			for _, r := range perm[lo:hi] {
-				tv, sv = append(tv, ts.at(int(r))), append(sv, seq.at(int(r)))
-			}
-			formatSlices(&b, rg, SliceCuts(tv, sv, SliceRows))
+	prefMax := int64(-1 << 63)
+	for _, s := range seq[:from] {
+		prefMax = max(prefMax, s)
+	}
+	for i := from; n-i >= keep; i++ {
+		if prefMax < sufMin[i-from] {
+			return i, sufMin
 		}
-		lo = hi
+		prefMax = max(prefMax, seq[i])
 	}
-	return b.String()
+	return 0, sufMin
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"os"
 	"sort"
 	"sync"
@@ -22,7 +21,7 @@ const DefaultRotation = 5 * time.Minute
 type Options struct {
 	RowGroupRows int // rows per row group, about [8192] (rowgroups.go)
 	MaxFileRows  int // a file closes at this many rows [262144]
-	MaxFileBytes int // ... or at about this many buffered bytes [32 MiB]
+	MaxFileBytes int // ... or once its rows took about this many bytes in memory [32 MiB]
 	// Rotation is the time budget of a file: open files close when the wall clock crosses a multiple of
 	// Rotation [5m]. It bounds the spool too: the recorder keeps every record of an open file there.
 	Rotation         time.Duration
@@ -30,10 +29,12 @@ type Options struct {
 	RawFrameLevel    int              // zstd level of the raw dataset's frame column [7]; -1: CompressionLevel
 	Now              func() time.Time // wall clock for rotation and file names [time.Now]
 	Logger           *slog.Logger     // [slog.Default()]
-	// MaxBufferedBytes caps the rows buffered across all datasets [64 MiB]: when the open files hold more,
-	// the largest is written early. Buffers kept for reuse between files count against it too, so the
-	// sink's memory plateaus at about this plus the file being written (one row group sorted, and the
-	// encoder's buffers).
+	// MaxBufferedBytes caps the rows waiting for their row group across all datasets and instruments
+	// [24 MiB]: when they take more, the largest instrument buffer is written early as a row group. The
+	// buffers' memory stays within about 1.5 times this (a buffer written early gives its memory back when
+	// they hold more), whatever the file sizes; add one row group being encoded. Smaller budgets make
+	// smaller row groups of wide rows (400-level books: 16 MiB stores them 12 % larger on the bench mix,
+	// 24 MiB 4 %, 32 MiB as whole files did).
 	MaxBufferedBytes int
 }
 
@@ -51,7 +52,7 @@ func (o *Options) defaults() {
 		o.RawFrameLevel = 7
 	}
 	if o.MaxBufferedBytes <= 0 {
-		o.MaxBufferedBytes = 64 << 20
+		o.MaxBufferedBytes = 24 << 20
 	}
 	if o.Rotation <= 0 {
 		o.Rotation = DefaultRotation
@@ -67,12 +68,19 @@ func (o *Options) defaults() {
 // Sink writes one hive-partitioned dataset per table under a directory (see layout.go):
 // DIR/<dataset>/date=YYYY-MM-DD/part-<HHMMSS>-<firstSeq>-<lastSeq>.parquet.
 //
-// Rows are buffered per dataset in one open file (typed column buffers). A file is written when the UTC day
-// of the rows' ts changes, at MaxFileRows/MaxFileBytes, when all open files together exceed MaxBufferedBytes
-// (the largest one), at each Rotation boundary of the wall clock, and at Flush/Close: sorted by (inst_id, ts, seq), zstd, dictionary encoding only for dictionary columns
-// (instrument ids, channels...), DELTA_BINARY_PACKED for integers and timestamps, row groups of
-// RowGroupRows, statistics on. It is written as "<final>.tmp", fsynced and renamed, so a reader never sees a
-// partial file. Pending reports the smallest seq of any open file: the recorder keeps the spool from there.
+// Each dataset has one open file, written as it fills (rowgroups.go): rows wait per instrument in typed
+// column buffers and each row group, sorted by (inst_id, ts, seq), is encoded and appended to the file as soon
+// as it is complete, so memory is bounded by MaxBufferedBytes, not by the file. A file is completed when the
+// UTC day of the rows' ts changes, at MaxFileRows/MaxFileBytes, at each Rotation boundary of the wall clock,
+// and at Flush/Close: zstd, dictionary encoding only for dictionary columns (instrument ids, channels...),
+// DELTA_BINARY_PACKED for integers and timestamps, statistics on. It is written as a ".parquet.tmp" file,
+// fsynced and renamed, so a reader never sees a partial file. Pending reports the smallest seq of any open
+// file: the recorder keeps the spool from there.
+//
+// A failed write (disk full, an I/O error, a blocked rename) drops the open file with its rows and returns
+// an error wrapping store.ErrRedeliver: the recorder then delivers the spooled records again from its cursor
+// (which is before every row of an open file), and Pending keeps reporting the dropped file's first seq
+// until the next Write.
 //
 // Write is idempotent by seq: an event whose seq lies in the range of a completed part file of its dataset
 // (found on disk at Open, or written since) or of the open file is skipped. This assumes, as the engine
@@ -84,26 +92,22 @@ type Sink struct {
 	dir   string
 	o     Options
 	props [schema.NumKinds]*tableProps
-	open  [schema.NumKinds]*openFile
+	files [schema.NumKinds]*fileWriter
 	done  [schema.NumKinds][]seqRange // completed part files, sorted by first
-	free  [schema.NumKinds]*fileBuf   // the buffer of the last written file, reused
-	// buffered is the bytes of rows in open files; retained the memory of the buffers in free.
-	buffered, retained int
+	// buffered is the bytes of rows waiting in instrument buffers, over all datasets.
+	buffered int
+	// redeliver is the first seq of a file dropped by a failed write, reported by Pending until the next
+	// Write (redeliverSet).
+	redeliver    uint64
+	redeliverSet bool
 
 	mu       sync.Mutex
 	rows     map[string]uint64
-	files    uint64
+	nfiles   uint64
 	skipped  uint64
 	rejected uint64
 	// rejectedBy counts rejected rows per table; the first of each table is logged, the rest only counted.
 	rejectedBy [schema.NumKinds]uint64
-}
-
-type openFile struct {
-	buf            *fileBuf
-	opened         time.Time
-	day            int64 // UTC day number of the rows' ts
-	minSeq, maxSeq uint64
 }
 
 type seqRange struct{ first, last uint64 }
@@ -153,7 +157,7 @@ func (s *Sink) Open(ctx context.Context) error {
 
 // isDup reports whether a completed file or the open file of kind k already holds seq.
 func (s *Sink) isDup(k schema.Kind, seq uint64) bool {
-	if of := s.open[k]; of != nil && seq >= of.minSeq && seq <= of.maxSeq {
+	if w := s.files[k]; w != nil && w.active && seq >= w.minSeq && seq <= w.maxSeq {
 		return true
 	}
 	rs := s.done[k]
@@ -171,15 +175,20 @@ func dayOf(ts int64) int64 {
 	return d
 }
 
-// Write implements Sink: it appends the batch to the dataset's open file, writing the file first when the
-// day changes or it is full. An error (a file could not be written) leaves the rows buffered; the retried
-// batch skips the events already appended.
+// Write implements Sink: it appends the batch to the dataset's open file, completing the file first when
+// the day changes or it is full. An error that is not store.ErrRedeliver (a file's folders could not be
+// fsynced) leaves the rows accepted so far in place; the retried batch skips them.
 func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 	if b.Table == nil {
 		return errors.New("parquet: batch without table")
 	}
+	s.redeliverSet = false
 	k := b.Table.Kind
 	if err := s.Housekeep(ctx); err != nil {
+		return err
+	}
+	w, err := s.writer(b.Table)
+	if err != nil {
 		return err
 	}
 	var skipped, rejected uint64
@@ -190,35 +199,27 @@ func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 			continue
 		}
 		day := dayOf(h.Ts)
-		of := s.open[k]
-		if of != nil && (of.day != day || of.buf.rows >= s.o.MaxFileRows || of.buf.bytes >= s.o.MaxFileBytes) {
+		if w.active && (w.day != day || w.rows >= s.o.MaxFileRows || w.bytes >= s.o.MaxFileBytes) {
 			if err := s.closeFile(k); err != nil {
 				return err
 			}
-			of = nil
 		}
-		if of == nil {
-			buf := s.free[k]
-			s.free[k] = nil
-			if buf == nil {
-				buf = newFileBuf(b.Table)
-			} else {
-				s.retained -= buf.capBytes()
-			}
-			// The seq range covers added rows only: a rejected first row must not mark its seq as stored.
-			of = &openFile{buf: buf, opened: s.o.Now(), day: day, minSeq: math.MaxUint64}
-			s.open[k] = of
+		if !w.active {
+			now := s.o.Now()
+			w.open(day, now, PartPath(s.dir, b.Table.Name, time.UnixMilli(day*msPerDay), now, h.Seq, h.Seq)+".tmp")
 		}
-		before := of.buf.bytes
-		if err := of.buf.add(e); err != nil {
+		d, rowErr, writeErr := w.add(e)
+		s.buffered += d
+		if rowErr != nil {
 			rejected++
-			s.reject(k, err)
+			s.reject(k, rowErr)
 			continue
 		}
-		s.buffered += of.buf.bytes - before
-		of.minSeq, of.maxSeq = min(of.minSeq, h.Seq), max(of.maxSeq, h.Seq)
+		if writeErr != nil {
+			return s.abort(k, writeErr)
+		}
 		if s.buffered > s.o.MaxBufferedBytes {
-			if err := s.closeLargest(); err != nil {
+			if err := s.flushLargest(); err != nil {
 				return err
 			}
 		}
@@ -233,6 +234,63 @@ func (s *Sink) Write(ctx context.Context, b store.Batch) error {
 	return nil
 }
 
+// writer returns the file writer of table t.
+func (s *Sink) writer(t *schema.Table) (*fileWriter, error) {
+	if w := s.files[t.Kind]; w != nil {
+		return w, nil
+	}
+	tp, err := newTableProps(t, s.o)
+	if err != nil {
+		return nil, err
+	}
+	s.props[t.Kind] = tp
+	w := newFileWriter(tp, s.o.RowGroupRows)
+	s.files[t.Kind] = w
+	return w, nil
+}
+
+// flushLargest writes the largest instrument buffer of any dataset as a row group (the sink is over
+// MaxBufferedBytes).
+func (s *Sink) flushLargest() error {
+	big, bytes := -1, 0
+	for k, w := range s.files {
+		if w == nil || !w.active {
+			continue
+		}
+		if ib := w.largest(); ib != nil && ib.buf.bytes > bytes {
+			big, bytes = k, ib.buf.bytes
+		}
+	}
+	if big < 0 {
+		return nil
+	}
+	metricParquetEarlyClose.Inc()
+	// Buffers keep their memory for the next rows, unless all of them together hold more than 1.5 times the
+	// budget: then the one written gives its memory back.
+	d, err := s.files[big].flushLargest(s.heldBytes() > s.o.MaxBufferedBytes*3/2)
+	s.buffered += d
+	if err != nil {
+		return s.abort(schema.Kind(big), err)
+	}
+	return nil
+}
+
+// abort drops the open file of kind k after a failed write and asks for redelivery from its first seq.
+func (s *Sink) abort(k schema.Kind, err error) error {
+	w := s.files[k]
+	s.buffered -= w.buffered
+	first := w.minSeq
+	err = w.abort(err)
+	s.noteRedeliver(first)
+	return fmt.Errorf("parquet: %w (%w)", err, store.ErrRedeliver)
+}
+
+func (s *Sink) noteRedeliver(seq uint64) {
+	if !s.redeliverSet || seq < s.redeliver {
+		s.redeliver, s.redeliverSet = seq, true
+	}
+}
+
 // reject counts a row that did not match its table (a schema bug) and logs the first one of each table.
 func (s *Sink) reject(k schema.Kind, err error) {
 	metricParquetRejected.Inc()
@@ -243,28 +301,13 @@ func (s *Sink) reject(k schema.Kind, err error) {
 	}
 }
 
-// closeLargest writes the open file holding the most bytes (the sink is over MaxBufferedBytes).
-func (s *Sink) closeLargest() error {
-	big := -1
-	for k, of := range s.open {
-		if of != nil && (big < 0 || of.buf.bytes > s.open[big].buf.bytes) {
-			big = k
-		}
-	}
-	if big < 0 {
-		return nil
-	}
-	metricParquetEarlyClose.Inc()
-	return s.closeFile(schema.Kind(big))
-}
-
-// Pending implements Sink: the smallest seq in any open file.
+// Pending implements Sink: the smallest seq in any open file (or in a file a failed write dropped, until the
+// next Write).
 func (s *Sink) Pending() (uint64, bool) {
-	var low uint64
-	ok := false
-	for _, of := range s.open {
-		if of != nil && of.buf.rows > 0 && (!ok || of.minSeq < low) {
-			low, ok = of.minSeq, true
+	low, ok := s.redeliver, s.redeliverSet
+	for _, w := range s.files {
+		if w != nil && w.active && w.rows > 0 && (!ok || w.minSeq < low) {
+			low, ok = w.minSeq, true
 		}
 	}
 	return low, ok
@@ -274,8 +317,8 @@ func (s *Sink) Pending() (uint64, bool) {
 func (s *Sink) Housekeep(ctx context.Context) error {
 	now := s.o.Now().Truncate(s.o.Rotation)
 	var errs []error
-	for k, of := range s.open {
-		if of != nil && of.opened.Truncate(s.o.Rotation).Before(now) {
+	for k, w := range s.files {
+		if w != nil && w.active && w.opened.Truncate(s.o.Rotation).Before(now) {
 			if err := s.closeFile(schema.Kind(k)); err != nil {
 				errs = append(errs, err)
 			}
@@ -287,7 +330,7 @@ func (s *Sink) Housekeep(ctx context.Context) error {
 // Flush implements Sink: it writes every open file.
 func (s *Sink) Flush(ctx context.Context) error {
 	var errs []error
-	for k := range s.open {
+	for k := range s.files {
 		if err := s.closeFile(schema.Kind(k)); err != nil {
 			errs = append(errs, err)
 		}
@@ -298,65 +341,48 @@ func (s *Sink) Flush(ctx context.Context) error {
 // Close implements Sink: Flush.
 func (s *Sink) Close(ctx context.Context) error { return s.Flush(ctx) }
 
-// closeFile writes the open file of kind k under its final name; on error the rows stay buffered.
+// closeFile completes the open file of kind k under its final name. On a failed write the file and its rows
+// are dropped (store.ErrRedeliver).
 func (s *Sink) closeFile(k schema.Kind) error {
-	of := s.open[k]
-	if of == nil {
+	w := s.files[k]
+	if w == nil || !w.active {
 		return nil
 	}
-	if of.buf.rows == 0 {
-		s.open[k] = nil
+	s.buffered -= w.buffered
+	if w.rows == 0 {
+		w.close()
 		return nil
 	}
-	t := of.buf.t
-	tp, err := s.tableProps(t)
-	if err != nil {
-		return err
+	t := w.tp.t
+	first, last, rows := w.minSeq, w.maxSeq, w.rows
+	final := PartPath(s.dir, t.Name, time.UnixMilli(w.day*msPerDay), w.opened, first, last)
+	renamed, err := w.finish(final)
+	if !renamed {
+		if err == nil {
+			return nil
+		}
+		s.noteRedeliver(first)
+		return fmt.Errorf("parquet: write %s: %w (%w)", final, err, store.ErrRedeliver)
 	}
-	final := PartPath(s.dir, t.Name, time.UnixMilli(of.day*msPerDay), of.opened, of.minSeq, of.maxSeq)
-	if err := writePart(tp, of.buf, final, s.o.RowGroupRows); err != nil {
-		return fmt.Errorf("parquet: write %s: %w", final, err)
-	}
-	s.open[k] = nil
-	rows := of.buf.rows
-	s.buffered -= of.buf.bytes
-	// Keep the buffer's memory for the dataset's next file unless open and kept buffers together would
-	// exceed the budget; the sorting scratch is never kept (it is as large as a row group).
-	of.buf.reset(false)
-	if c := of.buf.capBytes(); s.buffered+s.retained+c <= s.o.MaxBufferedBytes {
-		s.retained += c
-	} else {
-		of.buf.reset(true)
-	}
-	s.free[k] = of.buf
 	rs := s.done[k]
-	i := sort.Search(len(rs), func(i int) bool { return rs[i].first > of.minSeq })
-	s.done[k] = append(rs[:i], append([]seqRange{{of.minSeq, of.maxSeq}}, rs[i:]...)...)
+	i := sort.Search(len(rs), func(i int) bool { return rs[i].first > first })
+	s.done[k] = append(rs[:i], append([]seqRange{{first, last}}, rs[i:]...)...)
 	metricParquetFiles.Inc()
 	s.mu.Lock()
 	s.rows[t.Name] += uint64(rows)
-	s.files++
+	s.nfiles++
 	s.mu.Unlock()
-	return nil
-}
-
-func (s *Sink) tableProps(t *schema.Table) (*tableProps, error) {
-	if tp := s.props[t.Kind]; tp != nil {
-		return tp, nil
-	}
-	tp, err := newTableProps(t, s.o)
 	if err != nil {
-		return nil, err
+		return fmt.Errorf("parquet: %s written, but: %w", final, err)
 	}
-	s.props[t.Kind] = tp
-	return tp, nil
+	return nil
 }
 
 // Stats implements store.StatsReporter: rows in completed files per dataset, and files written.
 func (s *Sink) Stats() store.SinkStats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	st := store.SinkStats{Rows: make(map[string]uint64, len(s.rows)), Files: s.files}
+	st := store.SinkStats{Rows: make(map[string]uint64, len(s.rows)), Files: s.nfiles}
 	for k, v := range s.rows {
 		st.Rows[k] = v
 	}
@@ -369,4 +395,29 @@ func (s *Sink) Skipped() (duplicates, rejected uint64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.skipped, s.rejected
+}
+
+// heldBytes returns the memory of every instrument buffer.
+func (s *Sink) heldBytes() int {
+	n := 0
+	for _, w := range s.files {
+		if w != nil {
+			n += w.capBytes()
+		}
+	}
+	return n
+}
+
+// bufferedNow sums the bytes waiting in every instrument buffer (the running count buffered is kept equal).
+func (s *Sink) bufferedNow() int {
+	n := 0
+	for _, w := range s.files {
+		if w == nil {
+			continue
+		}
+		for _, ib := range w.insts {
+			n += ib.buf.bytes
+		}
+	}
+	return n
 }

@@ -283,11 +283,14 @@ func TestParquetIdempotentRedelivery(t *testing.T) {
 	}
 }
 
-func TestParquetWriteErrorKeepsRows(t *testing.T) {
+// TestParquetWriteErrorRedelivers: a file that cannot be completed (its final name is blocked) is dropped
+// with its rows, leaves no temporary file, and asks for redelivery (store.ErrRedeliver) with Pending at its
+// first seq; the redelivered rows are then written in full.
+func TestParquetWriteErrorRedelivers(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	s := NewSink(dir, Options{Now: func() time.Time { return now }})
+	s := NewSink(dir, Options{Now: func() time.Time { return now }, RowGroupRows: 4})
 	if err := s.Open(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -304,16 +307,19 @@ func TestParquetWriteErrorKeepsRows(t *testing.T) {
 	if err := os.MkdirAll(filepath.Join(final, "x"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Flush(ctx); err == nil {
-		t.Fatal("flush succeeded with the final name blocked")
+	if err := s.Flush(ctx); !errors.Is(err, store.ErrRedeliver) {
+		t.Fatalf("flush with the final name blocked: %v", err)
 	}
-	if _, err := os.Stat(final + ".tmp"); !errors.Is(err, os.ErrNotExist) {
-		t.Fatal("temporary file left after a failed write")
+	if tmps, _ := Glob(dir, "gaps", "date=*", "*.tmp"); len(tmps) > 0 {
+		t.Fatalf("temporary files left after a failed write: %v", tmps)
 	}
 	if seq, ok := s.Pending(); !ok || seq != 1 {
-		t.Fatal("rows not kept after a failed write")
+		t.Fatalf("pending %d %v after a dropped file, want 1", seq, ok)
 	}
 	os.RemoveAll(final)
+	if err := s.Write(ctx, store.Batch{Table: schema.GapTable, Events: evs}); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -348,13 +354,13 @@ func TestReadParquetIncompatible(t *testing.T) {
 	}
 }
 
-// TestParquetBufferBudget checks the global buffer cap: the largest open file is written early, the rows in
-// open files never exceed MaxBufferedBytes by more than one row, kept buffers stay within it, and every row
-// (strings and lists spanning storage chunks included) reads back unchanged.
+// TestParquetBufferBudget checks the global buffer cap: the largest instrument buffer is written early as a
+// row group, the rows waiting never exceed MaxBufferedBytes by more than one row (the sink's running count,
+// checked against the buffers themselves), and every row reads back unchanged.
 func TestParquetBufferBudget(t *testing.T) {
 	dir := t.TempDir()
 	ctx := context.Background()
-	const budget = 256 << 10
+	const budget, maxRow = 256 << 10, 48<<10 + 256
 	s := NewSink(dir, Options{MaxBufferedBytes: budget, Logger: storetest.Quiet()})
 	if err := s.Open(ctx); err != nil {
 		t.Fatal(err)
@@ -365,7 +371,7 @@ func TestParquetBufferBudget(t *testing.T) {
 	for i := 0; i < 60; i++ {
 		var raws, quotes []schema.Stored
 		for j := 0; j < 5; j++ {
-			n := 1 + r.IntN(3<<chunkShift/2) // up to 1.5 chunks: rows straddle chunk boundaries
+			n := 1 + r.IntN(48<<10) // rows of up to 48 KiB: a few fill the budget
 			frame := make([]byte, n)
 			for k := range frame {
 				frame[k] = byte('a' + r.IntN(26))
@@ -382,18 +388,18 @@ func TestParquetBufferBudget(t *testing.T) {
 			}
 			want[b.Table.Name] = append(want[b.Table.Name], b.Events...)
 		}
-		if s.buffered > budget+3<<chunkShift {
+		if s.buffered > budget+maxRow {
 			t.Fatalf("buffered %d bytes, budget %d", s.buffered, budget)
 		}
-		if s.retained > budget {
-			t.Fatalf("kept %d bytes of buffers, budget %d", s.retained, budget)
+		if got := s.bufferedNow(); got != s.buffered {
+			t.Fatalf("buffered %d bytes by the running count, %d in the buffers", s.buffered, got)
 		}
 	}
 	if err := s.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if st := s.Stats(); st.Files < 5 {
-		t.Errorf("%d files written, want the budget to close files early", st.Files)
+	if groups := rowGroupsOf(t, dir, "raw"); groups < 5 {
+		t.Errorf("%d raw row groups written, want the budget to write row groups early", groups)
 	}
 	got := pqReadAll(t, dir)
 	for name, evs := range want {
@@ -407,4 +413,22 @@ func TestParquetBufferBudget(t *testing.T) {
 			}
 		}
 	}
+}
+
+// rowGroupsOf counts the row groups of a dataset's files.
+func rowGroupsOf(t *testing.T, dir, dataset string) int {
+	t.Helper()
+	parts, err := ListParts(dir, dataset, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, p := range parts {
+		groups, _, err := FileStats(p.Path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n += len(groups)
+	}
+	return n
 }
