@@ -208,7 +208,19 @@ func medianRun(runs []map[string]float64) map[string]float64 {
 		for _, r := range runs {
 			v = append(v, r[k])
 		}
-		out[k] = sortedCopy(v)[len(v)/2]
+		out[k] = median(v)
+	}
+	return out
+}
+
+// median returns the middle value of v (the upper one of an even count).
+func median(v []float64) float64 { return sortedCopy(v)[len(v)/2] }
+
+// roundAll rounds every value of v.
+func roundAll(v []float64, digits int) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = round(x, digits)
 	}
 	return out
 }
