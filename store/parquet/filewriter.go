@@ -215,7 +215,7 @@ func (w *fileWriter) finish(final string) (renamed bool, err error) {
 	small := ids[:0:0]
 	for _, id := range ids {
 		ib := w.insts[id]
-		if !ib.grouped && ib.buf.rows < (w.target+1)/2 {
+		if !ib.grouped && ib.buf.rows < w.ownGroupMin() {
 			small = append(small, id)
 			continue
 		}
@@ -242,6 +242,12 @@ func (w *fileWriter) finish(final string) (renamed bool, err error) {
 	w.pw = nil
 	return renamed, err
 }
+
+// ownGroupMin is the fewest rows of an instrument in a file that get row groups of their own (with slices):
+// half a row group, or two slices when that is fewer, so replay streams an instrument's rows slice by slice
+// instead of loading a shared row group whole (a packed row group holds several instruments and is read as one
+// part).
+func (w *fileWriter) ownGroupMin() int { return min((w.target+1)/2, 2*SliceRows) }
 
 // pack writes the small instruments' rows in shared row groups of at least target rows (the last may be
 // smaller); an instrument never spans two.

@@ -3,7 +3,7 @@ package parquet
 // Row groups: a file's row groups each hold rows sorted by (inst_id, ts, seq), cut so that replay can read
 // one row group at a time in time order (see replay's ParquetSource):
 //
-//   - an instrument with at least target/2 rows in a file gets row groups of its own, each about target
+//   - an instrument with at least min(target/2, 2 × SliceRows) rows in a file gets row groups of its own, each about target
 //     rows, cut only where every earlier row of the instrument arrived before every later one (prefix max
 //     seq < suffix min seq), so reading its row groups in file order visits its rows in arrival order part by
 //     part;

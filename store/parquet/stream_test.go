@@ -236,3 +236,52 @@ func cpuTime() int64 {
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
 }
+
+// TestOwnRowGroupFromTwoSlices: an instrument with at least two slices' worth of rows in a file gets row groups
+// of its own, with slices, even below half a row group (replay streams it slice by slice); only smaller
+// instruments share a packed row group (read whole).
+func TestOwnRowGroupFromTwoSlices(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 9))
+	rows := map[string]int{"BTC-USDT": 2*SliceRows + 100, "ZZ-A": 50, "ZZ-B": 60}
+	var evs []schema.Stored
+	seq := uint64(1)
+	for inst, n := range rows {
+		for i := range n {
+			e := storetest.RandEvent(r, schema.TickerTable, seq, storetest.Day0+int64(i))
+			e.Hdr().InstID = inst
+			evs = append(evs, e)
+			seq++
+		}
+	}
+	dir := t.TempDir()
+	s := NewSink(dir, Options{Logger: storetest.Quiet()})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pqWriteAll(t, s, map[*schema.Table][]schema.Stored{schema.TickerTable: evs})
+	parts, err := ListParts(dir, schema.TickerTable.Name, time.Time{}, time.Time{})
+	if err != nil || len(parts) != 1 {
+		t.Fatalf("parts %v, %v", parts, err)
+	}
+	groups, byInst, _, err := FileFooter(parts[0].Path)
+	if err != nil || !byInst {
+		t.Fatalf("footer: by-inst %v, %v", byInst, err)
+	}
+	var own, packed int
+	for _, g := range groups {
+		switch {
+		case g.MinInst == "BTC-USDT" && g.MaxInst == "BTC-USDT":
+			own++
+			if g.Slices == nil || g.Rows != int64(rows["BTC-USDT"]) {
+				t.Errorf("BTC-USDT row group: %d rows, slices %v", g.Rows, g.Slices)
+			}
+		case g.MinInst == "ZZ-A" && g.MaxInst == "ZZ-B":
+			packed++
+		default:
+			t.Errorf("unexpected row group %s..%s (%d rows)", g.MinInst, g.MaxInst, g.Rows)
+		}
+	}
+	if own != 1 || packed != 1 {
+		t.Errorf("%d own and %d packed row groups, want 1 and 1", own, packed)
+	}
+}
