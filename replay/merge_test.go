@@ -2,15 +2,13 @@ package replay
 
 import (
 	"context"
-	"os"
 	"reflect"
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/arrow/memory"
 	pqparquet "github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 
+	"github.com/okxtape/okxtape/internal/storetest"
 	"github.com/okxtape/okxtape/store/parquet"
 
 	"github.com/okxtape/okxtape/schema"
@@ -234,7 +232,7 @@ func TestLegacyFilesStillReplay(t *testing.T) {
 	for _, ds := range []string{"tickers", "trades"} {
 		files, _ := parquet.ListParts(dir, ds, time.Time{}, time.Time{})
 		for _, f := range files {
-			rewriteLegacy(t, f.Path)
+			storetest.RewriteWithPqarrow(t, f.Path, pqparquet.NewWriterProperties(pqparquet.WithStats(true)))
 		}
 	}
 	src := NewParquetSource(dir)
@@ -248,34 +246,6 @@ func TestLegacyFilesStillReplay(t *testing.T) {
 	}
 	if got := collect(t, src, store.Query{}, ReplayTables()); !reflect.DeepEqual(got, expectOrder(evs)) {
 		t.Fatal("legacy files replay in another order than the reference")
-	}
-}
-
-// rewriteLegacy rewrites a part file with row groups of 50 rows and no metadata.
-func rewriteLegacy(t *testing.T, path string) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := pqarrow.ReadTable(context.Background(), f, nil, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tbl.Release()
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	props := pqparquet.NewWriterProperties(pqparquet.WithStats(true))
-	if err := pqarrow.WriteTable(tbl, out, 50, props, pqarrow.DefaultWriterProps()); err != nil {
-		t.Fatal(err)
-	}
-	groups, byInst, err := parquet.FileStats(path)
-	if err != nil || byInst || len(groups) < 2 {
-		t.Fatalf("legacy rewrite: %d row groups, by-inst %v, %v", len(groups), byInst, err)
 	}
 }
 

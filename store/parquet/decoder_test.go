@@ -210,31 +210,6 @@ func (w *nullableRow) Int64s(v []int64) {
 	}
 }
 
-// rewriteWith rewrites a part file with pqarrow and props (row groups of 50 rows, no okxtape metadata): with
-// pqarrow's defaults (dictionary for every column, data pages v1, no compression) as older versions and
-// other writers store it, or without dictionaries (PLAIN integers and strings).
-func rewriteWith(t *testing.T, path string, props *parquet.WriterProperties) {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tbl, err := pqarrow.ReadTable(context.Background(), f, nil, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	f.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tbl.Release()
-	out, err := os.Create(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer out.Close()
-	if err := pqarrow.WriteTable(tbl, out, 50, props, pqarrow.DefaultWriterProps()); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // TestDecoderMatchesArrowReader: for every dataset of the registry, the column decoder yields exactly the
 // rows pqarrow and the Arrow row reader yield (every column, book levels and other lists included), for the
 // files okxtape writes, for the same rows rewritten the way older versions did, without dictionaries, or
@@ -267,15 +242,15 @@ func TestDecoderMatchesArrowReader(t *testing.T) {
 			files["okxtape "+filepath.Base(p.Path)] = p.Path
 			old := filepath.Join(legacy, tab.Name, "date=2025-01-01", filepath.Base(p.Path))
 			copyFile(t, p.Path, old)
-			rewriteWith(t, old, parquet.NewWriterProperties())
+			storetest.RewriteWithPqarrow(t, old, parquet.NewWriterProperties())
 			files["legacy "+filepath.Base(p.Path)] = old
 			plain := filepath.Join(legacy, "plain", tab.Name, "date=2025-01-01", filepath.Base(p.Path))
 			copyFile(t, p.Path, plain)
-			rewriteWith(t, plain, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false)))
+			storetest.RewriteWithPqarrow(t, plain, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false)))
 			files["plain "+filepath.Base(p.Path)] = plain
 			v2 := filepath.Join(legacy, "v2", tab.Name, "date=2025-01-01", filepath.Base(p.Path))
 			copyFile(t, p.Path, v2)
-			rewriteWith(t, v2, parquet.NewWriterProperties(parquet.WithDataPageVersion(parquet.DataPageV2),
+			storetest.RewriteWithPqarrow(t, v2, parquet.NewWriterProperties(parquet.WithDataPageVersion(parquet.DataPageV2),
 				parquet.WithCompression(compress.Codecs.Zstd), parquet.WithDictionaryDefault(false),
 				parquet.WithDictionaryFor("channel", true), parquet.WithEncodingFor("seq", parquet.Encodings.DeltaBinaryPacked)))
 			files["v2 "+filepath.Base(p.Path)] = v2
