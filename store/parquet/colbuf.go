@@ -274,40 +274,22 @@ func (b *rowBuf) appendRows(src *rowBuf, perm []int32, lo, hi int) {
 		c, s := &b.cols[ci], &src.cols[ci]
 		switch c.typ {
 		case schema.Int64, schema.TimeMs, schema.TimeNs:
-			if perm == nil {
-				c.ints = append(c.ints, s.ints[lo:hi]...)
-				break
-			}
-			for _, p := range perm {
-				c.ints = append(c.ints, s.ints[p])
-			}
+			c.ints = appendSel(c.ints, s.ints, perm, lo, hi)
 		case schema.Float64:
-			if perm == nil {
-				c.floats = append(c.floats, s.floats[lo:hi]...)
-				break
-			}
-			for _, p := range perm {
-				c.floats = append(c.floats, s.floats[p])
-			}
+			c.floats = appendSel(c.floats, s.floats, perm, lo, hi)
 		case schema.Bool:
-			for k := range n {
-				c.bools = append(c.bools, s.bools[row(k)])
-			}
+			c.bools = appendSel(c.bools, s.bools, perm, lo, hi)
 		case schema.String:
 			for k := range n {
 				c.putStr(s.str(row(k)))
 			}
 		case schema.Float64List:
 			for k := range n {
-				r := row(k)
-				c.floats = append(c.floats, s.floats[s.end(r-1):s.end(r)]...)
-				c.offs = append(c.offs, int32(len(c.floats)))
+				c.floats = appendList(c, c.floats, s, s.floats, row(k))
 			}
 		case schema.Int64List:
 			for k := range n {
-				r := row(k)
-				c.ints = append(c.ints, s.ints[s.end(r-1):s.end(r)]...)
-				c.offs = append(c.offs, int32(len(c.ints)))
+				c.ints = appendList(c, c.ints, s, s.ints, row(k))
 			}
 		}
 	}
@@ -315,6 +297,25 @@ func (b *rowBuf) appendRows(src *rowBuf, perm []int32, lo, hi int) {
 		b.bytes += src.rowBytes(row(k))
 	}
 	b.rows += n
+}
+
+// appendSel appends src[lo:hi], or the elements of src listed in perm when it is non-nil, to dst.
+func appendSel[T any](dst, src []T, perm []int32, lo, hi int) []T {
+	if perm == nil {
+		return append(dst, src[lo:hi]...)
+	}
+	for _, p := range perm {
+		dst = append(dst, src[p])
+	}
+	return dst
+}
+
+// appendList appends row r's list of column s (its elements in vals) to column c (its elements in dst) and
+// records the row's end offset in c.
+func appendList[T any](c *colBuf, dst []T, s *colBuf, vals []T, r int) []T {
+	dst = append(dst, vals[s.end(r-1):s.end(r)]...)
+	c.offs = append(c.offs, int32(len(dst)))
+	return dst
 }
 
 // dropFront removes the first k rows, keeping the buffer's memory.
