@@ -2,7 +2,9 @@ package sim
 
 import (
 	"math"
+	"math/big"
 	"math/rand/v2"
+	"regexp"
 )
 
 // Value shapes as OKX sends them (compared with the captured frames in the fixtures): sizes are whole lots
@@ -78,3 +80,21 @@ func roundSig(n int64, digits int) int64 {
 // FormatFixed formats units×10^-dec as OKX writes prices and sizes: a plain decimal without exponent and
 // without trailing zeros ("8476.98", "8477", "0.00011186").
 func FormatFixed(units int64, dec int) string { return fmtFixed(units, dec) }
+
+// plainDecimal is how OKX writes a non-negative decimal: no sign, no exponent, no trailing fractional zeros.
+var plainDecimal = regexp.MustCompile(`^[0-9]+(\.[0-9]*[1-9])?$`)
+
+// OnGrid reports whether v is a decimal string as OKX writes it and a whole number of step (a decimal
+// string such as a tickSz "0.1" or a lotSz "0.00000001"): "60599.4" is on the 0.1 grid,
+// "60599.40000000001" and "60599.40" are not.
+func OnGrid(v, step string) bool {
+	if !plainDecimal.MatchString(v) {
+		return false
+	}
+	a, ok1 := new(big.Rat).SetString(v)
+	s, ok2 := new(big.Rat).SetString(step)
+	if !ok1 || !ok2 || s.Sign() <= 0 {
+		return false
+	}
+	return a.Quo(a, s).IsInt()
+}
