@@ -31,6 +31,7 @@ type mixState struct {
 	spec                     sim.Spot
 	fair                     float64 // ticks
 	top                      [2][5]mixLevel
+	tickerTop                [2]mixLevel // the best levels the ticker shows (refreshed now and then)
 	last, lastSz             int64
 	open, high, low          int64
 	sod0, sod8               int64
@@ -140,7 +141,12 @@ func (s *mixState) ticker(rng *rand.Rand) *schema.Ticker {
 	if rng.IntN(40) == 0 { // the 24 h window's open moves now and then
 		s.open += rng.Int64N(5) - 2
 	}
-	b, a := s.top[0][0], s.top[1][0]
+	// OKX's ticker shows the best bid and ask of a snapshot taken now and then: in the captured BTC-USDT
+	// tickers (OKX.ws.1.0) bidPx, bidSz, askPx and askSz equal the previous ticker's in 21 of 24.
+	if s.tickerTop[0].px == 0 || rng.IntN(8) == 0 {
+		s.tickerTop = [2]mixLevel{s.top[0][0], s.top[1][0]}
+	}
+	b, a := s.tickerTop[0], s.tickerTop[1]
 	return &schema.Ticker{Header: schema.Header{Channel: "tickers"}, InstType: "SPOT", Last: s.px(s.last),
 		LastSz: s.sz(s.lastSz), BidPx: s.px(b.px), BidSz: s.sz(b.sz), AskPx: s.px(a.px), AskSz: s.sz(a.sz),
 		Open24h: s.px(s.open), High24h: s.px(s.high), Low24h: s.px(s.low), Vol24h: s.sz(s.vol),
