@@ -39,7 +39,8 @@ func writeMix(dir string, secs int) (mixCounts, error) {
 			return nil, err
 		}
 	}
-	w := &mixWriter{sink: sink, ctx: ctx, counts: mixCounts{}, batches: map[*schema.Table][]schema.Stored{}}
+	w := &mixWriter{sink: sink, ctx: ctx, counts: mixCounts{}, batches: map[*schema.Table][]schema.Stored{},
+		lat: rand.New(rand.NewPCG(8, 0))}
 	t0 := int64(1764547200000) // 2025-12-01
 	// 220 pushes per instrument per second, spread over the second in 10 ms slots.
 	for ms := int64(0); ms < int64(secs)*1000; ms += 10 {
@@ -77,6 +78,7 @@ type mixWriter struct {
 	sink    *parquet.Sink
 	ctx     context.Context
 	seq     uint64
+	lat     *rand.Rand // network latency draws
 	counts  mixCounts
 	batches map[*schema.Table][]schema.Stored
 	frame   []byte
@@ -88,28 +90,38 @@ func (w *mixWriter) push(inst string, ts int64, ev schema.Stored) error {
 	h.InstID, h.Ts = inst, ts
 	var ok bool
 	w.frame, ok = replay.AppendPush(w.frame[:0], ev)
-	recv := ts*1e6 + 350_000 + int64(w.seq%7)*1_000
+	recv := w.recvNs(ts)
 	if ok {
-		w.seq++
+		w.next(recv)
 		raw := &schema.Raw{Header: schema.Header{Seq: w.seq, RecvNs: recv, Channel: h.Channel, InstID: inst, Ts: recv / 1e6},
 			Endpoint: schema.EndpointPublic, Frame: string(w.frame)}
 		if err := w.add(raw); err != nil {
 			return err
 		}
 	}
-	w.seq++
+	w.next(recv)
 	h.Seq, h.RecvNs = w.seq, recv
 	if err := w.add(ev); err != nil {
 		return err
 	}
 	if b, isBook := ev.(*schema.Book); isBook && len(b.Bids) > 0 && len(b.Asks) > 0 {
-		w.seq++
+		w.next(recv)
 		q := &schema.Quote{Header: schema.Header{Seq: w.seq, RecvNs: recv, Channel: h.Channel, InstID: inst, Ts: ts},
 			SeqID: b.SeqID, BidPx: b.Bids[0].Px, BidSz: b.Bids[0].Sz, AskPx: b.Asks[0].Px, AskSz: b.Asks[0].Sz}
 		return w.add(q)
 	}
 	return nil
 }
+
+// recvNs is when a push with exchange time ts (ms) arrives: about 2 ms of network latency plus a jitter
+// with a tail (exponential, mean 0.5 ms), at the nanoseconds of a local clock.
+func (w *mixWriter) recvNs(ts int64) int64 {
+	return ts*1e6 + 2_000_000 + int64(w.lat.ExpFloat64()*500_000)
+}
+
+// next stamps the next arrival sequence number as the live engine does: the receive time in ns, or one
+// more than the last when that is larger.
+func (w *mixWriter) next(recv int64) { w.seq = max(w.seq+1, uint64(recv)) }
 
 func (w *mixWriter) add(ev schema.Stored) error {
 	t := schema.TableOf(ev.Kind())
