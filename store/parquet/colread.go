@@ -56,11 +56,12 @@ type colDec struct {
 	// nulls: inst_id in the by-instrument layout, channel in most files), so the chunk is not decoded.
 	konst bool
 	kval  string
-	// fast: a required string, integer or double chunk read from its pages by sp (dictstr.go) or ip
-	// (intpages.go) instead of ba, i64 or f64.
+	// fast: a required string, integer or double chunk, or a list chunk, read from its pages by sp
+	// (dictstr.go), ip (intpages.go) or lp (listpages.go) instead of ba, i64 or f64.
 	fast bool
 	sp   strPages
 	ip   intPages
+	lp   listPages
 
 	// The batch: ints/floats/bools/strs hold one value per row (lists: the elements, offs the row bounds).
 	ints   []int64
@@ -252,6 +253,7 @@ func newColDecs(t *schema.Table, sch *pqschema.Schema) ([]colDec, error) {
 func (c *colDec) open(rg *file.RowGroupReader) error {
 	c.close()
 	c.konst = false
+	c.lpos, c.llen, c.vpos, c.nv, c.done = 0, 0, 0, 0, false
 	if c.kind == ckString && c.maxDef == 0 {
 		if lo, hi, ok := byteStats(rg.MetaData(), c.leaf); ok && lo == hi && len(lo) <= maxConstLen {
 			c.konst, c.kval = true, c.internBytes([]byte(lo))
@@ -278,6 +280,17 @@ func (c *colDec) open(rg *file.RowGroupReader) error {
 			return nil
 		}
 	}
+	if c.kind == ckIntList || c.kind == ckFloatList {
+		if cc, err := rg.MetaData().ColumnChunk(c.leaf); err == nil && fastLists(cc, c.kind == ckFloatList) {
+			pr, err := rg.GetColumnPageReader(c.leaf)
+			if err != nil {
+				return fmt.Errorf("column %s: %w", c.name, err)
+			}
+			c.fast = true
+			c.lp.reset(pr, c.kind == ckFloatList, 1, c.maxDef)
+			return nil
+		}
+	}
 	cr, err := rg.Column(c.leaf)
 	if err != nil {
 		return fmt.Errorf("column %s: %w", c.name, err)
@@ -297,7 +310,6 @@ func (c *colDec) open(rg *file.RowGroupReader) error {
 		cr.Close()
 		return fmt.Errorf("column %s: unexpected reader %T: %w", c.name, cr, ErrIncompatibleFile)
 	}
-	c.lpos, c.llen, c.vpos, c.nv, c.done = 0, 0, 0, 0, false
 	return nil
 }
 
@@ -318,10 +330,14 @@ func (c *colDec) close() {
 		cr.Close()
 	}
 	if c.fast {
-		if c.kind == ckString {
+		switch c.kind {
+		case ckString:
 			c.sp.pr.Close()
 			c.sp.reset(nil)
-		} else {
+		case ckIntList, ckFloatList:
+			c.lp.pr.Close()
+			c.lp.reset(nil, false, 0, 0)
+		default:
 			c.ip.pr.Close()
 			c.ip.reset(nil, false)
 		}
@@ -373,9 +389,17 @@ func (c *colDec) read(n int) error {
 		}
 		got, err = c.readStrings(n)
 	case ckIntList:
-		got, err = readList(c, n, c.i64.ReadBatch, &c.lvals, &c.ints, 0)
+		rb := batchFn[int64](c.lp.batch)
+		if !c.fast {
+			rb = c.i64.ReadBatch
+		}
+		got, err = readList(c, n, rb, &c.lvals, &c.ints, 0)
 	case ckFloatList:
-		got, err = readList(c, n, c.f64.ReadBatch, &c.lfloats, &c.floats, nan)
+		rb := batchFn[float64](c.lp.batchFloats)
+		if !c.fast {
+			rb = c.f64.ReadBatch
+		}
+		got, err = readList(c, n, rb, &c.lfloats, &c.floats, nan)
 	}
 	if err == nil && got != n {
 		err = fmt.Errorf("%d rows, want %d", got, n)
@@ -499,6 +523,12 @@ func readList[T any](c *colDec, n int, rb batchFn[T], buf *[]T, out *[]T, null T
 	vals := (*out)[:0]
 	rows := 0
 	for {
+		if c.elem == c.maxDef && c.lpos < c.llen { // no null elements: the values are the levels' in order
+			var err error
+			if vals, rows, err = takeRows(c, n, rows, *buf, vals); err != nil {
+				return rows, err
+			}
+		}
 		for ; c.lpos < c.llen; c.lpos++ {
 			def := c.defs[c.lpos]
 			if c.reps[c.lpos] == 0 { // a new row starts
@@ -542,4 +572,33 @@ func readList[T any](c *colDec, n int, rb batchFn[T], buf *[]T, out *[]T, null T
 	c.offs = append(c.offs, int32(len(vals)))
 	*out = vals
 	return rows, nil
+}
+
+// takeRows is readList's loop over buffered levels for a list whose elements cannot be null: it scans the
+// levels for row starts, up to the start of row n+1, and appends their values to vals at once.
+func takeRows[T any](c *colDec, n, rows int, buf, vals []T) ([]T, int, error) {
+	if rows == 0 && c.reps[c.lpos] != 0 {
+		return vals, rows, fmt.Errorf("repetition level %d at the start of a row", c.reps[c.lpos])
+	}
+	v0, k := c.vpos, c.vpos
+	base := len(vals) - v0
+	i := c.lpos
+	defs, reps := c.defs[:c.llen], c.reps[:c.llen]
+	for ; i < len(defs); i++ {
+		if reps[i] == 0 {
+			if rows == n {
+				break
+			}
+			c.offs = append(c.offs, int32(base+k))
+			rows++
+		}
+		if defs[i] == c.maxDef {
+			k++
+		}
+	}
+	if k > c.nv {
+		return vals, rows, fmt.Errorf("more levels than values")
+	}
+	c.lpos, c.vpos = i, k
+	return append(vals, buf[v0:k]...), rows, nil
 }

@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -94,8 +95,8 @@ func decodedRows(path string, batch int) ([]schema.Stored, error) {
 
 // writeNullable writes evs (of table tab) with pqarrow into a file whose columns are all nullable, lists of
 // nullable elements included, with a null in about one value of seven and data pages v2: the shapes
-// okxtape does not write but a file from another writer may have.
-func writeNullable(t *testing.T, path string, tab *schema.Table, evs []schema.Stored) {
+// okxtape does not write but a file from another writer may have; dict: dictionary encoding for every column.
+func writeNullable(t *testing.T, path string, tab *schema.Table, evs []schema.Stored, dict bool) {
 	t.Helper()
 	fields := make([]arrow.Field, len(tab.Columns))
 	for i, c := range tab.Columns {
@@ -122,7 +123,7 @@ func writeNullable(t *testing.T, path string, tab *schema.Table, evs []schema.St
 	}
 	defer f.Close()
 	props := parquet.NewWriterProperties(parquet.WithDataPageVersion(parquet.DataPageV2), parquet.WithMaxRowGroupLength(70),
-		parquet.WithDictionaryDefault(true))
+		parquet.WithDictionaryDefault(dict))
 	w, err := pqarrow.NewFileWriter(sc, f, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		t.Fatal(err)
@@ -255,9 +256,11 @@ func TestDecoderMatchesArrowReader(t *testing.T) {
 				parquet.WithDictionaryFor("channel", true), parquet.WithEncodingFor("seq", parquet.Encodings.DeltaBinaryPacked)))
 			files["v2 "+filepath.Base(p.Path)] = v2
 		}
-		nullable := filepath.Join(t.TempDir(), tab.Name, "date=2025-01-01", "part-000000-1-400.parquet")
-		writeNullable(t, nullable, tab, evs)
-		files["nullable"] = nullable
+		for _, dict := range []bool{true, false} {
+			nullable := filepath.Join(t.TempDir(), tab.Name, "date=2025-01-01", "part-000000-1-400.parquet")
+			writeNullable(t, nullable, tab, evs, dict)
+			files[fmt.Sprintf("nullable (dictionaries %v)", dict)] = nullable
+		}
 		for name, path := range files {
 			want := arrowRows(t, path)
 			if len(want) == 0 {
@@ -332,6 +335,56 @@ func TestUnpackBits(t *testing.T) {
 			if got := unpackBits(data, bit, w); got != want {
 				t.Fatalf("width %d at bit %d: %x, want %x", w, bit, got, want)
 			}
+		}
+	}
+}
+
+// TestListsDecodedFromPages: the book levels of the files okxtape writes, and of the same rows rewritten
+// without dictionaries with v1 or v2 data pages, are decoded from their pages (listpages.go), not through
+// arrow-go's column readers (TestDecoderMatchesArrowReader checks the rows).
+func TestListsDecodedFromPages(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(9, 10))
+	s := NewSink(dir, Options{RowGroupRows: 64})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var evs []schema.Stored
+	for k := range 200 {
+		evs = append(evs, storetest.RandEvent(r, schema.BookTable, uint64(k+1), storetest.Day0+int64(r.IntN(3600_000))))
+	}
+	pqWriteAll(t, s, map[*schema.Table][]schema.Stored{schema.BookTable: evs})
+	parts, err := ListParts(dir, "books", time.Time{}, time.Time{})
+	if err != nil || len(parts) == 0 {
+		t.Fatalf("%d parts, %v", len(parts), err)
+	}
+	v1 := filepath.Join(t.TempDir(), "books", "date=2025-01-01", filepath.Base(parts[0].Path))
+	v2 := filepath.Join(t.TempDir(), "books", "date=2025-01-01", filepath.Base(parts[0].Path))
+	copyFile(t, parts[0].Path, v1)
+	storetest.RewriteWithPqarrow(t, v1, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false)))
+	copyFile(t, parts[0].Path, v2)
+	storetest.RewriteWithPqarrow(t, v2, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false),
+		parquet.WithDataPageVersion(parquet.DataPageV2)))
+	for _, path := range []string{parts[0].Path, v1, v2} {
+		rd, err := OpenRows(path, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rd.Read(1, func(schema.Stored) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		lists := 0
+		for _, c := range rd.rows.cols {
+			if c.kind == ckFloatList || c.kind == ckIntList {
+				lists++
+				if !c.fast {
+					t.Errorf("%s: list column %s read through arrow-go", path, c.name)
+				}
+			}
+		}
+		rd.Close()
+		if lists != 6 {
+			t.Fatalf("%s: %d list columns", path, lists)
 		}
 	}
 }

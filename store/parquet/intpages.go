@@ -72,25 +72,30 @@ func (s *intPages) read(out []int64) (int, error) {
 			continue
 		}
 		k := min(len(out)-got, s.left)
-		var err error
-		if s.plain {
-			if len(s.page) < 8*k {
-				return got, errIntPage
-			}
-			for i := range k {
-				out[got+i] = int64(binary.LittleEndian.Uint64(s.page[8*i:]))
-			}
-			s.page = s.page[8*k:]
-		} else {
-			err = s.deltas(out[got : got+k])
-		}
-		if err != nil {
+		if err := s.take(out[got : got+k]); err != nil {
 			return got, err
 		}
 		got += k
-		s.left -= k
 	}
 	return got, nil
+}
+
+// take decodes the next len(out) values of the page (len(out) <= s.left).
+func (s *intPages) take(out []int64) error {
+	k := len(out)
+	if s.plain {
+		if len(s.page) < 8*k {
+			return errIntPage
+		}
+		for i := range out {
+			out[i] = int64(binary.LittleEndian.Uint64(s.page[8*i:]))
+		}
+		s.page = s.page[8*k:]
+	} else if err := s.deltas(out); err != nil {
+		return err
+	}
+	s.left -= k
+	return nil
 }
 
 // nextPage moves to the next data page; false at the end of the chunk.
@@ -115,24 +120,36 @@ func (s *intPages) nextPage() (bool, error) {
 		if n < 0 {
 			return false, errIntPage
 		}
-		s.page, s.left, s.bufPos, s.bufLen = data, n, 0, 0
-		switch enc := parquet.Encoding(pg.Encoding()); enc {
-		case parquet.Encodings.Plain:
-			s.plain = true
-		case parquet.Encodings.DeltaBinaryPacked:
-			if s.plainOnly {
-				return false, fmt.Errorf("delta-encoded doubles: %w", errIntPage)
-			}
-			s.plain = false
-			if err := s.header(n); err != nil {
-				return false, err
-			}
-		default:
-			return false, fmt.Errorf("integer page encoding %s: %w", enc, errIntPage)
+		if err := s.start(data, n, parquet.Encoding(pg.Encoding())); err != nil {
+			return false, err
 		}
 		return true, nil
 	}
 	return false, s.pr.Err()
+}
+
+// start begins a page's value section data, of n values encoded with enc; n < 0: as many as the section
+// holds (a list page, whose value count is that of its levels holding one).
+func (s *intPages) start(data []byte, n int, enc parquet.Encoding) error {
+	s.page, s.left, s.bufPos, s.bufLen = data, n, 0, 0
+	switch enc {
+	case parquet.Encodings.Plain:
+		s.plain = true
+		if n < 0 {
+			s.left = len(data) / 8
+		}
+	case parquet.Encodings.DeltaBinaryPacked:
+		if s.plainOnly {
+			return fmt.Errorf("delta-encoded doubles: %w", errIntPage)
+		}
+		s.plain = false
+		if err := s.header(n); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("integer page encoding %s: %w", enc, errIntPage)
+	}
+	return nil
 }
 
 func (s *intPages) uvarint() (uint64, error) {
@@ -153,7 +170,8 @@ func (s *intPages) zigzag() (int64, error) {
 	return v, nil
 }
 
-// header reads a DELTA_BINARY_PACKED page header (block size, miniblocks per block, value count, first value).
+// header reads a DELTA_BINARY_PACKED page header (block size, miniblocks per block, value count, first value);
+// the count must be n unless n < 0.
 func (s *intPages) header(n int) error {
 	block, err1 := s.uvarint()
 	minis, err2 := s.uvarint()
@@ -163,7 +181,7 @@ func (s *intPages) header(n int) error {
 		return err
 	}
 	if minis == 0 || block == 0 || block%minis != 0 || block/minis > maxMiniValues || (block/minis)%8 != 0 ||
-		count != uint64(n) {
+		n >= 0 && count != uint64(n) || count > 1<<31 {
 		return fmt.Errorf("delta header block %d, miniblocks %d, %d values for %d: %w", block, minis, count, n, errIntPage)
 	}
 	s.perBlock, s.perMini = int(block), int(block/minis)
@@ -171,7 +189,7 @@ func (s *intPages) header(n int) error {
 		s.widths = make([]byte, minis)
 	}
 	s.widths, s.mini = s.widths[:minis], int(minis) // no block read yet
-	s.last, s.first = first, true
+	s.last, s.first, s.left = first, true, int(count)
 	return nil
 }
 
