@@ -163,6 +163,14 @@ func (s *Stream) Close() {
 
 // Next returns the next event in replay order, or nil at the end or on error (see Err).
 func (s *Stream) Next() schema.Stored {
+	ev, _ := s.NextKey()
+	return ev
+}
+
+// NextKey is Next that also returns the event's merge key: the largest ts of its stream's events that
+// arrived up to it (its own Header.Ts unless its stream's ts went backwards), never decreasing from event to
+// event, and always the ts of an event already returned or of this one.
+func (s *Stream) NextKey() (schema.Stored, int64) {
 	if len(s.retired) > 0 {
 		for _, l := range s.retired {
 			l.ds.put(l)
@@ -173,12 +181,12 @@ func (s *Stream) Next() schema.Stored {
 	top := s.t.top()
 	if top == nil || top.ts >= s.nextLoad {
 		if !s.fill() {
-			return nil
+			return nil, 0
 		}
 		top = s.t.top()
 	}
 	c := top.c
-	ev := c.ents[c.pos].ev
+	ev, key := c.ents[c.pos].ev, top.ts
 	*c.count++
 	c.pos++
 	if c.pos < len(c.ents) {
@@ -192,7 +200,7 @@ func (s *Stream) Next() schema.Stored {
 		}
 	}
 	s.events++
-	return ev
+	return ev, key
 }
 
 // Peek returns the merge key ts of the next event without consuming it; ok is false at the end.
