@@ -233,10 +233,18 @@ func (s *intPages) nextMini() error {
 	if len(s.page) < size {
 		return errIntPage
 	}
-	data := s.page[:size]
+	// Values are loaded 8 bytes at a time, from the miniblock and what follows it in the page (masked off),
+	// so only the page's last few values need the byte-wise path.
+	data := s.page[:min(len(s.page), size+8)]
 	s.page = s.page[size:]
 	v, md := s.last, s.minDelta
-	if w <= 56 && w > 0 { // each value within 8 bytes from its first: one unaligned load, unless at the end
+	switch {
+	case w == 0: // every delta is minDelta
+		for i := range s.perMini {
+			v += md
+			s.buf[i] = v
+		}
+	case w <= 56: // each value within 8 bytes from its first: one unaligned load
 		mask := uint64(1)<<uint(w) - 1
 		for i := range s.perMini {
 			bit := i * w
@@ -249,7 +257,7 @@ func (s *intPages) nextMini() error {
 			v += md + int64(x)
 			s.buf[i] = v
 		}
-	} else {
+	default:
 		for i := range s.perMini {
 			v += md + int64(unpackBits(data, i*w, w))
 			s.buf[i] = v

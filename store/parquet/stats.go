@@ -65,6 +65,25 @@ func (f *Footer) Release() {
 	f.mu.Unlock()
 }
 
+// Forget forgets the announced opens but keeps the parsed footer for the next ones announced (Keep): for a
+// caller that can afford to hold it from listing to reading instead of parsing it twice.
+func (f *Footer) Forget() {
+	f.mu.Lock()
+	f.uses = 0
+	f.mu.Unlock()
+}
+
+// Size is the length of the footer as stored in the file (0 once it is dropped), a measure of what holding
+// it parsed costs.
+func (f *Footer) Size() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.md == nil {
+		return 0
+	}
+	return f.md.Size()
+}
+
 // FileStats reads a part file's footer: its row groups' statistics and whether it uses the by-instrument
 // row-group layout (rowgroups.go), under which its row groups may be read one by one in MinTs order.
 func FileStats(path string) (groups []GroupStats, byInst bool, err error) {
