@@ -62,6 +62,9 @@ type colDec struct {
 	sp   strPages
 	ip   intPages
 	lp   listPages
+	cp   chunkPages // the page reader of sp, ip or lp, reused from chunk to chunk
+	// ownPR: the fast path's page reader is arrow-go's (not cp's), closed with the chunk.
+	ownPR bool
 
 	// The batch: ints/floats/bools/strs hold one value per row (lists: the elements, offs the row bounds).
 	ints   []int64
@@ -249,8 +252,8 @@ func newColDecs(t *schema.Table, sch *pqschema.Schema) ([]colDec, error) {
 	return cols, nil
 }
 
-// open starts reading the column chunk of row group rg (closing the previous one).
-func (c *colDec) open(rg *file.RowGroupReader) error {
+// open starts reading the column chunk of row group rg of the file src (closing the previous one).
+func (c *colDec) open(rg *file.RowGroupReader, src chunkSource) error {
 	c.close()
 	c.konst = false
 	c.lpos, c.llen, c.vpos, c.nv, c.done = 0, 0, 0, 0, false
@@ -259,37 +262,35 @@ func (c *colDec) open(rg *file.RowGroupReader) error {
 			c.konst, c.kval = true, c.internBytes([]byte(lo))
 			return nil
 		}
-		if cc, err := rg.MetaData().ColumnChunk(c.leaf); err == nil && fastStrings(cc) {
-			pr, err := rg.GetColumnPageReader(c.leaf)
-			if err != nil {
-				return fmt.Errorf("column %s: %w", c.name, err)
-			}
-			c.fast = true
+	}
+	cc, err := rg.MetaData().ColumnChunk(c.leaf)
+	if err != nil {
+		return fmt.Errorf("column %s: %w", c.name, err)
+	}
+	var fast bool
+	switch c.kind {
+	case ckString:
+		fast = c.maxDef == 0 && fastStrings(cc)
+	case ckInt, ckFloat:
+		fast = c.maxDef == 0 && fastWords(cc, c.kind == ckFloat)
+	case ckIntList, ckFloatList:
+		fast = fastLists(cc, c.kind == ckFloatList)
+	}
+	if fast {
+		pr, reused, err := c.cp.open(rg, src, c.leaf, cc)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", c.name, err)
+		}
+		c.fast, c.ownPR = true, !reused
+		switch c.kind {
+		case ckString:
 			c.sp.reset(pr)
-			return nil
-		}
-	}
-	if (c.kind == ckInt || c.kind == ckFloat) && c.maxDef == 0 {
-		if cc, err := rg.MetaData().ColumnChunk(c.leaf); err == nil && fastWords(cc, c.kind == ckFloat) {
-			pr, err := rg.GetColumnPageReader(c.leaf)
-			if err != nil {
-				return fmt.Errorf("column %s: %w", c.name, err)
-			}
-			c.fast = true
+		case ckInt, ckFloat:
 			c.ip.reset(pr, c.kind == ckFloat)
-			return nil
-		}
-	}
-	if c.kind == ckIntList || c.kind == ckFloatList {
-		if cc, err := rg.MetaData().ColumnChunk(c.leaf); err == nil && fastLists(cc, c.kind == ckFloatList) {
-			pr, err := rg.GetColumnPageReader(c.leaf)
-			if err != nil {
-				return fmt.Errorf("column %s: %w", c.name, err)
-			}
-			c.fast = true
+		default:
 			c.lp.reset(pr, c.kind == ckFloatList, 1, c.maxDef)
-			return nil
 		}
+		return nil
 	}
 	cr, err := rg.Column(c.leaf)
 	if err != nil {
@@ -330,18 +331,22 @@ func (c *colDec) close() {
 		cr.Close()
 	}
 	if c.fast {
+		var pr file.PageReader
 		switch c.kind {
 		case ckString:
-			c.sp.pr.Close()
+			pr = c.sp.pr
 			c.sp.reset(nil)
 		case ckIntList, ckFloatList:
-			c.lp.pr.Close()
+			pr = c.lp.pr
 			c.lp.reset(nil, false, 0, 0)
 		default:
-			c.ip.pr.Close()
+			pr = c.ip.pr
 			c.ip.reset(nil, false)
 		}
-		c.fast = false
+		if c.ownPR {
+			pr.Close()
+		}
+		c.fast, c.ownPR = false, false
 	}
 	c.i64, c.f64, c.bl, c.ba = nil, nil, nil, nil
 }

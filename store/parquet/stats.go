@@ -5,7 +5,6 @@ import (
 	"math"
 	"sync"
 
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
@@ -129,17 +128,13 @@ func FileFooter(path string) (groups []GroupStats, byInst bool, ft *Footer, err 
 }
 
 // open opens the file, with its parsed footer when it is kept.
-func (f *Footer) open() (*file.Reader, error) {
+func (f *Footer) open() (*file.Reader, chunkSource, error) {
 	f.mu.Lock()
 	md := f.md
 	f.mu.Unlock()
-	opts := []file.ReadOption{file.WithReadProps(parquet.NewReaderProperties(pageAlloc))}
-	if md != nil {
-		opts = append(opts, file.WithMetadata(md))
-	}
-	pf, err := file.OpenParquetFile(f.Path, false, opts...)
+	pf, src, err := openFile(f.Path, md)
 	if err != nil {
-		return nil, fmt.Errorf("open parquet %s: %w", f.Path, err)
+		return nil, chunkSource{}, err
 	}
 	f.mu.Lock()
 	if f.uses > 0 {
@@ -151,7 +146,7 @@ func (f *Footer) open() (*file.Reader, error) {
 		f.md = nil
 	}
 	f.mu.Unlock()
-	return pf, nil
+	return pf, src, nil
 }
 
 func colStats(rg *metadata.RowGroupMetaData, col int) metadata.TypedStatistics {
