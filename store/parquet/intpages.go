@@ -34,6 +34,9 @@ const maxMiniValues = 512
 
 var errIntPage = errors.New("damaged integer page")
 
+// littleEndian: PLAIN words can be copied from a page as they are.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 // fastWords reports whether a column chunk's encodings are all ones intPages decodes (for a DOUBLE chunk,
 // deltas excluded).
 func fastWords(cc *metadata.ColumnChunkMetaData, doubles bool) bool {
@@ -87,8 +90,12 @@ func (s *intPages) take(out []int64) error {
 		if len(s.page) < 8*k {
 			return errIntPage
 		}
-		for i := range out {
-			out[i] = int64(binary.LittleEndian.Uint64(s.page[8*i:]))
+		if littleEndian && k > 0 { // the words as they are in the page
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), 8*k), s.page)
+		} else {
+			for i := range out {
+				out[i] = int64(binary.LittleEndian.Uint64(s.page[8*i:]))
+			}
 		}
 		s.page = s.page[8*k:]
 	} else if err := s.deltas(out); err != nil {
@@ -201,9 +208,17 @@ func (s *intPages) deltas(out []int64) error {
 	}
 	for i < len(out) {
 		if s.bufPos == s.bufLen {
-			if err := s.nextMini(); err != nil {
+			if len(out)-i >= s.perMini && s.perMini > 0 { // a whole miniblock wanted: straight into out
+				if err := s.nextMini(out[i : i+s.perMini]); err != nil {
+					return err
+				}
+				i += s.perMini
+				continue
+			}
+			if err := s.nextMini(s.buf[:s.perMini]); err != nil {
 				return err
 			}
+			s.bufPos, s.bufLen = 0, s.perMini
 		}
 		k := copy(out[i:], s.buf[s.bufPos:s.bufLen])
 		i, s.bufPos = i+k, s.bufPos+k
@@ -211,8 +226,9 @@ func (s *intPages) deltas(out []int64) error {
 	return nil
 }
 
-// nextMini decodes the next miniblock (reading the next block's header when the block is done) into buf.
-func (s *intPages) nextMini() error {
+// nextMini decodes the next miniblock (reading the next block's header when the block is done) into dst
+// (perMini values).
+func (s *intPages) nextMini(dst []int64) error {
 	if s.mini == len(s.widths) {
 		md, err := s.zigzag()
 		if err != nil {
@@ -242,7 +258,7 @@ func (s *intPages) nextMini() error {
 	case w == 0: // every delta is minDelta
 		for i := range s.perMini {
 			v += md
-			s.buf[i] = v
+			dst[i] = v
 		}
 	case w <= 56: // each value within 8 bytes from its first: one unaligned load
 		mask := uint64(1)<<uint(w) - 1
@@ -255,15 +271,15 @@ func (s *intPages) nextMini() error {
 				x = unpackBits(data, bit, w)
 			}
 			v += md + int64(x)
-			s.buf[i] = v
+			dst[i] = v
 		}
 	default:
 		for i := range s.perMini {
 			v += md + int64(unpackBits(data, i*w, w))
-			s.buf[i] = v
+			dst[i] = v
 		}
 	}
-	s.last, s.bufPos, s.bufLen = v, 0, s.perMini
+	s.last = v
 	return nil
 }
 
