@@ -61,6 +61,7 @@ type Engine struct {
 	timers timerQueue
 
 	dispatched [schema.NumKinds]atomic.Uint64
+	held       [schema.NumKinds]uint64 // EmitLocked's counts, added to dispatched by UnlockDispatch (e.mu)
 	panics     atomic.Uint64
 	panicked   sync.Map // handler name -> struct{}: log each panicking handler once
 }
@@ -133,8 +134,17 @@ func (e *Engine) Emit(ev schema.Event) {
 // it as they run under Emit, so they must not call those methods either.
 func (e *Engine) LockDispatch() { e.mu.Lock() }
 
-// UnlockDispatch releases the lock LockDispatch took.
-func (e *Engine) UnlockDispatch() { e.mu.Unlock() }
+// UnlockDispatch releases the lock LockDispatch took. The events emitted under it are counted in Stats
+// from then on.
+func (e *Engine) UnlockDispatch() {
+	for k, n := range e.held {
+		if n > 0 {
+			e.dispatched[k].Add(n)
+			e.held[k] = 0
+		}
+	}
+	e.mu.Unlock()
+}
 
 // EmitLocked is Emit for the goroutine holding the dispatch lock (LockDispatch). In replay mode the clock
 // moves to tsMs instead of ev's Header.Ts: the caller passes Header.Ts, or a running maximum of it that
@@ -146,7 +156,11 @@ func (e *Engine) EmitLocked(ev schema.Event, tsMs int64) {
 	} else {
 		e.clockLocked(tsMs)
 	}
-	e.dispatchLocked(ev)
+	k := ev.Kind()
+	if list := e.tab.Load().byKind[k]; len(list) > 0 {
+		e.dispatch(list, ev)
+	}
+	e.held[k]++
 }
 
 // stampLocked gives a live event its arrival sequence number (e.mu held).
@@ -230,7 +244,7 @@ type Stats struct {
 	Panics     uint64            `json:"panics"`
 }
 
-// Stats returns the dispatch counters.
+// Stats returns the dispatch counters (events emitted under LockDispatch count from UnlockDispatch on).
 func (e *Engine) Stats() Stats {
 	s := Stats{Dispatched: map[string]uint64{}, Panics: e.panics.Load()}
 	for k := schema.Kind(1); k < schema.NumKinds; k++ {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/parquet/file"
 
@@ -24,7 +25,8 @@ type RowReader struct {
 	left   int64       // rows of the open row group not yet decoded
 	batch  int
 	rows   batchRows
-	plan   *fillPlan // nil: rows go through ReadRow
+	plan   *fillPlan        // nil: rows go through ReadRow
+	pcols  []unsafe.Pointer // the plan's columns in the batch (fillPlan.columns)
 	ev     schema.Stored
 	n      int // rows in the batch
 	read   int // rows passed on so far
@@ -128,7 +130,7 @@ func (r *RowReader) ReadTo(max int, sink RowSink) (int, error) {
 				ev = r.ev
 			}
 			if r.plan != nil && reflect.TypeOf(ev) == r.plan.typ {
-				r.plan.fill(ev, rd)
+				r.plan.fill(ev, rd, r.pcols)
 			} else {
 				ev.ReadRow(rd)
 			}
@@ -172,6 +174,9 @@ func (r *RowReader) nextBatch() (err error) {
 		}
 	}
 	r.n, r.left = want, r.left-int64(want)
+	if r.plan != nil {
+		r.pcols = r.plan.columns(&r.rows, want, r.pcols)
+	}
 	return nil
 }
 
