@@ -257,15 +257,15 @@ func (c *colDec) open(rg *file.RowGroupReader, src chunkSource) error {
 	c.close()
 	c.konst = false
 	c.lpos, c.llen, c.vpos, c.nv, c.done = 0, 0, 0, 0, false
-	if c.kind == ckString && c.maxDef == 0 {
-		if lo, hi, ok := byteStats(rg.MetaData(), c.leaf); ok && lo == hi && len(lo) <= maxConstLen {
-			c.konst, c.kval = true, c.internBytes([]byte(lo))
-			return nil
-		}
-	}
 	cc, err := rg.MetaData().ColumnChunk(c.leaf)
 	if err != nil {
 		return fmt.Errorf("column %s: %w", c.name, err)
+	}
+	if c.kind == ckString && c.maxDef == 0 {
+		if lo, hi, ok := byteStatsOf(chunkStats(cc)); ok && lo == hi && len(lo) <= maxConstLen {
+			c.konst, c.kval = true, c.internBytes([]byte(lo))
+			return nil
+		}
 	}
 	var fast bool
 	switch c.kind {

@@ -157,6 +157,11 @@ func colStats(rg *metadata.RowGroupMetaData, col int) metadata.TypedStatistics {
 	if err != nil {
 		return nil
 	}
+	return chunkStats(cc)
+}
+
+// chunkStats returns a column chunk's statistics when they hold a min and a max.
+func chunkStats(cc *metadata.ColumnChunkMetaData) metadata.TypedStatistics {
 	if ok, _ := cc.StatsSet(); !ok {
 		return nil
 	}
@@ -168,7 +173,11 @@ func colStats(rg *metadata.RowGroupMetaData, col int) metadata.TypedStatistics {
 }
 
 func byteStats(rg *metadata.RowGroupMetaData, col int) (lo, hi string, ok bool) {
-	st := colStats(rg, col)
+	return byteStatsOf(colStats(rg, col))
+}
+
+// byteStatsOf returns the bounds of byte-array statistics st of a column chunk without nulls.
+func byteStatsOf(st metadata.TypedStatistics) (lo, hi string, ok bool) {
 	if st == nil || st.NullCount() > 0 {
 		return "", "", false
 	}
