@@ -2,41 +2,63 @@ package parquet
 
 import (
 	"fmt"
-	"io"
 	"os"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
+	"github.com/klauspost/compress/zstd"
 )
 
-// chunkPages opens the page readers of the column chunks the page decoders read (intpages.go, dictstr.go,
-// listpages.go). arrow-go's RowGroupReader.GetColumnPageReader allocates and clears a buffer of the chunk's
-// size, and a page reader with buffers of its own, for every column chunk of every row group; a column's
-// chunkPages keeps one buffered reader and one page reader and points them at the next chunk (one read of
-// the file per chunk into the reused buffer), so opening a row group allocates almost nothing.
+// chunkPages reads the pages of the column chunks the page decoders decode (intpages.go, dictstr.go,
+// listpages.go). For uncompressed and zstd chunks it reads a chunk with one read of the file into a buffer
+// kept from chunk to chunk, parses the page headers itself (pageheader.go) and decompresses each page into
+// another kept buffer: arrow-go's GetColumnPageReader allocates and clears a buffer of the chunk's size, a
+// page reader with buffers of its own, and Thrift structures for every page. Other codecs, encrypted chunks
+// and files from old parquet-mr writers (whose chunk lengths arrow-go pads, PARQUET-816) are read through
+// arrow-go's page reader.
 type chunkPages struct {
-	br parquet.BufferedReader
-	pr file.PageReader
+	chunk  []byte // the column chunk
+	rest   []byte // its pages not yet read
+	codec  compress.Compression
+	out    []byte // the current page, decompressed
+	pg     page
+	arrow  file.PageReader // the chunk's arrow-go page reader, when it is not read here
+	closed bool
+}
+
+// page is a page as the page decoders see it.
+type page struct {
+	typ  pageType
+	data []byte // decompressed; data pages v2: the level sections (not compressed) first
+	n    int    // values, nulls and empty lists included
+	enc  parquet.Encoding
+	// Data pages v1: the level encodings; v2: the level sections' lengths.
+	repEnc, defEnc parquet.Encoding
+	repLen, defLen int
 }
 
 // chunkSource is the open file the chunks are read from.
 type chunkSource struct {
 	f    *os.File
 	size int64
-	// exact: the chunk lengths in the footer are exact (arrow-go pads those of files from old parquet-mr
-	// writers, PARQUET-816; such files go through GetColumnPageReader).
+	// exact: the chunk lengths in the footer are exact (not a file from an old parquet-mr writer).
 	exact bool
 }
 
-// bufferedProps are the reader properties of the buffered readers chunkPages reuse (arrow-go makes one on
-// the first chunk; Reset points it at the next one and keeps its buffer).
-var bufferedProps = func() *parquet.ReaderProperties {
-	p := parquet.NewReaderProperties(pageAlloc)
-	p.BufferedStreamEnabled = true
-	p.BufferSize = 64 << 10
-	return p
-}()
+// maxPageBytes bounds a page's sizes as its header states them (a damaged header must not make the
+// reader allocate gigabytes).
+const maxPageBytes = 256 << 20
+
+var pageDecoder = sync.OnceValue(func() *zstd.Decoder {
+	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxPageBytes))
+	if err != nil {
+		panic("parquet: zstd decoder: " + err.Error()) // only for invalid options, which these are not
+	}
+	return d
+})
 
 // openFile opens a part file for the column decoder, its footer parsed from md when md is not nil.
 func openFile(path string, md *metadata.FileMetaData) (*file.Reader, chunkSource, error) {
@@ -59,43 +81,141 @@ func openFile(path string, md *metadata.FileMetaData) (*file.Reader, chunkSource
 	return pf, src, nil
 }
 
-// open returns a page reader over column chunk leaf (metadata cc) of row group rg. reused is false when
-// the reader is arrow-go's own (the caller closes it when done); a reused reader is not closed.
-func (c *chunkPages) open(rg *file.RowGroupReader, src chunkSource, leaf int, cc *metadata.ColumnChunkMetaData) (pr file.PageReader, reused bool, err error) {
-	if src.f == nil || !src.exact || cc.CryptoMetadata() != nil {
-		pr, err = rg.GetColumnPageReader(leaf)
-		return pr, false, err
+// open starts reading column chunk leaf (metadata cc) of row group rg.
+func (c *chunkPages) open(rg *file.RowGroupReader, src chunkSource, leaf int, cc *metadata.ColumnChunkMetaData) error {
+	c.close()
+	c.closed = false
+	codec := cc.Compression()
+	if src.f == nil || !src.exact || cc.CryptoMetadata() != nil ||
+		codec != compress.Codecs.Uncompressed && codec != compress.Codecs.Zstd {
+		pr, err := rg.GetColumnPageReader(leaf)
+		c.arrow = pr
+		return err
 	}
 	start, n := cc.DataPageOffset(), cc.TotalCompressedSize()
 	if d := cc.DictionaryPageOffset(); cc.HasDictionaryPage() && d > 0 && d < start {
 		start = d
 	}
 	if start < 0 || n < 0 || start > src.size || n > src.size-start {
-		return nil, false, fmt.Errorf("column chunk at %d, %d bytes, in a file of %d: %w", start, n, src.size, ErrIncompatibleFile)
+		return fmt.Errorf("column chunk at %d, %d bytes, in a file of %d: %w", start, n, src.size, ErrIncompatibleFile)
 	}
-	if c.br == nil {
-		if c.br, err = bufferedProps.GetStream(src.f, start, n); err != nil {
-			return nil, false, err
-		}
-	} else {
-		c.br.Reset(io.NewSectionReader(src.f, start, n))
+	if int64(cap(c.chunk)) < n {
+		c.chunk = make([]byte, n)
 	}
-	if c.pr == nil {
-		if c.pr, err = file.NewPageReader(c.br, cc.NumValues(), cc.Compression(), pageAlloc, nil); err != nil {
-			return nil, false, err
-		}
-	} else {
-		c.pr.Reset(c.br, cc.NumValues(), cc.Compression(), nil)
-		if err := c.pr.Err(); err != nil {
-			return nil, false, err
-		}
+	c.chunk = c.chunk[:n]
+	if _, err := src.f.ReadAt(c.chunk, start); err != nil {
+		return fmt.Errorf("reading column chunk at %d: %w", start, err)
 	}
-	return c.pr, true, nil
+	c.rest, c.codec = c.chunk, codec
+	return nil
 }
 
-// release lets go of the file the reused readers point at (the column decoder is closed).
-func (c *chunkPages) release() {
-	if c.br != nil {
-		c.br.Reset(io.NewSectionReader(nil, 0, 0))
+// close ends the chunk (its arrow-go page reader, if any, is closed; the buffers are kept).
+func (c *chunkPages) close() {
+	if c.arrow != nil {
+		c.arrow.Close()
+		c.arrow = nil
 	}
+	c.rest, c.closed = nil, true
+}
+
+// next returns the next page of the chunk (valid until the following call), or nil at its end.
+func (c *chunkPages) next() (*page, error) {
+	if c.closed {
+		return nil, nil
+	}
+	if c.arrow != nil {
+		return c.nextArrow()
+	}
+	for len(c.rest) > 0 {
+		h, hlen, err := parsePageHeader(c.rest)
+		if err != nil {
+			return nil, err
+		}
+		c.rest = c.rest[hlen:]
+		if int64(h.compressed) > int64(len(c.rest)) || h.uncompressed > maxPageBytes {
+			return nil, fmt.Errorf("page of %d bytes (%d uncompressed) in %d: %w", h.compressed, h.uncompressed, len(c.rest), errPageHeader)
+		}
+		body := c.rest[:h.compressed]
+		c.rest = c.rest[h.compressed:]
+		c.pg = page{typ: h.typ, n: int(h.numValues), enc: parquet.Encoding(h.encoding)}
+		switch h.typ {
+		case pageData, pageDictionary:
+			if c.pg.data, err = c.decompress(body, int(h.uncompressed), 0); err != nil {
+				return nil, err
+			}
+			c.pg.repEnc, c.pg.defEnc = parquet.Encoding(h.repEnc), parquet.Encoding(h.defEnc)
+		case pageDataV2:
+			levels := int64(h.repLen) + int64(h.defLen)
+			if h.repLen < 0 || h.defLen < 0 || levels > int64(len(body)) || levels > int64(h.uncompressed) {
+				return nil, fmt.Errorf("v2 levels of %d bytes in a page of %d: %w", levels, len(body), errPageHeader)
+			}
+			c.pg.repLen, c.pg.defLen = int(h.repLen), int(h.defLen)
+			if !h.compressedV2 {
+				if len(body) != int(h.uncompressed) {
+					return nil, fmt.Errorf("page of %d bytes, %d uncompressed: %w", len(body), h.uncompressed, errPageHeader)
+				}
+				c.pg.data = body
+				break
+			}
+			c.out = append(c.out[:0], body[:levels]...)
+			if c.pg.data, err = c.decompress(body[levels:], int(h.uncompressed)-int(levels), int(levels)); err != nil {
+				return nil, err
+			}
+		default: // index pages and page types of later formats
+			continue
+		}
+		return &c.pg, nil
+	}
+	return nil, nil
+}
+
+// decompress decompresses a page body of size bytes after the prefix bytes already in c.out (0 when the
+// body is not copied there).
+func (c *chunkPages) decompress(body []byte, size, prefix int) ([]byte, error) {
+	if c.codec == compress.Codecs.Uncompressed {
+		if len(body) != size {
+			return nil, fmt.Errorf("page of %d bytes, %d uncompressed: %w", len(body), size, errPageHeader)
+		}
+		if prefix == 0 {
+			return body, nil
+		}
+		return append(c.out[:prefix], body...), nil
+	}
+	// Room past the page lets zstd copy in 16-byte blocks (its faster path).
+	if want := prefix + size + 64; cap(c.out) < want {
+		c.out = append(make([]byte, 0, want), c.out[:prefix]...)
+	}
+	out, err := pageDecoder().DecodeAll(body, c.out[:prefix])
+	if err != nil {
+		return nil, fmt.Errorf("decompressing a page: %w", err)
+	}
+	if len(out) != prefix+size {
+		return nil, fmt.Errorf("page decompressed to %d bytes, want %d: %w", len(out)-prefix, size, errPageHeader)
+	}
+	c.out = out
+	return out, nil
+}
+
+// nextArrow is next through arrow-go's page reader.
+func (c *chunkPages) nextArrow() (*page, error) {
+	for c.arrow.Next() {
+		pg := c.arrow.Page()
+		c.pg = page{data: pg.Data(), n: int(pg.NumValues()), enc: parquet.Encoding(pg.Encoding())}
+		switch p := pg.(type) {
+		case *file.DataPageV1:
+			c.pg.typ, c.pg.repEnc, c.pg.defEnc = pageData, p.RepetitionLevelEncoding(), p.DefinitionLevelEncoding()
+		case *file.DataPageV2:
+			c.pg.typ, c.pg.repLen, c.pg.defLen = pageDataV2, int(p.RepetitionLevelByteLen()), int(p.DefinitionLevelByteLen())
+			if c.pg.repLen < 0 || c.pg.defLen < 0 || c.pg.repLen+c.pg.defLen > len(c.pg.data) {
+				return nil, fmt.Errorf("v2 levels of %d+%d bytes in a page of %d: %w", c.pg.repLen, c.pg.defLen, len(c.pg.data), errPageHeader)
+			}
+		case *file.DictionaryPage:
+			c.pg.typ = pageDictionary
+		default:
+			continue
+		}
+		return &c.pg, nil
+	}
+	return nil, c.arrow.Err()
 }

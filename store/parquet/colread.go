@@ -62,9 +62,7 @@ type colDec struct {
 	sp   strPages
 	ip   intPages
 	lp   listPages
-	cp   chunkPages // the page reader of sp, ip or lp, reused from chunk to chunk
-	// ownPR: the fast path's page reader is arrow-go's (not cp's), closed with the chunk.
-	ownPR bool
+	cp   chunkPages // the pages of sp, ip or lp; its buffers are kept from chunk to chunk
 
 	// The batch: ints/floats/bools/strs hold one value per row (lists: the elements, offs the row bounds).
 	ints   []int64
@@ -277,18 +275,17 @@ func (c *colDec) open(rg *file.RowGroupReader, src chunkSource) error {
 		fast = fastLists(cc, c.kind == ckFloatList)
 	}
 	if fast {
-		pr, reused, err := c.cp.open(rg, src, c.leaf, cc)
-		if err != nil {
+		if err := c.cp.open(rg, src, c.leaf, cc); err != nil {
 			return fmt.Errorf("column %s: %w", c.name, err)
 		}
-		c.fast, c.ownPR = true, !reused
+		c.fast = true
 		switch c.kind {
 		case ckString:
-			c.sp.reset(pr)
+			c.sp.reset(&c.cp)
 		case ckInt, ckFloat:
-			c.ip.reset(pr, c.kind == ckFloat)
+			c.ip.reset(&c.cp, c.kind == ckFloat)
 		default:
-			c.lp.reset(pr, c.kind == ckFloatList, 1, c.maxDef)
+			c.lp.reset(&c.cp, c.kind == ckFloatList, 1, c.maxDef)
 		}
 		return nil
 	}
@@ -331,22 +328,11 @@ func (c *colDec) close() {
 		cr.Close()
 	}
 	if c.fast {
-		var pr file.PageReader
-		switch c.kind {
-		case ckString:
-			pr = c.sp.pr
-			c.sp.reset(nil)
-		case ckIntList, ckFloatList:
-			pr = c.lp.pr
-			c.lp.reset(nil, false, 0, 0)
-		default:
-			pr = c.ip.pr
-			c.ip.reset(nil, false)
-		}
-		if c.ownPR {
-			pr.Close()
-		}
-		c.fast, c.ownPR = false, false
+		c.cp.close()
+		c.sp.reset(nil)
+		c.lp.reset(nil, false, 0, 0)
+		c.ip.reset(nil, false)
+		c.fast = false
 	}
 	c.i64, c.f64, c.bl, c.ba = nil, nil, nil, nil
 }

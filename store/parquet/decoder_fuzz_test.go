@@ -214,3 +214,26 @@ func FuzzDamagedFile(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPageHeader: the page header parser returns a header and its length within the input, or an error;
+// it never panics. Seeds: the first page headers of every column chunk of the books and tickers files.
+func FuzzPageHeader(f *testing.F) {
+	dir := f.TempDir()
+	for ds, b := range goodFiles(f) {
+		_, path, err := readDamaged(f, dir, ds, b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		ranges, _ := chunkRanges(f, path)
+		for _, rg := range ranges {
+			f.Add(b[rg[0]:min(rg[1], rg[0]+64)])
+		}
+	}
+	f.Add([]byte{0x15, 0x00, 0x15, 0x02, 0x15, 0x02, 0x2c, 0x15, 0x02, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, n, err := parsePageHeader(b)
+		if err == nil && (n <= 0 || n > len(b) || h.compressed < 0 || h.uncompressed < 0 || h.numValues < 0) {
+			t.Fatalf("header %+v of %d bytes from %d", h, n, len(b))
+		}
+	})
+}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
@@ -15,7 +14,7 @@ import (
 // hybrid) or PLAIN values, so a row costs an index lookup instead of a byte-array copy and a string compare.
 // Chunks with other encodings use arrow-go's ByteArray reader (colDec.readStrings).
 type strPages struct {
-	pr      file.PageReader
+	pr      *chunkPages
 	dict    []string
 	page    []byte // the data page's values not yet decoded
 	left    int    // values left in the page
@@ -38,7 +37,7 @@ func fastStrings(cc *metadata.ColumnChunkMetaData) bool {
 	return true
 }
 
-func (s *strPages) reset(pr file.PageReader) {
+func (s *strPages) reset(pr *chunkPages) {
 	s.pr, s.dict, s.page, s.left = pr, s.dict[:0], nil, 0
 	s.idx.init(nil, 0)
 }
@@ -72,13 +71,16 @@ func (s *strPages) read(c *colDec, out []string) (int, error) {
 
 // nextPage moves to the next data page (reading a dictionary page on the way); false at the end.
 func (s *strPages) nextPage(c *colDec) (bool, error) {
-	for s.pr.Next() {
-		pg := s.pr.Page()
-		data := pg.Data()
-		switch p := pg.(type) {
-		case *file.DictionaryPage:
+	for {
+		pg, err := s.pr.next()
+		if err != nil || pg == nil {
+			return false, err
+		}
+		data := pg.data
+		switch pg.typ {
+		case pageDictionary:
 			s.dict = s.dict[:0]
-			for range p.NumValues() {
+			for range pg.n {
 				b, rest, err := plainValue(data)
 				if err != nil {
 					return false, err
@@ -86,23 +88,14 @@ func (s *strPages) nextPage(c *colDec) (bool, error) {
 				s.dict, data = append(s.dict, c.internBytes(b)), rest
 			}
 			continue
-		case *file.DataPageV1:
-		case *file.DataPageV2:
-			skip := int(p.DefinitionLevelByteLen()) + int(p.RepetitionLevelByteLen())
-			if skip < 0 || skip > len(data) {
-				return false, errStrPage
-			}
-			data = data[skip:]
-		default:
-			continue
+		case pageDataV2:
+			data = data[pg.repLen+pg.defLen:]
 		}
-		n := int(pg.NumValues())
-		if n < 0 {
+		if pg.n < 0 {
 			return false, errStrPage
 		}
-		enc := parquet.Encoding(pg.Encoding())
-		s.page, s.left = data, n
-		switch enc {
+		s.page, s.left = data, pg.n
+		switch pg.enc {
 		case parquet.Encodings.Plain:
 			s.dictEnc = false
 		case parquet.Encodings.PlainDict, parquet.Encodings.RLEDict:
@@ -112,11 +105,10 @@ func (s *strPages) nextPage(c *colDec) (bool, error) {
 			s.dictEnc = true
 			s.idx.init(data[1:], int(data[0]))
 		default:
-			return false, fmt.Errorf("string page encoding %s: %w", enc, errStrPage)
+			return false, fmt.Errorf("string page encoding %s: %w", pg.enc, errStrPage)
 		}
 		return true, nil
 	}
-	return false, s.pr.Err()
 }
 
 func plainValue(b []byte) (v, rest []byte, err error) {

@@ -7,7 +7,6 @@ import (
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
@@ -15,7 +14,7 @@ import (
 // (how okxtape writes integers and timestamps) a miniblock at a time, or PLAIN; with plainOnly, a DOUBLE
 // chunk's PLAIN pages as the doubles' bits. Chunks with other encodings (dictionaries) use arrow-go's readers.
 type intPages struct {
-	pr        file.PageReader
+	pr        *chunkPages
 	page      []byte // the data page's bytes not yet consumed
 	left      int    // values of the page not yet returned
 	plain     bool
@@ -54,7 +53,7 @@ func fastWords(cc *metadata.ColumnChunkMetaData, doubles bool) bool {
 	return true
 }
 
-func (s *intPages) reset(pr file.PageReader, plainOnly bool) {
+func (s *intPages) reset(pr *chunkPages, plainOnly bool) {
 	s.pr, s.page, s.left, s.bufPos, s.bufLen, s.plainOnly = pr, nil, 0, 0, 0, plainOnly
 }
 
@@ -107,32 +106,24 @@ func (s *intPages) take(out []int64) error {
 
 // nextPage moves to the next data page; false at the end of the chunk.
 func (s *intPages) nextPage() (bool, error) {
-	for s.pr.Next() {
-		pg := s.pr.Page()
-		data := pg.Data()
-		switch p := pg.(type) {
-		case *file.DataPageV1:
-		case *file.DataPageV2:
-			skip := int(p.DefinitionLevelByteLen()) + int(p.RepetitionLevelByteLen())
-			if skip < 0 || skip > len(data) {
-				return false, errIntPage
-			}
-			data = data[skip:]
-		case *file.DictionaryPage:
-			return false, fmt.Errorf("dictionary page in a chunk without dictionary encoding: %w", errIntPage)
-		default:
-			continue
-		}
-		n := int(pg.NumValues())
-		if n < 0 {
-			return false, errIntPage
-		}
-		if err := s.start(data, n, parquet.Encoding(pg.Encoding())); err != nil {
-			return false, err
-		}
-		return true, nil
+	pg, err := s.pr.next()
+	if err != nil || pg == nil {
+		return false, err
 	}
-	return false, s.pr.Err()
+	data := pg.data
+	switch pg.typ {
+	case pageDataV2:
+		data = data[pg.repLen+pg.defLen:]
+	case pageDictionary:
+		return false, fmt.Errorf("dictionary page in a chunk without dictionary encoding: %w", errIntPage)
+	}
+	if pg.n < 0 {
+		return false, errIntPage
+	}
+	if err := s.start(data, pg.n, pg.enc); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // start begins a page's value section data, of n values encoded with enc; n < 0: as many as the section

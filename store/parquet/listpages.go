@@ -7,7 +7,6 @@ import (
 	"math/bits"
 
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
@@ -17,7 +16,7 @@ import (
 // readList turns them into rows either way. Chunks with other encodings (dictionaries, BIT_PACKED levels)
 // use arrow-go's readers.
 type listPages struct {
-	pr             file.PageReader
+	pr             *chunkPages
 	vals           intPages // the value section of the current page (its pr is not used)
 	rep, def       hybrid
 	maxRep, maxDef int16
@@ -36,7 +35,7 @@ func fastLists(cc *metadata.ColumnChunkMetaData, doubles bool) bool {
 	return fastWords(cc, doubles)
 }
 
-func (l *listPages) reset(pr file.PageReader, doubles bool, maxRep, maxDef int16) {
+func (l *listPages) reset(pr *chunkPages, doubles bool, maxRep, maxDef int16) {
 	l.pr, l.left, l.maxRep, l.maxDef = pr, 0, maxRep, maxDef
 	l.vals.reset(nil, doubles)
 }
@@ -87,44 +86,40 @@ func (l *listPages) batchFloats(n int64, vals []float64, defs, reps []int16) (in
 
 // nextPage moves to the next data page and splits it into its level and value sections; false at the end.
 func (l *listPages) nextPage() (bool, error) {
-	for l.pr.Next() {
-		pg := l.pr.Page()
-		data := pg.Data()
-		var repLen, defLen int
-		switch p := pg.(type) {
-		case *file.DataPageV1:
-			if p.RepetitionLevelEncoding() != parquet.Encodings.RLE || p.DefinitionLevelEncoding() != parquet.Encodings.RLE {
-				return false, fmt.Errorf("level encodings %s/%s: %w", p.RepetitionLevelEncoding(), p.DefinitionLevelEncoding(), errListPage)
-			}
-			repLen, defLen = -1, -1 // each section starts with its length
-		case *file.DataPageV2:
-			repLen, defLen = int(p.RepetitionLevelByteLen()), int(p.DefinitionLevelByteLen())
-		case *file.DictionaryPage:
-			return false, fmt.Errorf("dictionary page in a chunk without dictionary encoding: %w", errListPage)
-		default:
-			continue
+	for {
+		pg, err := l.pr.next()
+		if err != nil || pg == nil {
+			return false, err
 		}
-		n := int(pg.NumValues())
-		if n < 0 {
+		repLen, defLen := -1, -1 // v1: each section starts with its length
+		switch pg.typ {
+		case pageData:
+			if pg.repEnc != parquet.Encodings.RLE || pg.defEnc != parquet.Encodings.RLE {
+				return false, fmt.Errorf("level encodings %s/%s: %w", pg.repEnc, pg.defEnc, errListPage)
+			}
+		case pageDataV2:
+			repLen, defLen = pg.repLen, pg.defLen
+		case pageDictionary:
+			return false, fmt.Errorf("dictionary page in a chunk without dictionary encoding: %w", errListPage)
+		}
+		if pg.n < 0 {
 			return false, errListPage
 		}
-		var err error
+		data := pg.data
 		if data, err = l.rep.levelSection(data, repLen, l.maxRep); err != nil {
 			return false, err
 		}
 		if data, err = l.def.levelSection(data, defLen, l.maxDef); err != nil {
 			return false, err
 		}
-		if err := l.vals.start(data, -1, parquet.Encoding(pg.Encoding())); err != nil {
+		if err := l.vals.start(data, -1, pg.enc); err != nil {
 			return false, err
 		}
-		l.left = n
-		if n == 0 {
-			continue
+		l.left = pg.n
+		if pg.n > 0 {
+			return true, nil
 		}
-		return true, nil
 	}
-	return false, l.pr.Err()
 }
 
 // hybrid decodes Parquet's RLE / bit-packed hybrid encoding of small integers (levels, dictionary indices)

@@ -204,7 +204,6 @@ func (r *RowReader) Close() {
 	if r.rows.cols != nil {
 		for i := range r.rows.cols {
 			r.rows.cols[i].close()
-			r.rows.cols[i].cp.release()
 		}
 		putColDecs(r.t, r.rows.cols)
 		r.rows.cols = nil
