@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"sync"
 
@@ -46,11 +47,62 @@ type chunkSource struct {
 	size int64
 	// exact: the chunk lengths in the footer are exact (not a file from an old parquet-mr writer).
 	exact bool
+	// span, when set, holds the file's bytes from spanAt on: the current row group's column chunks, read
+	// at once (RowReader.openGroup).
+	span   []byte
+	spanAt int64
+}
+
+// maxSpanBytes bounds the row group bytes read at once; larger row groups are read chunk by chunk.
+const maxSpanBytes = 32 << 20
+
+// chunkRange returns where column chunk cc lies in the file (checked against its size).
+func chunkRange(cc *metadata.ColumnChunkMetaData, size int64) (start, n int64, err error) {
+	start, n = cc.DataPageOffset(), cc.TotalCompressedSize()
+	if d := cc.DictionaryPageOffset(); cc.HasDictionaryPage() && d > 0 && d < start {
+		start = d
+	}
+	if start < 0 || n < 0 || start > size || n > size-start {
+		return 0, 0, fmt.Errorf("column chunk at %d, %d bytes, in a file of %d: %w", start, n, size, ErrIncompatibleFile)
+	}
+	return start, n, nil
+}
+
+// readSpan reads the bytes of the column chunks ccs (a row group's) at once into buf (reallocated through
+// pageAlloc when too small) and returns src with them as its span; src as it was when they are too far
+// apart or a range is damaged (each chunk then reports it).
+func readSpan(src chunkSource, ccs []*metadata.ColumnChunkMetaData, buf []byte) (chunkSource, []byte, error) {
+	if src.f == nil || !src.exact || len(ccs) == 0 {
+		return src, buf, nil
+	}
+	lo, hi := int64(math.MaxInt64), int64(0)
+	for _, cc := range ccs {
+		start, n, err := chunkRange(cc, src.size)
+		if err != nil {
+			return src, buf, nil
+		}
+		lo, hi = min(lo, start), max(hi, start+n)
+	}
+	if hi-lo > maxSpanBytes {
+		return src, buf, nil
+	}
+	if int64(cap(buf)) < hi-lo {
+		if buf != nil {
+			pageAlloc.Free(buf)
+		}
+		buf = pageAlloc.Allocate(int(hi - lo))
+	}
+	buf = buf[:hi-lo]
+	if _, err := src.f.ReadAt(buf, lo); err != nil {
+		return src, buf, fmt.Errorf("reading row group at %d: %w", lo, err)
+	}
+	src.span, src.spanAt = buf, lo
+	return src, buf, nil
 }
 
 // maxPageBytes bounds a page's sizes as its header states them (a damaged header must not make the
 // reader allocate gigabytes).
-const maxPageBytes = 256 << 20
+const maxPageBytes = 64 << 20
 
 var pageDecoder = sync.OnceValue(func() *zstd.Decoder {
 	d, err := zstd.NewReader(nil, zstd.WithDecoderConcurrency(0), zstd.WithDecoderMaxMemory(maxPageBytes))
@@ -92,12 +144,14 @@ func (c *chunkPages) open(rg *file.RowGroupReader, src chunkSource, leaf int, cc
 		c.arrow = pr
 		return err
 	}
-	start, n := cc.DataPageOffset(), cc.TotalCompressedSize()
-	if d := cc.DictionaryPageOffset(); cc.HasDictionaryPage() && d > 0 && d < start {
-		start = d
+	start, n, err := chunkRange(cc, src.size)
+	if err != nil {
+		return err
 	}
-	if start < 0 || n < 0 || start > src.size || n > src.size-start {
-		return fmt.Errorf("column chunk at %d, %d bytes, in a file of %d: %w", start, n, src.size, ErrIncompatibleFile)
+	c.codec = codec
+	if start >= src.spanAt && start+n <= src.spanAt+int64(len(src.span)) {
+		c.rest = src.span[start-src.spanAt : start-src.spanAt+n]
+		return nil
 	}
 	if int64(cap(c.chunk)) < n {
 		c.chunk = make([]byte, n)
@@ -106,7 +160,7 @@ func (c *chunkPages) open(rg *file.RowGroupReader, src chunkSource, leaf int, cc
 	if _, err := src.f.ReadAt(c.chunk, start); err != nil {
 		return fmt.Errorf("reading column chunk at %d: %w", start, err)
 	}
-	c.rest, c.codec = c.chunk, codec
+	c.rest = c.chunk
 	return nil
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/okxtape/okxtape/schema"
@@ -250,15 +251,12 @@ func newColDecs(t *schema.Table, sch *pqschema.Schema) ([]colDec, error) {
 	return cols, nil
 }
 
-// open starts reading the column chunk of row group rg of the file src (closing the previous one).
-func (c *colDec) open(rg *file.RowGroupReader, src chunkSource) error {
+// open starts reading the column chunk (metadata cc) of row group rg of the file src (closing the previous
+// one).
+func (c *colDec) open(rg *file.RowGroupReader, src chunkSource, cc *metadata.ColumnChunkMetaData) error {
 	c.close()
 	c.konst = false
 	c.lpos, c.llen, c.vpos, c.nv, c.done = 0, 0, 0, 0, false
-	cc, err := rg.MetaData().ColumnChunk(c.leaf)
-	if err != nil {
-		return fmt.Errorf("column %s: %w", c.name, err)
-	}
 	if c.kind == ckString && c.maxDef == 0 {
 		if lo, hi, ok := byteStatsOf(chunkStats(cc)); ok && lo == hi && len(lo) <= maxConstLen {
 			c.konst, c.kval = true, c.internBytes([]byte(lo))

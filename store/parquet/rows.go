@@ -7,6 +7,7 @@ import (
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 
 	"github.com/okxtape/okxtape/schema"
 )
@@ -19,10 +20,12 @@ type RowReader struct {
 	path   string
 	t      *schema.Table
 	pf     *file.Reader
-	src    chunkSource // pf's file, for the page readers of the column decoders
-	groups []int       // row groups to read, in order
-	gi     int         // next of groups to open
-	left   int64       // rows of the open row group not yet decoded
+	src    chunkSource                     // pf's file, for the page readers of the column decoders
+	ccs    []*metadata.ColumnChunkMetaData // the open row group's column chunks, by column
+	span   []byte                          // the open row group's bytes (readSpan), from pageAlloc
+	groups []int                           // row groups to read, in order
+	gi     int                             // next of groups to open
+	left   int64                           // rows of the open row group not yet decoded
 	batch  int
 	rows   batchRows
 	plan   *fillPlan        // nil: rows go through ReadRow
@@ -187,8 +190,21 @@ func (r *RowReader) openGroup(g int) (err error) {
 		}
 	}()
 	rg := r.pf.RowGroup(g)
+	r.ccs = r.ccs[:0]
 	for i := range r.rows.cols {
-		if err := r.rows.cols[i].open(rg, r.src); err != nil {
+		cc, err := rg.MetaData().ColumnChunk(r.rows.cols[i].leaf)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", r.rows.cols[i].name, err)
+		}
+		r.ccs = append(r.ccs, cc)
+	}
+	src, span, err := readSpan(r.src, r.ccs, r.span)
+	r.span = span
+	if err != nil {
+		return err
+	}
+	for i := range r.rows.cols {
+		if err := r.rows.cols[i].open(rg, src, r.ccs[i]); err != nil {
 			return err
 		}
 	}
@@ -211,6 +227,10 @@ func (r *RowReader) Close() {
 	if r.pf != nil {
 		r.pf.Close()
 		r.pf = nil
+	}
+	if r.span != nil {
+		pageAlloc.Free(r.span)
+		r.span = nil
 	}
 }
 
