@@ -53,10 +53,10 @@ func benchStore(b *testing.B) string {
 	return benchDir
 }
 
-// replayGC applies the replay binary's GC settings (cmd/replay: GOGC off under a 80 MiB soft limit) for
+// replayGC applies the replay binary's GC settings (cmd/replay: GOGC 400 under a 80 MiB soft limit) for
 // the duration of a benchmark, so the figures are those of the product; restore undoes it.
 func replayGC() (restore func()) {
-	gc, lim := debug.SetGCPercent(-1), debug.SetMemoryLimit(80<<20)
+	gc, lim := debug.SetGCPercent(400), debug.SetMemoryLimit(80<<20)
 	return func() { debug.SetGCPercent(gc); debug.SetMemoryLimit(lim) }
 }
 

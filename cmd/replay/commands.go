@@ -93,12 +93,10 @@ func setup(c *cli.Context) (*ranged, error) {
 		return nil, err
 	}
 	if mb := c.Int("memory-limit-mb"); os.Getenv("GOMEMLIMIT") == "" && mb > 0 {
-		// Under a memory limit the GC need only run as the heap nears it: a replay's live heap is a few
-		// slices per instrument and dataset, so collecting at every doubling of a small heap (short and
-		// selective replays) only costs time.
+		// Under a memory limit the GC need not also run at every doubling of a small live heap.
 		debug.SetMemoryLimit(int64(mb) << 20)
 		if os.Getenv("GOGC") == "" {
-			debug.SetGCPercent(-1)
+			debug.SetGCPercent(400)
 		}
 	}
 	q, err := query(c)
