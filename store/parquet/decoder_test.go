@@ -396,3 +396,27 @@ func TestListsDecodedFromPages(t *testing.T) {
 		}
 	}
 }
+
+// TestHybridUnpack checks the bit-packed values of the RLE / bit-packed hybrid decoder (dictionary indices,
+// levels) against a bit-by-bit reading for every width up to 32 and every position, the end of the run
+// included.
+func TestHybridUnpack(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 15))
+	data := make([]byte, 40)
+	for i := range data {
+		data[i] = byte(r.UintN(256))
+	}
+	for bw := 0; bw <= 32; bw++ {
+		h := hybrid{bw: bw, packed: data}
+		for i := 0; bw == 0 && i < 8 || bw > 0 && (i+1)*bw <= 8*len(data); i++ {
+			want := 0
+			for k := bw - 1; k >= 0; k-- {
+				b := i*bw + k
+				want = want<<1 | int(data[b/8]>>(b%8)&1)
+			}
+			if got := h.unpack(i); got != want {
+				t.Fatalf("width %d value %d: %x, want %x", bw, i, got, want)
+			}
+		}
+	}
+}

@@ -239,6 +239,9 @@ func (h *hybrid) unpack(i int) int {
 		return 0
 	}
 	bit := i * h.bw
+	if lo := bit >> 3; lo+8 <= len(h.packed) { // bw <= 32: the value is within the 8 bytes from lo
+		return int(binary.LittleEndian.Uint64(h.packed[lo:]) >> (bit & 7) & (1<<h.bw - 1))
+	}
 	var v uint64
 	end := min((bit+h.bw+7)/8, len(h.packed))
 	for k := end - 1; k >= bit/8; k-- {
