@@ -32,7 +32,7 @@ var TickerTable = register(&Table{Name: "tickers", Key: []string{"inst_id", "cha
 		{Name: "ask_px", Type: Float64}, {Name: "ask_sz", Type: Float64},
 		{Name: "bid_px", Type: Float64}, {Name: "bid_sz", Type: Float64},
 		{Name: "open_24h", Type: Float64}, {Name: "high_24h", Type: Float64}, {Name: "low_24h", Type: Float64},
-		{Name: "vol_ccy_24h", Type: Float64}, {Name: "vol_24h", Type: Float64},
+		{Name: "vol_ccy_24h", Type: Float64, Split: true}, {Name: "vol_24h", Type: Float64, Split: true},
 		{Name: "sod_utc0", Type: Float64}, {Name: "sod_utc8", Type: Float64},
 	}})
 

@@ -52,6 +52,10 @@ type Column struct {
 	Local bool
 	// Dict asks for dictionary encoding (low-cardinality strings such as instrument ids).
 	Dict bool
+	// Split asks for BYTE_STREAM_SPLIT encoding of a Float64 column: for running totals (24 h volumes), whose
+	// sign, exponent and leading mantissa bytes repeat from row to row while the low bytes change, it
+	// compresses better than PLAIN (measured on the bench mix); for other doubles it does worse.
+	Split bool
 	// Doc is a one-line description used in generated DDL comments and docs.
 	Doc string
 }

@@ -40,3 +40,27 @@ func BenchmarkBookUpdate(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTradeTick measures one trades push (book step, trade, encode), the stream benchreport's live runs
+// drive at 20k frames/s, with a tickers push beside it.
+func BenchmarkTradeTick(b *testing.B) {
+	s, err := New(Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	in := s.byID["BTC-USDT"]
+	now := time.Now()
+	b.Run("trades", func(b *testing.B) {
+		g := &tradesGen{genBase: genBase{s: s, in: in, m: in.mkt, prefix: pushPrefix("trades", "instId", in.ID)}}
+		for b.Loop() {
+			g.tick(now)
+		}
+	})
+	b.Run("tickers", func(b *testing.B) {
+		g := &tickersGen{genBase: genBase{s: s, in: in, m: in.mkt, prefix: pushPrefix("tickers", "instId", in.ID)}}
+		for b.Loop() {
+			g.tick(now)
+		}
+	})
+}

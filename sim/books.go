@@ -98,15 +98,16 @@ func newMarket(in *instrument, seed int64, idx, depth int) *market {
 	return m
 }
 
+// randSz returns a level size (shapes.go): log-normal around a hundredth of SzHi, within [SzLo, 50*SzHi].
 func (m *market) randSz() int64 {
 	in := m.inst
 	if in.SzHi <= in.SzLo {
 		return in.SzLo
 	}
-	return in.SzLo + m.rng.Int64N(in.SzHi-in.SzLo)
+	return min(max(LevelSize(m.rng, in.SzHi/100), in.SzLo), 50*in.SzHi)
 }
 
-func (m *market) randN() int32 { return 1 + m.rng.Int32N(20) }
+func (m *market) randN() int32 { return Orders(m.rng) }
 
 func (m *market) touch(bid bool, px int64) {
 	for v := range m.views {

@@ -1,7 +1,9 @@
 package sim
 
 import (
+	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -11,8 +13,8 @@ type tape struct {
 	last, lastSz        int64 // ticks, lots
 	open24, high, low   int64
 	sod0, sod8          int64
-	vol24               int64   // lots
-	volCcy24            float64 // quote currency
+	vol24               int64 // lots
+	volCcy24            int64 // quote currency, in units of 10^-volCcyDec
 	tradeID             int64
 	oi                  int64 // lots (contracts)
 	funding             float64
@@ -27,7 +29,7 @@ func (t *tape) init(m *market) {
 	t.low = min(mid, t.open24) - mid/80
 	t.sod0, t.sod8 = t.open24+mid/400, t.open24-mid/300
 	t.vol24 = m.inst.SzHi * (1000 + m.rng.Int64N(1000))
-	t.volCcy24 = float64(t.vol24) / pow10f(m.inst.LotDec) * float64(mid) / pow10f(m.inst.TickDec)
+	t.volCcy24 = int64(float64(t.vol24) / pow10f(m.inst.LotDec) * float64(mid) / pow10f(m.inst.TickDec) * pow10f(volCcyDec))
 	t.tradeID = 100_000_000 + m.rng.Int64N(900_000_000)
 	t.oi = m.inst.SzHi * (100 + m.rng.Int64N(100))
 	t.funding = 0.0001
@@ -44,12 +46,12 @@ func (m *market) trade(count int64) (side string, px, sz int64) {
 	if len(lv) > 0 {
 		px = lv[0].px
 	}
-	sz = m.inst.MinSz * (1 + m.rng.Int64N(50))
+	sz = min(TradeSize(m.rng, 30*m.inst.MinSz, m.inst.MinSz), max(m.inst.SzHi, 1))
 	t := &m.tape
 	t.last, t.lastSz = px, sz
 	t.high, t.low = max(t.high, px), min(t.low, px)
 	t.vol24 += sz
-	t.volCcy24 += float64(sz) / pow10f(m.inst.LotDec) * float64(px) / pow10f(m.inst.TickDec)
+	t.volCcy24 += QuoteUnits(px, sz, m.inst.TickDec+m.inst.LotDec, volCcyDec)
 	t.tradeID += count
 	if m.rng.IntN(2) == 0 {
 		t.oi += sz
@@ -140,9 +142,10 @@ func (g *tickersGen) tick(now time.Time) []frameOut {
 	b = appendKV(b, "open24h", g.px(t.open24))
 	b = appendKV(b, "high24h", g.px(t.high))
 	b = appendKV(b, "low24h", g.px(t.low))
-	volCcy, vol := fmtFloat(t.volCcy24, 8), g.sz(t.vol24)
+	volCcy, vol := fmtFixed(t.volCcy24, volCcyDec), g.sz(t.vol24)
 	if g.in.Type != "SPOT" { // derivatives: vol24h in contracts, volCcy24h in base currency
-		volCcy = fmtFloat(float64(t.vol24)/pow10f(g.in.LotDec)*parseF(g.in.CtVal), 8)
+		ct, dec := parseFixed(g.in.CtVal)
+		volCcy = fmtFixed(t.vol24*ct, g.in.LotDec+dec)
 	}
 	b = appendKV(b, "volCcy24h", volCcy)
 	b = appendKV(b, "vol24h", vol)
@@ -150,6 +153,37 @@ func (g *tickersGen) tick(now time.Time) []frameOut {
 	b = appendKV(b, "sodUtc8", g.px(t.sod8))
 	b = appendKMs(b, "ts", now.UnixMilli())
 	return one(append(b, '}'))
+}
+
+// volCcyDec is the decimals of volCcy24h: OKX prints the quote volume with at most 8 ("525802090.62716611").
+const volCcyDec = 8
+
+// QuoteUnits returns the quote value of px ticks times sz lots (together dec decimals) in units of 10^-out,
+// rounded half up: the exact increment of a cumulative quote volume such as volCcy24h.
+func QuoteUnits(px, sz int64, dec, out int) int64 {
+	if px <= 0 || sz <= 0 {
+		return 0
+	}
+	if px > math.MaxInt64/sz { // far beyond any market's trade: approximate
+		return int64(float64(px) * float64(sz) / pow10f(dec) * pow10f(out))
+	}
+	v := px * sz
+	if dec <= out {
+		return v * pow10i(out-dec)
+	}
+	p := pow10i(dec - out)
+	return (v + p/2) / p
+}
+
+// parseFixed parses a plain decimal such as a contract value ("0.01", "100") into units and decimals;
+// anything else counts as 1.
+func parseFixed(s string) (units int64, dec int) {
+	whole, frac, _ := strings.Cut(s, ".")
+	u, err := strconv.ParseInt(whole+frac, 10, 64)
+	if err != nil || u <= 0 {
+		return 1, 0
+	}
+	return u, len(frac)
 }
 
 func parseF(s string) float64 {

@@ -5,8 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math"
-	"math/rand"
+	"math/rand/v2"
 
 	"github.com/okxtape/okxtape/replay"
 	"github.com/okxtape/okxtape/schema"
@@ -24,17 +23,6 @@ var mixInsts = []string{"BTC-USDT", "ETH-USDT", "SOL-USDT", "XRP-USDT", "DOGE-US
 // mixCounts are the rows written per dataset.
 type mixCounts map[string]int
 
-// mixState is one instrument's random walk and book.
-type mixState struct {
-	px, vol  float64
-	tick     float64
-	bookSeq  int64
-	tradeID  int64
-	bids     []schema.Level
-	asks     []schema.Level
-	snapshot bool
-}
-
 // writeMix writes secs seconds of the mix under dir and returns the rows per dataset.
 func writeMix(dir string, secs int) (mixCounts, error) {
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -43,33 +31,36 @@ func writeMix(dir string, secs int) (mixCounts, error) {
 	if err := sink.Open(ctx); err != nil {
 		return nil, err
 	}
-	rng := rand.New(rand.NewSource(7))
+	var err error
+	rng := rand.New(rand.NewPCG(7, 0))
 	st := make([]*mixState, len(mixInsts))
-	base := []float64{60000, 3000, 150, 0.6, 0.15, 0.45, 0.12, 14}
 	for i := range st {
-		st[i] = &mixState{px: base[i], tick: math.Max(base[i]*1e-5, 1e-4), bookSeq: 1000, tradeID: 1}
+		if st[i], err = newMixState(mixInsts[i], mixVolUSD[i], rng); err != nil {
+			return nil, err
+		}
 	}
-	w := &mixWriter{sink: sink, ctx: ctx, counts: mixCounts{}, batches: map[*schema.Table][]schema.Stored{}}
+	w := &mixWriter{sink: sink, ctx: ctx, counts: mixCounts{}, batches: map[*schema.Table][]schema.Stored{},
+		lat: rand.New(rand.NewPCG(8, 0))}
 	t0 := int64(1764547200000) // 2025-12-01
 	// 220 pushes per instrument per second, spread over the second in 10 ms slots.
 	for ms := int64(0); ms < int64(secs)*1000; ms += 10 {
 		for k, s := range st {
 			ts := t0 + ms + int64(k)
-			s.px *= 1 + (rng.Float64()-0.5)*2e-5
+			s.walk(rng)
 			slot := ms % 1000 / 10 // 0..99
-			if err := w.push(mixInst(k), ts, bboOf(s, ts, rng)); err != nil {
+			if slot%5 >= 2 {       // 60 trades/s
+				if err := w.push(mixInst(k), ts, s.trade(rng)); err != nil {
+					return nil, err
+				}
+			}
+			if err := w.push(mixInst(k), ts, s.bbo()); err != nil {
 				return nil, err
 			}
 			if slot%5 == 0 {
-				for _, ev := range []schema.Stored{tickerOf(s, ts, rng), bookOf(s, ts, rng, "books"), bookOf(s, ts, rng, snapshotBook(5))} {
+				for _, ev := range []schema.Stored{s.ticker(rng), s.books(rng), s.books5()} {
 					if err := w.push(mixInst(k), ts, ev); err != nil {
 						return nil, err
 					}
-				}
-			}
-			if slot%5 >= 2 { // 60 trades/s
-				if err := w.push(mixInst(k), ts, tradeOf(s, ts, rng)); err != nil {
-					return nil, err
 				}
 			}
 		}
@@ -87,6 +78,7 @@ type mixWriter struct {
 	sink    *parquet.Sink
 	ctx     context.Context
 	seq     uint64
+	lat     *rand.Rand // network latency draws
 	counts  mixCounts
 	batches map[*schema.Table][]schema.Stored
 	frame   []byte
@@ -98,28 +90,38 @@ func (w *mixWriter) push(inst string, ts int64, ev schema.Stored) error {
 	h.InstID, h.Ts = inst, ts
 	var ok bool
 	w.frame, ok = replay.AppendPush(w.frame[:0], ev)
-	recv := ts*1e6 + 350_000 + int64(w.seq%7)*1_000
+	recv := w.recvNs(ts)
 	if ok {
-		w.seq++
+		w.next(recv)
 		raw := &schema.Raw{Header: schema.Header{Seq: w.seq, RecvNs: recv, Channel: h.Channel, InstID: inst, Ts: recv / 1e6},
 			Endpoint: schema.EndpointPublic, Frame: string(w.frame)}
 		if err := w.add(raw); err != nil {
 			return err
 		}
 	}
-	w.seq++
+	w.next(recv)
 	h.Seq, h.RecvNs = w.seq, recv
 	if err := w.add(ev); err != nil {
 		return err
 	}
 	if b, isBook := ev.(*schema.Book); isBook && len(b.Bids) > 0 && len(b.Asks) > 0 {
-		w.seq++
+		w.next(recv)
 		q := &schema.Quote{Header: schema.Header{Seq: w.seq, RecvNs: recv, Channel: h.Channel, InstID: inst, Ts: ts},
 			SeqID: b.SeqID, BidPx: b.Bids[0].Px, BidSz: b.Bids[0].Sz, AskPx: b.Asks[0].Px, AskSz: b.Asks[0].Sz}
 		return w.add(q)
 	}
 	return nil
 }
+
+// recvNs is when a push with exchange time ts (ms) arrives: about 2 ms of network latency plus a jitter
+// with a tail (exponential, mean 0.5 ms), at the nanoseconds of a local clock.
+func (w *mixWriter) recvNs(ts int64) int64 {
+	return ts*1e6 + 2_000_000 + int64(w.lat.ExpFloat64()*500_000)
+}
+
+// next stamps the next arrival sequence number as the live engine does: the receive time in ns, or one
+// more than the last when that is larger.
+func (w *mixWriter) next(recv int64) { w.seq = max(w.seq+1, uint64(recv)) }
 
 func (w *mixWriter) add(ev schema.Stored) error {
 	t := schema.TableOf(ev.Kind())
@@ -142,72 +144,6 @@ func (w *mixWriter) flush() error {
 		}
 	}
 	return nil
-}
-
-func roundTo(v, tick float64) float64 { return math.Round(v/tick) * tick }
-
-func sizeOf(rng *rand.Rand) float64 { return math.Round(rng.ExpFloat64()*2000) / 1000 }
-
-func tickerOf(s *mixState, ts int64, rng *rand.Rand) *schema.Ticker {
-	p := roundTo(s.px, s.tick)
-	sz := sizeOf(rng)
-	s.vol += sz
-	return &schema.Ticker{Header: schema.Header{Channel: "tickers"}, InstType: "SPOT", Last: p, LastSz: sz,
-		BidPx: p - s.tick, BidSz: sizeOf(rng), AskPx: p + s.tick, AskSz: sizeOf(rng), Open24h: roundTo(s.px*0.99, s.tick),
-		High24h: roundTo(s.px*1.02, s.tick), Low24h: roundTo(s.px*0.97, s.tick), Vol24h: math.Round(s.vol*1e3) / 1e3,
-		VolCcy24h: math.Round(s.vol*p*100) / 100, SodUtc0: roundTo(s.px*0.995, s.tick), SodUtc8: roundTo(s.px*1.005, s.tick)}
-}
-
-func tradeOf(s *mixState, ts int64, rng *rand.Rand) *schema.Trade {
-	s.tradeID += 1 + int64(rng.Intn(3))
-	side := schema.SideBuy
-	if rng.Intn(2) == 0 {
-		side = schema.SideSell
-	}
-	return &schema.Trade{Header: schema.Header{Channel: "trades"}, TradeID: s.tradeID, Px: roundTo(s.px, s.tick),
-		Sz: sizeOf(rng), Side: side, Count: 1 + int64(rng.Intn(3)/2)}
-}
-
-func levels(s *mixState, rng *rand.Rand, n int, bid bool) []schema.Level {
-	out := make([]schema.Level, n)
-	for i := range out {
-		d := float64(i+1) * s.tick
-		if bid {
-			d = -d
-		}
-		out[i] = schema.Level{Px: roundTo(s.px+d, s.tick), Sz: sizeOf(rng), Orders: 1 + int64(rng.Intn(12))}
-	}
-	return out
-}
-
-func bboOf(s *mixState, ts int64, rng *rand.Rand) *schema.Book {
-	s.bookSeq++
-	return &schema.Book{Header: schema.Header{Channel: snapshotBook(1)}, Action: schema.ActionSnapshot, SeqID: s.bookSeq,
-		Bids: levels(s, rng, 1, true), Asks: levels(s, rng, 1, false)}
-}
-
-// bookOf is a books5 snapshot, or a books message: the 400-level snapshot first, then small updates.
-func bookOf(s *mixState, ts int64, rng *rand.Rand, channel string) *schema.Book {
-	prev := s.bookSeq
-	s.bookSeq++
-	if channel == snapshotBook(5) {
-		return &schema.Book{Header: schema.Header{Channel: channel}, Action: schema.ActionSnapshot, SeqID: s.bookSeq,
-			Bids: levels(s, rng, 5, true), Asks: levels(s, rng, 5, false)}
-	}
-	if !s.snapshot {
-		s.snapshot = true
-		return &schema.Book{Header: schema.Header{Channel: channel}, Action: schema.ActionSnapshot, SeqID: s.bookSeq,
-			PrevSeqID: -1, Bids: levels(s, rng, 400, true), Asks: levels(s, rng, 400, false)}
-	}
-	pick := func(bid bool) []schema.Level {
-		lv := levels(s, rng, 1+rng.Intn(4), bid)
-		if rng.Intn(4) == 0 {
-			lv[0].Sz, lv[0].Orders = 0, 0
-		}
-		return lv
-	}
-	return &schema.Book{Header: schema.Header{Channel: channel}, Action: schema.ActionUpdate, SeqID: s.bookSeq,
-		PrevSeqID: prev, Bids: pick(true), Asks: pick(false)}
 }
 
 // snapshotBook names the registry's snapshot-only depth channel with this many levels a side (books5: 5,

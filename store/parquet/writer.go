@@ -43,7 +43,8 @@ type tableProps struct {
 // newTableProps derives the writer settings from the table's columns: the Parquet schema pqarrow derives
 // from ArrowSchema (so every reader sees the same types as before), dictionary encoding only for
 // dictionary string columns (never for floats), DELTA_BINARY_PACKED for integers and timestamps (lists
-// too), PLAIN for floats (BYTE_STREAM_SPLIT measured 41 % larger on realistic tickers), zstd everywhere,
+// too), PLAIN for floats (BYTE_STREAM_SPLIT measured 17-160 % larger for prices and sizes) except the running
+// totals marked Split (BYTE_STREAM_SPLIT: 18 % smaller for the 24 h volumes), zstd everywhere,
 // statistics on, and the sort order (inst_id, ts, seq) of every row group recorded as sorting_columns.
 func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 	pqs, err := pqarrow.ToParquet(ArrowSchema(t), nil, pqarrow.NewArrowWriterProperties())
@@ -99,6 +100,10 @@ func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 			}
 		case schema.Int64, schema.TimeMs, schema.TimeNs, schema.Int64List:
 			opts = append(opts, parquet.WithEncodingFor(path, parquet.Encodings.DeltaBinaryPacked))
+		case schema.Float64:
+			if c.Split {
+				opts = append(opts, parquet.WithEncodingFor(path, parquet.Encodings.ByteStreamSplit))
+			}
 		}
 	}
 	return &tableProps{t: t, schema: pqs, props: parquet.NewWriterProperties(opts...)}, nil
