@@ -214,7 +214,7 @@ func (w *nullableRow) Int64s(v []int64) {
 // TestDecoderMatchesArrowReader: for every dataset of the registry, the column decoder yields exactly the
 // rows pqarrow and the Arrow row reader yield (every column, book levels and other lists included), for the
 // files okxtape writes, for the same rows rewritten the way older versions did, without dictionaries, or
-// with zstd- or snappy-compressed v2 data pages, and for a file of nullable columns with nulls and v2 data pages; in batches of 1, 7 and 1000 rows, with list
+// with zstd- or snappy-compressed v2 data pages, with BYTE_STREAM_SPLIT doubles, and for a file of nullable columns with nulls and v2 data pages; in batches of 1, 7 and 1000 rows, with list
 // levels decoded a few at a time so rows straddle the decoder's level buffers.
 func TestDecoderMatchesArrowReader(t *testing.T) {
 	defer func(n int) { levelChunk = n }(levelChunk)
@@ -262,6 +262,15 @@ func TestDecoderMatchesArrowReader(t *testing.T) {
 				parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(false),
 				parquet.WithDictionaryFor("channel", true)))
 			files["snappy "+filepath.Base(p.Path)] = snappy
+			// Every double (lists too) BYTE_STREAM_SPLIT, v1 and v2 pages.
+			for _, v := range []parquet.DataPageVersion{parquet.DataPageV1, parquet.DataPageV2} {
+				split := filepath.Join(legacy, fmt.Sprintf("split%d", v), tab.Name, "date=2025-01-01", filepath.Base(p.Path))
+				copyFile(t, p.Path, split)
+				storetest.RewriteWithPqarrow(t, split, parquet.NewWriterProperties(splitDoubles(tab,
+					parquet.WithDataPageVersion(v), parquet.WithCompression(compress.Codecs.Zstd),
+					parquet.WithDictionaryDefault(false))...))
+				files[fmt.Sprintf("split v%d %s", v+1, filepath.Base(p.Path))] = split
+			}
 		}
 		for _, dict := range []bool{true, false} {
 			nullable := filepath.Join(t.TempDir(), tab.Name, "date=2025-01-01", "part-000000-1-400.parquet")
@@ -418,5 +427,69 @@ func TestHybridUnpack(t *testing.T) {
 				t.Fatalf("width %d value %d: %x, want %x", bw, i, got, want)
 			}
 		}
+	}
+}
+
+// splitDoubles adds BYTE_STREAM_SPLIT for every double column of tab (list elements too) to opts.
+func splitDoubles(tab *schema.Table, opts ...parquet.WriterProperty) []parquet.WriterProperty {
+	for _, c := range tab.Columns {
+		switch c.Type {
+		case schema.Float64:
+			opts = append(opts, parquet.WithEncodingFor(c.Name, parquet.Encodings.ByteStreamSplit))
+		case schema.Float64List:
+			opts = append(opts, parquet.WithEncodingFor(c.Name+".list.element", parquet.Encodings.ByteStreamSplit))
+		}
+	}
+	return opts
+}
+
+// TestSplitDoublesDecodedFromPages: the tickers' BYTE_STREAM_SPLIT volumes, as okxtape writes them, and
+// books rewritten with split price and size lists, are decoded from their pages (intpages.go, listpages.go),
+// not through arrow-go's column readers (TestDecoderMatchesArrowReader checks the values).
+func TestSplitDoublesDecodedFromPages(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(16, 17))
+	s := NewSink(dir, Options{RowGroupRows: 64})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	in := map[*schema.Table][]schema.Stored{}
+	for _, tab := range []*schema.Table{schema.TickerTable, schema.BookTable} {
+		for k := range 200 {
+			in[tab] = append(in[tab], storetest.RandEvent(r, tab, uint64(k+1), storetest.Day0+int64(r.IntN(3600_000))))
+		}
+	}
+	pqWriteAll(t, s, in)
+	tickers, err := ListParts(dir, "tickers", time.Time{}, time.Time{})
+	if err != nil || len(tickers) == 0 {
+		t.Fatalf("%d ticker parts, %v", len(tickers), err)
+	}
+	books, err := ListParts(dir, "books", time.Time{}, time.Time{})
+	if err != nil || len(books) == 0 {
+		t.Fatalf("%d book parts, %v", len(books), err)
+	}
+	split := filepath.Join(t.TempDir(), "books", "date=2025-01-01", filepath.Base(books[0].Path))
+	copyFile(t, books[0].Path, split)
+	storetest.RewriteWithPqarrow(t, split, parquet.NewWriterProperties(splitDoubles(schema.BookTable,
+		parquet.WithCompression(compress.Codecs.Zstd), parquet.WithDictionaryDefault(false))...))
+	for path, cols := range map[string][]string{tickers[0].Path: {"vol_24h", "vol_ccy_24h"}, split: {"bid_px", "ask_sz"}} {
+		rd, err := OpenRows(path, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rd.Read(1, func(schema.Stored) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range cols {
+			c := rd.rows.cols[slices.IndexFunc(rd.rows.cols, func(c colDec) bool { return c.name == name })]
+			cc, err := rd.pf.MetaData().RowGroup(0).ColumnChunk(c.leaf)
+			if err != nil || !slices.Contains(cc.Encodings(), parquet.Encodings.ByteStreamSplit) {
+				t.Fatalf("%s: column %s is not split: %v", path, name, err)
+			}
+			if !c.fast || c.cp.arrow != nil {
+				t.Errorf("%s: split column %s read through arrow-go", path, name)
+			}
+		}
+		rd.Close()
 	}
 }

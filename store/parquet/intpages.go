@@ -12,13 +12,17 @@ import (
 
 // intPages decodes a required, non-repeated INT64 column chunk straight from its pages, DELTA_BINARY_PACKED
 // (how okxtape writes integers and timestamps) a miniblock at a time, or PLAIN; with plainOnly, a DOUBLE
-// chunk's PLAIN pages as the doubles' bits. Chunks with other encodings (dictionaries) use arrow-go's readers.
+// chunk's PLAIN or BYTE_STREAM_SPLIT pages as the doubles' bits. Chunks with other encodings (dictionaries)
+// use arrow-go's readers.
 type intPages struct {
 	pr        *chunkPages
 	page      []byte // the data page's bytes not yet consumed
 	left      int    // values of the page not yet returned
 	plain     bool
-	plainOnly bool // a DOUBLE chunk: only PLAIN pages
+	plainOnly bool // a DOUBLE chunk: PLAIN or BYTE_STREAM_SPLIT pages
+	// BYTE_STREAM_SPLIT (doubles): the page's 8 byte streams of splitN values each; splitPos values read.
+	split            bool
+	splitN, splitPos int
 	// DELTA_BINARY_PACKED state.
 	perBlock, perMini int    // values per block and per miniblock
 	widths            []byte // bit widths of the current block's miniblocks
@@ -44,6 +48,10 @@ func fastWords(cc *metadata.ColumnChunkMetaData, doubles bool) bool {
 		case parquet.Encodings.Plain, parquet.Encodings.RLE, parquet.Encodings.BitPacked:
 		case parquet.Encodings.DeltaBinaryPacked:
 			if doubles {
+				return false
+			}
+		case parquet.Encodings.ByteStreamSplit:
+			if !doubles {
 				return false
 			}
 		default:
@@ -85,7 +93,18 @@ func (s *intPages) read(out []int64) (int, error) {
 // take decodes the next len(out) values of the page (len(out) <= s.left).
 func (s *intPages) take(out []int64) error {
 	k := len(out)
-	if s.plain {
+	if s.split {
+		n, d := s.splitN, s.page
+		if s.splitPos+k > n || len(d) < 8*n {
+			return errIntPage
+		}
+		for i := range out {
+			j := s.splitPos + i
+			out[i] = int64(uint64(d[j]) | uint64(d[n+j])<<8 | uint64(d[2*n+j])<<16 | uint64(d[3*n+j])<<24 |
+				uint64(d[4*n+j])<<32 | uint64(d[5*n+j])<<40 | uint64(d[6*n+j])<<48 | uint64(d[7*n+j])<<56)
+		}
+		s.splitPos += k
+	} else if s.plain {
 		if len(s.page) < 8*k {
 			return errIntPage
 		}
@@ -130,17 +149,22 @@ func (s *intPages) nextPage() (bool, error) {
 // holds (a list page, whose value count is that of its levels holding one).
 func (s *intPages) start(data []byte, n int, enc parquet.Encoding) error {
 	s.page, s.left, s.bufPos, s.bufLen = data, n, 0, 0
+	s.plain, s.split = false, false
 	switch enc {
 	case parquet.Encodings.Plain:
 		s.plain = true
 		if n < 0 {
 			s.left = len(data) / 8
 		}
+	case parquet.Encodings.ByteStreamSplit:
+		if !s.plainOnly || len(data)%8 != 0 || n >= 0 && len(data) != 8*n {
+			return fmt.Errorf("byte-stream-split page of %d bytes for %d values: %w", len(data), n, errIntPage)
+		}
+		s.split, s.splitN, s.splitPos, s.left = true, len(data)/8, 0, len(data)/8
 	case parquet.Encodings.DeltaBinaryPacked:
 		if s.plainOnly {
 			return fmt.Errorf("delta-encoded doubles: %w", errIntPage)
 		}
-		s.plain = false
 		if err := s.header(n); err != nil {
 			return err
 		}
