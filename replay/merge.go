@@ -106,15 +106,13 @@ func OpenWith(ctx context.Context, src Source, q store.Query, tables []*schema.T
 	}
 	s := &Stream{o: o, counts: map[string]*uint64{}, firstTs: maxTs, lastTs: minTs, sem: make(chan struct{}, o.ReadAhead)}
 	from, to := q.Bounds()
-	for _, t := range tables {
-		if !tableSelected(t, q.Channels) {
-			continue
-		}
-		parts, err := src.Parts(ctx, t, q)
-		if err != nil {
-			return nil, fmt.Errorf("replay: listing %s: %w", t.Name, err)
-		}
-		parts = slices.DeleteFunc(parts, func(p Part) bool { return !p.overlaps(from, to) })
+	tables = slices.DeleteFunc(slices.Clone(tables), func(t *schema.Table) bool { return !tableSelected(t, q.Channels) })
+	listed, err := listTables(ctx, src, q, tables)
+	if err != nil {
+		return nil, err
+	}
+	for ti, t := range tables {
+		parts := slices.DeleteFunc(listed[ti], func(p Part) bool { return !p.overlaps(from, to) })
 		if len(parts) == 0 {
 			continue
 		}
@@ -139,6 +137,39 @@ func OpenWith(ctx context.Context, src Source, q store.Query, tables []*schema.T
 		s.nextLoad = s.jobs[0].trigger
 	}
 	return s, nil
+}
+
+// listTables returns the parts of each table, listed one table after the other, or concurrently (at most
+// GOMAXPROCS at a time) when src is a ConcurrentLister that allows it. The error is the first table's.
+func listTables(ctx context.Context, src Source, q store.Query, tables []*schema.Table) ([][]Part, error) {
+	out := make([][]Part, len(tables))
+	errs := make([]error, len(tables))
+	if cl, ok := src.(ConcurrentLister); ok && cl.ConcurrentParts() && len(tables) > 1 {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+		for i, t := range tables {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				out[i], errs[i] = src.Parts(ctx, t, q)
+				<-sem
+			}()
+		}
+		wg.Wait()
+	} else {
+		for i, t := range tables {
+			if out[i], errs[i] = src.Parts(ctx, t, q); errs[i] != nil {
+				break
+			}
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("replay: listing %s: %w", tables[i].Name, err)
+		}
+	}
+	return out, nil
 }
 
 // Close stops the read-ahead workers and waits for them. It is safe to call more than once.

@@ -30,6 +30,9 @@ func NewParquetSource(dir string) *ParquetSource { return &ParquetSource{Dir: di
 // Close implements Source.
 func (p *ParquetSource) Close() error { return nil }
 
+// ConcurrentParts implements ConcurrentLister: Parts only reads its own files.
+func (p *ParquetSource) ConcurrentParts() bool { return true }
+
 // Parts implements Source: the files of the date partitions that overlap q, in (date, first seq) order.
 func (p *ParquetSource) Parts(ctx context.Context, t *schema.Table, q store.Query) ([]Part, error) {
 	to := q.To
