@@ -13,10 +13,12 @@ import (
 	"github.com/okxtape/okxtape/schema"
 )
 
-// Column decoding without Arrow: each table column is read from its column chunk with arrow-go's typed
+// Column decoding without Arrow: each table column is read from its column chunk a batch of rows at a time,
+// by the page decoders of this package (intpages.go, dictstr.go, listpages.go over chunkpages.go's pages)
+// when the chunk's encodings are ones they know, which are the ones okxtape writes, else by arrow-go's typed
 // column chunk readers (ReadBatch into reused buffers, definition and repetition levels turned into list
-// offsets here), a batch of rows at a time. Every buffer is reused across batches and row groups, so reading
-// allocates nothing per row once the buffers have grown.
+// offsets here). Every buffer is reused across batches and row groups, so reading allocates nothing per row
+// once the buffers have grown.
 
 type colKind uint8
 
