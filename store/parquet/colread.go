@@ -575,6 +575,19 @@ func takeRows[T any](c *colDec, n, rows int, buf, vals []T) ([]T, int, error) {
 	base := len(vals) - v0
 	i := c.lpos
 	defs, reps := c.defs[:c.llen], c.reps[:c.llen]
+	if c.nv == c.llen { // every level holds a value: value k is level k, only the row starts to find
+		for ; i < len(reps); i++ {
+			if reps[i] == 0 {
+				if rows == n {
+					break
+				}
+				c.offs = append(c.offs, int32(base+i))
+				rows++
+			}
+		}
+		c.lpos, c.vpos = i, i
+		return append(vals, buf[v0:i]...), rows, nil
+	}
 	for ; i < len(defs); i++ {
 		if reps[i] == 0 {
 			if rows == n {
