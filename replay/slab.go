@@ -53,15 +53,15 @@ func (s *valueSlab[T, P]) at(i int) schema.Stored { return P(&s.rows[i]) }
 
 // bookSlab stores book messages; their levels go into one flat arena shared by the part's rows (each row's
 // Bids and Asks are capped sub-slices of it), so rows and levels stay packed and a reused slab allocates
-// nothing per row once the arena has grown to the size of a part. A row is read into its slot with sides
-// in two reused scratch buffers, and commit moves the levels into the arena. A full arena is replaced, not
+// nothing per row once the arena has grown to the size of a part. A row is read into its slot with its bids
+// in the arena's free tail and its asks in a reused scratch buffer, and commit moves the asks after them. A full arena is replaced, not
 // grown: rows already added keep pointing at the old one, which stays valid until the slab is reset.
 // rows[n:] are spare slots.
 type bookSlab struct {
-	rows       []schema.Book
-	n          int
-	arena      []schema.Level
-	bids, asks []schema.Level // the slot's sides before commit
+	rows  []schema.Book
+	n     int
+	arena []schema.Level
+	asks  []schema.Level // the slot's asks before commit (its bids are read into the arena)
 }
 
 func (s *bookSlab) reset()     { s.n, s.arena = 0, s.arena[:0] }
@@ -72,16 +72,41 @@ func (s *bookSlab) slot() schema.Stored {
 		s.rows = append(s.rows, schema.Book{})
 		s.rows = s.rows[:cap(s.rows)]
 	}
+	if cap(s.arena)-len(s.arena) < slotRoom {
+		s.arena = make([]schema.Level, 0, max(2*cap(s.arena), 4096))
+	}
 	b := &s.rows[s.n]
-	b.Bids, b.Asks = s.bids[:0], s.asks[:0]
+	// The bids are read straight into the arena's free tail (commit then keeps them there), the asks into
+	// scratch; a side too long for the tail is read elsewhere by the reader's append and copied by commit.
+	b.Bids, b.Asks = s.arena[len(s.arena):], s.asks[:0]
 	return b
 }
 
+// slotRoom is the free arena a slot starts with: room for most book messages' bids.
+const slotRoom = 512
+
 func (s *bookSlab) commit() {
 	b := &s.rows[s.n]
-	s.bids, s.asks = b.Bids[:0], b.Asks[:0] // keep what the reader grew
-	b.Bids, b.Asks = s.place(b.Bids, b.Asks)
+	s.asks = b.Asks[:0] // keep what the reader grew
+	lo, nb := len(s.arena), len(b.Bids)
+	if nb > 0 && nb <= cap(s.arena)-lo && &b.Bids[0] == &s.arena[:lo+1][lo] { // the bids are in place
+		s.arena = s.arena[:lo+nb]
+		b.Bids = s.arena[lo : lo+nb : lo+nb]
+		b.Asks = s.placeSide(b.Asks)
+	} else {
+		b.Bids, b.Asks = s.place(b.Bids, b.Asks)
+	}
 	s.n++
+}
+
+// placeSide copies a side into the arena after the last row's and returns it there.
+func (s *bookSlab) placeSide(side []schema.Level) []schema.Level {
+	if len(s.arena)+len(side) > cap(s.arena) {
+		s.arena = make([]schema.Level, 0, max(2*cap(s.arena), len(side), 4096))
+	}
+	lo := len(s.arena)
+	s.arena = append(s.arena, side...)
+	return s.arena[lo:len(s.arena):len(s.arena)]
 }
 
 // place copies a row's sides into the arena and returns them there.
