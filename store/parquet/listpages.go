@@ -181,12 +181,7 @@ func (h *hybrid) levelsMax(out []int16) (int, error) {
 		case h.packLeft > 0:
 			k := min(h.packLeft, len(out)-i)
 			if h.bw == 1 { // the maximum is 1: every value is valid, and the ones count
-				for j := range k {
-					b := h.packPos + j
-					v := int16(h.packed[b>>3] >> (b & 7) & 1)
-					out[i+j] = v
-					count += int(v)
-				}
+				count += h.bits(out[i : i+k])
 			} else {
 				for j := range k {
 					v := int16(h.unpack(h.packPos + j))
@@ -208,6 +203,40 @@ func (h *hybrid) levelsMax(out []int16) (int, error) {
 	}
 	return count, nil
 }
+
+// bits decodes the next len(out) values of a bit-packed run of width 1, whole bytes through bitLevels, and
+// returns how many are 1.
+func (h *hybrid) bits(out []int16) int {
+	count, j, pos := 0, 0, h.packPos
+	one := func() {
+		v := int16(h.packed[(pos+j)>>3] >> ((pos + j) & 7) & 1)
+		out[j] = v
+		count += int(v)
+		j++
+	}
+	for j < len(out) && (pos+j)&7 != 0 {
+		one()
+	}
+	for ; j+8 <= len(out); j += 8 {
+		b := h.packed[(pos+j)>>3]
+		*(*[8]int16)(out[j : j+8]) = bitLevels[b]
+		count += bits.OnesCount8(b)
+	}
+	for j < len(out) {
+		one()
+	}
+	return count
+}
+
+// bitLevels holds the 8 levels of each byte of a bit-packed run of width 1.
+var bitLevels = func() (t [256][8]int16) {
+	for b := range t {
+		for k := range 8 {
+			t[b][k] = int16(b >> k & 1)
+		}
+	}
+	return t
+}()
 
 var errHybrid = errors.New("damaged RLE / bit-packed run")
 
