@@ -186,6 +186,10 @@ func (w *fileWriter) flushLargest(release bool) (int, error) {
 		nb := newRowBuf(w.tp.t)
 		nb.appendRows(ib.buf, nil, 0, ib.buf.rows)
 		nb.sorted = true
+		// The copy's dictionary holds only the values its rows use: count the difference.
+		moved := nb.bytes - ib.buf.bytes
+		d += moved
+		w.buffered += moved
 		ib.buf = nb
 	}
 	return d, err
