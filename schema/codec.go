@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"unsafe"
 )
 
 // ErrCorruptRow means a binary row could not be decoded: the bytes are damaged or of another table.
@@ -40,12 +39,9 @@ func (c *Encoder) Append(buf []byte, e Stored) []byte {
 
 // Decoder decodes rows in the AppendRow format. With Intern set it returns one shared string per distinct
 // value of a dictionary column (instrument ids, channels, sides), so that decoding many rows allocates
-// nothing for them in steady state. With Alias set, other strings (raw frames, ids) point into the row
-// instead of being copied: the caller guarantees the row's bytes never change while the decoded event (or
-// anything it handed a string to) is in use. It is not safe for concurrent use.
+// nothing for them in steady state. It is not safe for concurrent use.
 type Decoder struct {
 	Intern bool
-	Alias  bool
 	r      binReader
 	table  map[string]string
 }
@@ -55,7 +51,7 @@ const maxInterned = 1 << 16
 
 // Decode decodes one row into e.
 func (d *Decoder) Decode(row []byte, e Stored) error {
-	d.r = binReader{buf: row, alias: d.Alias}
+	d.r = binReader{buf: row}
 	if d.Intern {
 		if d.table == nil {
 			d.table = make(map[string]string)
@@ -121,7 +117,6 @@ type binReader struct {
 	cols   []Column          // set when interning: which values are dictionary columns
 	col    int               // index of the next column
 	intern map[string]string // nil: no interning
-	alias  bool              // non-dictionary strings point into buf
 }
 
 func (r *binReader) fail() {
@@ -182,9 +177,6 @@ func (r *binReader) String() string {
 	b := r.buf[:n]
 	r.buf = r.buf[n:]
 	if !dict {
-		if r.alias && n > 0 {
-			return unsafe.String(&b[0], n)
-		}
 		return string(b)
 	}
 	if s, ok := r.intern[string(b)]; ok {

@@ -1,7 +1,6 @@
 package schema
 
 import (
-	"bytes"
 	"math"
 	"reflect"
 	"strings"
@@ -216,32 +215,5 @@ func TestSplitList(t *testing.T) {
 		if got := strings.Join(SplitList(in), "|"); got != want {
 			t.Errorf("SplitList(%q) = %q, want %q", in, got, want)
 		}
-	}
-}
-
-func TestAliasDecoderPointsIntoRow(t *testing.T) {
-	raw := &Raw{Header: Header{InstID: "BTC-USDT", Channel: "books5"}, Endpoint: "public", Frame: `{"arg":{}}`}
-	row := AppendRow(nil, raw)
-	d := Decoder{Intern: true, Alias: true}
-	got := new(Raw)
-	if err := d.Decode(row, got); err != nil {
-		t.Fatal(err)
-	}
-	if !reflect.DeepEqual(AppendRow(nil, got), row) {
-		t.Fatal("alias decode differs from the row")
-	}
-	if n := testing.AllocsPerRun(100, func() { d.Decode(row, got) }); n != 0 {
-		t.Fatalf("alias decode of a raw frame allocates %v times", n)
-	}
-	// The frame is not a copy: it changes with the row (which is why only unchanging rows may be aliased),
-	// while a plain decode's frame does not.
-	plain := new(Raw)
-	if err := DecodeRow(row, plain); err != nil {
-		t.Fatal(err)
-	}
-	i := bytes.Index(row, []byte(`{"arg"`))
-	row[i] = '['
-	if got.Frame[0] != '[' || plain.Frame[0] != '{' {
-		t.Fatalf("aliased frame %q, copied frame %q", got.Frame, plain.Frame)
 	}
 }

@@ -171,7 +171,6 @@ func (d *dispatcher) pump() int {
 		b := d.batches[t.Kind]
 		ev := b.slot()
 		d.dec.Intern = true
-		d.dec.Alias = rec.stable // raw frames are not copied: sinks copy what they keep (Sink's contract)
 		if err := d.dec.Decode(rec.row, ev); err != nil {
 			d.corruptRecord(rec, err)
 			continue

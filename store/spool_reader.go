@@ -20,10 +20,6 @@ type spoolRecord struct {
 	size int
 	kind schema.Kind
 	row  []byte
-	// stable reports that row lies in a block of the in-memory ring, whose bytes never change once
-	// published: strings decoded from it may point into it (the block lives as long as they do). Rows read
-	// from a segment file lie in a buffer reused by the next read.
-	stable bool
 }
 
 // spoolReader reads durable records in order from one position on: from the in-memory ring of recent
@@ -62,7 +58,7 @@ func (r *spoolReader) next() (rec spoolRecord, ok bool, err error) {
 			n, st := checkFrame(b, r.verify)
 			switch {
 			case st == frameOK:
-				rec = spoolRecord{pos: r.pos, size: n, kind: schema.Kind(b[frameHeader]), row: b[frameHeader+1 : n], stable: !r.verify}
+				rec = spoolRecord{pos: r.pos, size: n, kind: schema.Kind(b[frameHeader]), row: b[frameHeader+1 : n]}
 				r.pos += uint64(n)
 				return rec, true, nil
 			case st == frameShort && r.verify && !r.blkEOF:
