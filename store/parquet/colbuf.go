@@ -145,14 +145,14 @@ func (b *rowBuf) is(t schema.Type) bool { return b.col < len(b.cols) && b.cols[b
 
 func (b *rowBuf) Int64(v int64) {
 	if c := b.next(b.is(schema.Int64) || b.is(schema.TimeMs) || b.is(schema.TimeNs)); c != nil {
-		c.ints = append(grow(c.ints, 1), v)
+		c.ints = append(c.ints, v)
 		b.bytes += 8
 	}
 }
 
 func (b *rowBuf) Float64(v float64) {
 	if c := b.next(b.is(schema.Float64)); c != nil {
-		c.floats = append(grow(c.floats, 1), v)
+		c.floats = append(c.floats, v)
 		b.bytes += 8
 	}
 }
@@ -173,8 +173,8 @@ func (b *rowBuf) String(v string) {
 // putStr appends a string value and returns the bytes it added.
 func (c *colBuf) putStr(v string) int {
 	if !c.dict {
-		c.data = append(grow(c.data, len(v)), v...)
-		c.offs = append(grow(c.offs, 1), int32(len(c.data)))
+		c.data = append(c.data, v...)
+		c.offs = append(c.offs, int32(len(c.data)))
 		return len(v) + 4
 	}
 	n := 4
@@ -186,34 +186,24 @@ func (c *colBuf) putStr(v string) int {
 		c.dictVals = append(c.dictVals, v)
 		n += len(v) + 16
 	}
-	c.idx = append(grow(c.idx, 1), i)
+	c.idx = append(c.idx, i)
 	return n
 }
 
 func (b *rowBuf) Float64s(v []float64) {
 	if c := b.next(b.is(schema.Float64List)); c != nil {
-		c.floats = append(grow(c.floats, len(v)), v...)
-		c.offs = append(grow(c.offs, 1), int32(len(c.floats)))
+		c.floats = append(c.floats, v...)
+		c.offs = append(c.offs, int32(len(c.floats)))
 		b.bytes += 8*len(v) + 4
 	}
 }
 
 func (b *rowBuf) Int64s(v []int64) {
 	if c := b.next(b.is(schema.Int64List)); c != nil {
-		c.ints = append(grow(c.ints, len(v)), v...)
-		c.offs = append(grow(c.offs, 1), int32(len(c.ints)))
+		c.ints = append(c.ints, v...)
+		c.offs = append(c.offs, int32(len(c.ints)))
 		b.bytes += 8*len(v) + 4
 	}
-}
-
-// grow makes room for n more elements, doubling the capacity when it must grow: a row buffer grows to its
-// row group's size again after every row group written early (and after giving its memory back), and
-// append's 1.25x steps for large slices would copy it several times over on the way.
-func grow[T any](s []T, n int) []T {
-	if cap(s)-len(s) >= n {
-		return s
-	}
-	return slices.Grow(s, max(n, cap(s)))
 }
 
 // truncate drops rows from n on (rolls back a partly written row).
