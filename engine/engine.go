@@ -44,7 +44,8 @@ type table struct {
 // Engine is the in-process event bus: typed handlers, synchronous in-order dispatch, one clock.
 //
 // Concurrency: Emit may be called from any goroutine; dispatch is serialised (one event at a time, handlers
-// in registration order), so handlers never run concurrently with each other or with timers. Registration
+// in registration order), so handlers never run concurrently with each other or with timers. A single
+// producer may instead hold the dispatch lock over a run of EmitLocked calls (LockDispatch). Registration
 // is copy-on-write and may happen at any time, including from inside a handler; it affects the next Emit.
 //
 // Ownership: an event passed to a handler belongs to the emitter and is valid only during the call. A
@@ -60,6 +61,7 @@ type Engine struct {
 	timers timerQueue
 
 	dispatched [schema.NumKinds]atomic.Uint64
+	held       [schema.NumKinds]uint64 // EmitLocked's counts, added to dispatched by UnlockDispatch (e.mu)
 	panics     atomic.Uint64
 	panicked   sync.Map // handler name -> struct{}: log each panicking handler once
 }
@@ -116,28 +118,80 @@ func (e *Engine) register(k schema.Kind, h handler) {
 // first advances the clock to ev's exchange time (Header.Ts, never backwards) and fires timers due by then.
 func (e *Engine) Emit(ev schema.Event) {
 	e.mu.Lock()
-	h := ev.Hdr()
 	if e.mode == Live {
-		if h.Seq == 0 {
-			// A hybrid clock: the next number, or the receive time in ns when that is larger. Two recorders
-			// of one feed then number the same events in (nearly) the same order, so a store that keeps one
-			// copy of each (ClickHouse FINAL, replay merge) still orders each stream as it arrived.
-			e.seq = max(e.seq+1, uint64(max(h.RecvNs, 0)))
-			h.Seq = e.seq
-		} else if h.Seq > e.seq {
-			e.seq = h.Seq
+		e.stampLocked(ev.Hdr())
+	} else {
+		e.clockLocked(ev.Hdr().Ts)
+	}
+	e.dispatchLocked(ev)
+	e.mu.Unlock()
+}
+
+// LockDispatch takes the dispatch lock for the calling goroutine, for a single producer that emits runs of
+// events (replay.Run): until UnlockDispatch, its EmitLocked calls dispatch without taking a lock per event,
+// and every other goroutine's Emit, AdvanceTo, Seq and wall-clock timer waits. Hold it for bounded runs
+// (replay.Run releases it every few thousand events, and never holds it while pacing). Handlers run under
+// it as they run under Emit, so they must not call those methods either.
+func (e *Engine) LockDispatch() { e.mu.Lock() }
+
+// UnlockDispatch releases the lock LockDispatch took. The events emitted under it are counted in Stats
+// from then on.
+func (e *Engine) UnlockDispatch() {
+	for k, n := range e.held {
+		if n > 0 {
+			e.dispatched[k].Add(n)
+			e.held[k] = 0
 		}
-	} else if ns := h.Ts * int64(time.Millisecond); ns >= e.timers.nextDue.Load() {
-		e.advanceLocked(ns)
-	} else if ns > e.nowNs.Load() {
-		e.nowNs.Store(ns) // no timer due: the common replay path takes no timer lock
+	}
+	e.mu.Unlock()
+}
+
+// EmitLocked is Emit for the goroutine holding the dispatch lock (LockDispatch). In replay mode the clock
+// moves to tsMs instead of ev's Header.Ts: the caller passes Header.Ts, or a running maximum of it that
+// some already emitted event reached (replay's merge key), which moves the never-decreasing clock the same
+// way without reading the event. Live mode ignores tsMs and stamps Seq as Emit does.
+func (e *Engine) EmitLocked(ev schema.Event, tsMs int64) {
+	if e.mode == Live {
+		e.stampLocked(ev.Hdr())
+	} else {
+		e.clockLocked(tsMs)
 	}
 	k := ev.Kind()
 	if list := e.tab.Load().byKind[k]; len(list) > 0 {
 		e.dispatch(list, ev)
 	}
+	e.held[k]++
+}
+
+// stampLocked gives a live event its arrival sequence number (e.mu held).
+func (e *Engine) stampLocked(h *schema.Header) {
+	if h.Seq == 0 {
+		// A hybrid clock: the next number, or the receive time in ns when that is larger. Two recorders
+		// of one feed then number the same events in (nearly) the same order, so a store that keeps one
+		// copy of each (ClickHouse FINAL, replay merge) still orders each stream as it arrived.
+		e.seq = max(e.seq+1, uint64(max(h.RecvNs, 0)))
+		h.Seq = e.seq
+	} else if h.Seq > e.seq {
+		e.seq = h.Seq
+	}
+}
+
+// clockLocked moves the replay clock to tsMs (never backwards), firing the timers due by then (e.mu held).
+func (e *Engine) clockLocked(tsMs int64) {
+	if ns := tsMs * int64(time.Millisecond); ns >= e.timers.nextDue.Load() {
+		e.advanceLocked(ns)
+	} else if ns > e.nowNs.Load() {
+		e.nowNs.Store(ns) // no timer due: the common replay path takes no timer lock
+	}
+}
+
+// dispatchLocked runs ev's handlers and counts it (e.mu held).
+func (e *Engine) dispatchLocked(ev schema.Event) {
+	k := ev.Kind()
+	if list := e.tab.Load().byKind[k]; len(list) > 0 {
+		e.dispatch(list, ev)
+	}
 	e.dispatched[k].Add(1)
-	e.mu.Unlock()
 }
 
 // dispatch calls every handler; one deferred recover covers the loop, and a panicking handler is skipped so
@@ -190,7 +244,7 @@ type Stats struct {
 	Panics     uint64            `json:"panics"`
 }
 
-// Stats returns the dispatch counters.
+// Stats returns the dispatch counters (events emitted under LockDispatch count from UnlockDispatch on).
 func (e *Engine) Stats() Stats {
 	s := Stats{Dispatched: map[string]uint64{}, Panics: e.panics.Load()}
 	for k := schema.Kind(1); k < schema.NumKinds; k++ {

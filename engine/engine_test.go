@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"reflect"
 	"sync"
 	"testing"
 	"time"
@@ -170,5 +171,44 @@ func BenchmarkEmitReplay(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		tk.Ts = int64(i)
 		e.Emit(tk)
+	}
+}
+
+// TestLockDispatchExcludesOtherEmitters: while one goroutine holds the dispatch lock and emits with
+// EmitLocked, another goroutine's Emit waits; every event is dispatched once, one at a time (run with
+// -race), and EmitLocked moves the replay clock to the time it is given, never back.
+func TestLockDispatchExcludesOtherEmitters(t *testing.T) {
+	e := New(Options{Mode: Replay})
+	var order []int64
+	var now []int64
+	On(e, "s", func(tk *schema.Ticker) {
+		order = append(order, tk.Ts)
+		now = append(now, e.Now().UnixMilli())
+	})
+	e.LockDispatch()
+	other := make(chan struct{})
+	go func() {
+		e.Emit(&schema.Ticker{Header: schema.Header{Ts: 9000}})
+		close(other)
+	}()
+	// The held emits: the clock follows the given times (a running maximum), not Header.Ts.
+	for i, ts := range []int64{1000, 3000, 3000, 5000} {
+		e.EmitLocked(&schema.Ticker{Header: schema.Header{Ts: int64(i)}}, ts)
+	}
+	select {
+	case <-other:
+		t.Fatal("another goroutine's Emit ran while the dispatch lock was held")
+	default:
+	}
+	e.UnlockDispatch()
+	<-other
+	if want := []int64{0, 1, 2, 3, 9000}; !reflect.DeepEqual(order, want) {
+		t.Fatalf("dispatched %v, want %v", order, want)
+	}
+	if want := []int64{1000, 3000, 3000, 5000, 9000}; !reflect.DeepEqual(now, want) {
+		t.Fatalf("clock %v, want %v", now, want)
+	}
+	if e.Dispatched(schema.KindTicker) != 5 {
+		t.Fatalf("dispatched %d", e.Dispatched(schema.KindTicker))
 	}
 }

@@ -93,6 +93,35 @@ func BenchmarkReplay(b *testing.B) {
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
 }
 
+// BenchmarkReplaySelective is BenchmarkReplay with the selections of replay_selective_ratio (one
+// instrument of the mix, one channel), each a sub-benchmark, so their cost can be profiled in-process.
+func BenchmarkReplaySelective(b *testing.B) {
+	defer replayGC()()
+	dir := benchStore(b)
+	for _, c := range []struct {
+		name string
+		q    store.Query
+	}{{"all", store.Query{}}, {"inst", store.Query{Insts: []string{"BTC-USDT"}}}, {"channel", store.Query{Channels: []string{"tickers"}}}} {
+		b.Run(c.name, func(b *testing.B) {
+			src := NewParquetSource(dir)
+			var events uint64
+			for i := 0; i < b.N; i++ {
+				s, err := Open(context.Background(), src, c.q, ReplayTables())
+				if err != nil {
+					b.Fatal(err)
+				}
+				st, err := Run(context.Background(), NewEngine(s, c.q, engine.Options{}), s, RunOptions{})
+				s.Close()
+				if err != nil || st.Events == 0 {
+					b.Fatalf("events %d err %v", st.Events, err)
+				}
+				events += st.Events
+			}
+			b.ReportMetric(float64(events)/float64(b.N), "events/op")
+		})
+	}
+}
+
 // BenchmarkReadParquetBaseline is the same files through parquet.ReadFile alone (no copy, merge or engine):
 // the ceiling for BenchmarkReplay, measured in the same run.
 func BenchmarkReadParquetBaseline(b *testing.B) {

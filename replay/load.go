@@ -195,7 +195,8 @@ func (l *loaded) reset(rows int64) {
 	}
 	for i := range l.groups[:l.ng] {
 		g := &l.groups[i]
-		clear(g.ents)
+		// Not cleared: the entries' events are the slab's own rows (or, for kinds without a slab, events
+		// that the next part's entries replace).
 		g.ents, g.idx = g.ents[:0], g.idx[:0]
 	}
 	l.ng = 0

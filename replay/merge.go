@@ -106,15 +106,13 @@ func OpenWith(ctx context.Context, src Source, q store.Query, tables []*schema.T
 	}
 	s := &Stream{o: o, counts: map[string]*uint64{}, firstTs: maxTs, lastTs: minTs, sem: make(chan struct{}, o.ReadAhead)}
 	from, to := q.Bounds()
-	for _, t := range tables {
-		if !tableSelected(t, q.Channels) {
-			continue
-		}
-		parts, err := src.Parts(ctx, t, q)
-		if err != nil {
-			return nil, fmt.Errorf("replay: listing %s: %w", t.Name, err)
-		}
-		parts = slices.DeleteFunc(parts, func(p Part) bool { return !p.overlaps(from, to) })
+	tables = slices.DeleteFunc(slices.Clone(tables), func(t *schema.Table) bool { return !tableSelected(t, q.Channels) })
+	listed, err := listTables(ctx, src, q, tables)
+	if err != nil {
+		return nil, err
+	}
+	for ti, t := range tables {
+		parts := slices.DeleteFunc(listed[ti], func(p Part) bool { return !p.overlaps(from, to) })
 		if len(parts) == 0 {
 			continue
 		}
@@ -141,6 +139,39 @@ func OpenWith(ctx context.Context, src Source, q store.Query, tables []*schema.T
 	return s, nil
 }
 
+// listTables returns the parts of each table, listed one table after the other, or concurrently (at most
+// GOMAXPROCS at a time) when src is a ConcurrentLister that allows it. The error is the first table's.
+func listTables(ctx context.Context, src Source, q store.Query, tables []*schema.Table) ([][]Part, error) {
+	out := make([][]Part, len(tables))
+	errs := make([]error, len(tables))
+	if cl, ok := src.(ConcurrentLister); ok && cl.ConcurrentParts() && len(tables) > 1 {
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+		for i, t := range tables {
+			wg.Add(1)
+			sem <- struct{}{}
+			go func() {
+				defer wg.Done()
+				out[i], errs[i] = src.Parts(ctx, t, q)
+				<-sem
+			}()
+		}
+		wg.Wait()
+	} else {
+		for i, t := range tables {
+			if out[i], errs[i] = src.Parts(ctx, t, q); errs[i] != nil {
+				break
+			}
+		}
+	}
+	for i, err := range errs {
+		if err != nil {
+			return nil, fmt.Errorf("replay: listing %s: %w", tables[i].Name, err)
+		}
+	}
+	return out, nil
+}
+
 // Close stops the read-ahead workers and waits for them. It is safe to call more than once.
 func (s *Stream) Close() {
 	s.cancel()
@@ -163,6 +194,14 @@ func (s *Stream) Close() {
 
 // Next returns the next event in replay order, or nil at the end or on error (see Err).
 func (s *Stream) Next() schema.Stored {
+	ev, _ := s.NextKey()
+	return ev
+}
+
+// NextKey is Next that also returns the event's merge key: the largest ts of its stream's events that
+// arrived up to it (its own Header.Ts unless its stream's ts went backwards), never decreasing from event to
+// event, and always the ts of an event already returned or of this one.
+func (s *Stream) NextKey() (schema.Stored, int64) {
 	if len(s.retired) > 0 {
 		for _, l := range s.retired {
 			l.ds.put(l)
@@ -173,12 +212,12 @@ func (s *Stream) Next() schema.Stored {
 	top := s.t.top()
 	if top == nil || top.ts >= s.nextLoad {
 		if !s.fill() {
-			return nil
+			return nil, 0
 		}
 		top = s.t.top()
 	}
 	c := top.c
-	ev := c.ents[c.pos].ev
+	ev, key := c.ents[c.pos].ev, top.ts
 	*c.count++
 	c.pos++
 	if c.pos < len(c.ents) {
@@ -192,7 +231,7 @@ func (s *Stream) Next() schema.Stored {
 		}
 	}
 	s.events++
-	return ev
+	return ev, key
 }
 
 // Peek returns the merge key ts of the next event without consuming it; ok is false at the end.

@@ -61,44 +61,24 @@ func NewEngine(s *Stream, q store.Query, o engine.Options) *engine.Engine {
 // Run emits every event of s into e in replay order, paced by o.Speed, and then advances the clock to o.End.
 // Engine.Emit in replay mode keeps each event's recorded Seq and moves the clock to its exchange time, so
 // timers and Now behave as they did live. Run returns early with ctx's error when ctx is cancelled.
+//
+// Unpaced, Run is the engine's single producer: it holds the engine's dispatch lock (LockDispatch) over
+// runs of up to 8192 events and moves the clock by each event's merge key (Stream.NextKey), which moves it
+// exactly as the events' own times would; other goroutines' Emit and AdvanceTo wait between runs.
 func Run(ctx context.Context, e *engine.Engine, s *Stream, o RunOptions) (RunStats, error) {
 	if e.Mode() != engine.Replay {
 		return RunStats{}, ErrNotReplayEngine
 	}
 	started := time.Now()
-	pacer := NewPacer(o.Speed)
 	var st RunStats
-	var n uint64
-	var last int64
 	var err error
-	for {
-		ev := s.Next()
-		if ev == nil {
-			break
-		}
-		ts := ev.Hdr().Ts
-		if o.Speed > 0 {
-			if err = pacer.Wait(ctx, ts); err != nil {
-				break
-			}
-		}
-		if n == 0 {
-			st.FirstTs = ts
-		}
-		e.Emit(ev)
-		last = max(last, ts)
-		n++
-		if n&8191 == 0 {
-			if err = ctx.Err(); err != nil {
-				break
-			}
-			if o.Progress != nil {
-				o.Progress.Update(n, last)
-			}
-		} else if o.Progress != nil && o.Speed > 0 {
-			o.Progress.Update(n, last) // paced: events are few per second; the bar throttles itself
-		}
+	r := runState{e: e, s: s, o: o}
+	if o.Speed > 0 {
+		err = r.paced(ctx)
+	} else {
+		err = r.unpaced(ctx)
 	}
+	n, last := r.n, r.last
 	if err == nil {
 		err = s.Err()
 	}
@@ -113,11 +93,85 @@ func Run(ctx context.Context, e *engine.Engine, s *Stream, o RunOptions) (RunSta
 		o.Progress.Update(n, last)
 		o.Progress.Finish()
 	}
-	st.Events, st.LastTs = n, last
+	st.Events, st.FirstTs, st.LastTs = n, r.first, last
 	st.PerChannel = s.PerChannel()
 	st.WallSeconds = time.Since(started).Seconds()
 	if st.WallSeconds > 0 {
 		st.EventsPerSec = float64(n) / st.WallSeconds
 	}
 	return st, err
+}
+
+// runState is a Run in progress: events emitted, the first event's and the largest ts.
+type runState struct {
+	e           *engine.Engine
+	s           *Stream
+	o           RunOptions
+	n           uint64
+	first, last int64
+}
+
+// paced emits event by event, waiting for each one's time.
+func (r *runState) paced(ctx context.Context) error {
+	pacer := NewPacer(r.o.Speed)
+	for {
+		ev := r.s.Next()
+		if ev == nil {
+			return nil
+		}
+		ts := ev.Hdr().Ts
+		if err := pacer.Wait(ctx, ts); err != nil {
+			return err
+		}
+		if r.n == 0 {
+			r.first = ts
+		}
+		r.e.Emit(ev)
+		r.last = max(r.last, ts)
+		r.n++
+		if r.n&8191 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if r.o.Progress != nil {
+			r.o.Progress.Update(r.n, r.last) // events are few per second; the bar throttles itself
+		}
+	}
+}
+
+// unpaced emits runs of up to 8192 events under one hold of the dispatch lock, checking ctx and updating
+// the progress between runs.
+func (r *runState) unpaced(ctx context.Context) error {
+	for {
+		done := r.run(8192)
+		if done {
+			return nil
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if r.o.Progress != nil {
+			r.o.Progress.Update(r.n, r.last)
+		}
+	}
+}
+
+// run emits up to max events under the dispatch lock; true at the end of the stream.
+func (r *runState) run(max int) bool {
+	r.e.LockDispatch()
+	defer r.e.UnlockDispatch()
+	for range max {
+		ev, key := r.s.NextKey()
+		if ev == nil {
+			return true
+		}
+		if r.n == 0 {
+			r.first = ev.Hdr().Ts
+		}
+		r.e.EmitLocked(ev, key)
+		r.last = key // keys never decrease, and the largest is the largest ts
+		r.n++
+	}
+	return false
 }

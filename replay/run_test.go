@@ -136,3 +136,48 @@ func TestReplayTablesLeaveOutDerivedDatasets(t *testing.T) {
 		t.Error("the derived tables are not marked Derived")
 	}
 }
+
+// TestRunClockIsTheLargestTsSoFar: an unpaced Run moves the engine's clock by merge keys (Stream.NextKey)
+// under one hold of the dispatch lock; during each event Now is still exactly the largest ts of the events
+// dispatched so far, this one included, on streams whose ts goes backwards across row groups and slices,
+// and the stats' first and last ts are the first event's and the largest.
+func TestRunClockIsTheLargestTsSoFar(t *testing.T) {
+	dir := t.TempDir()
+	evs := randomEvents(11, 4000, []string{"BTC-USDT", "ETH-USDT", "SOL-USDT"})
+	writeStore(t, dir, parquet.Options{RowGroupRows: 100}, evs)
+	defer func(n int) { sliceRows = n }(sliceRows)
+	sliceRows = 16
+	q := store.Query{}
+	s, err := Open(context.Background(), NewParquetSource(dir), q, ReplayTables())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	e := NewEngine(s, q, engine.Options{})
+	var first, maxTs int64
+	n, backwards := 0, 0
+	e.OnAll("clock", func(ev schema.Event) {
+		ts := ev.Hdr().Ts
+		if n == 0 {
+			first = ts
+		}
+		if ts < maxTs {
+			backwards++
+		}
+		maxTs = max(maxTs, ts)
+		n++
+		if now := e.Now().UnixMilli(); now != maxTs {
+			t.Fatalf("event %d (ts %d): Now %d, want the largest ts so far %d", n, ts, now, maxTs)
+		}
+	})
+	st, err := Run(context.Background(), e, s, RunOptions{})
+	if err != nil || st.Events != uint64(len(evs)) || n != len(evs) {
+		t.Fatalf("events %d (handler %d) of %d, err %v", st.Events, n, len(evs), err)
+	}
+	if backwards == 0 {
+		t.Fatal("no event went back in time: the test proves nothing")
+	}
+	if st.FirstTs != first || st.LastTs != maxTs {
+		t.Fatalf("stats first %d last %d, want %d %d", st.FirstTs, st.LastTs, first, maxTs)
+	}
+}

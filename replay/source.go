@@ -15,13 +15,21 @@ import (
 // reading the parts in this order must visit each stream's rows in arrival (seq) order, part by part (the
 // Parquet source orders files by date then first seq; the ClickHouse source orders time windows). Part.MinTs
 // must be a lower bound of the ts of every row in the part (math.MinInt64 when unknown); the merge relies on
-// it to open a part no later than needed. Parts is called from one goroutine; Part.Read of different parts
-// may run concurrently (the merge reads ahead on worker goroutines).
+// it to open a part no later than needed. Parts is called from one goroutine (several at once for a Source
+// that says so, see ConcurrentLister); Part.Read of different parts may run concurrently (the merge reads
+// ahead on worker goroutines).
 type Source interface {
 	// Parts lists the parts of dataset t for selection q.
 	Parts(ctx context.Context, t *schema.Table, q store.Query) ([]Part, error)
 	// Close releases the source.
 	Close() error
+}
+
+// ConcurrentLister is implemented by a Source whose Parts may run for several datasets at once: Open then
+// lists the datasets concurrently (the Parquet source reads each file's footer, which costs more than the
+// replay of a narrow selection).
+type ConcurrentLister interface {
+	ConcurrentParts() bool
 }
 
 // Part is one bounded chunk of a dataset: a Parquet file, or a ClickHouse time window.

@@ -30,6 +30,9 @@ func NewParquetSource(dir string) *ParquetSource { return &ParquetSource{Dir: di
 // Close implements Source.
 func (p *ParquetSource) Close() error { return nil }
 
+// ConcurrentParts implements ConcurrentLister: Parts only reads its own files.
+func (p *ParquetSource) ConcurrentParts() bool { return true }
+
 // Parts implements Source: the files of the date partitions that overlap q, in (date, first seq) order.
 func (p *ParquetSource) Parts(ctx context.Context, t *schema.Table, q store.Query) ([]Part, error) {
 	to := q.To
@@ -46,11 +49,12 @@ func (p *ParquetSource) Parts(ctx context.Context, t *schema.Table, q store.Quer
 		insts, chans = nil, nil
 	}
 	var parts []Part
+	keep := footerKeepBytes
 	for _, f := range files {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		fileParts, err := filePartsOf(ctx, f.Path, q, insts, chans)
+		fileParts, err := filePartsOf(ctx, f.Path, q, insts, chans, &keep)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
@@ -59,12 +63,26 @@ func (p *ParquetSource) Parts(ctx context.Context, t *schema.Table, q store.Quer
 	return parts, nil
 }
 
+// footerKeepBytes bounds the footers (by stored size) one listing keeps parsed from listing to reading;
+// the others are dropped after listing and parsed again when read, so a long range does not hold every
+// file's footer. The bench mix's footers are 13-87 KB.
+const footerKeepBytes = 256 << 10
+
 // filePartsOf returns the parts of one file: one per selected row group (ordered by MinTs) for the
-// by-instrument layout, else one for the whole file (its selected row groups in file order).
-func filePartsOf(ctx context.Context, path string, q store.Query, insts, chans []string) ([]Part, error) {
+// by-instrument layout, else one for the whole file (its selected row groups in file order). The file's
+// parsed footer is kept for reading while *keep (bytes) allows, and *keep is lowered by its size.
+func filePartsOf(ctx context.Context, path string, q store.Query, insts, chans []string, keep *int) ([]Part, error) {
 	groups, byInst, ft, err := parquet.FileFooter(path)
 	if err != nil {
 		return nil, err
+	}
+	release := func() { // forget the opens announced so far; drop the parsed footer unless it fits in keep
+		if n := ft.Size(); n > 0 && n <= *keep {
+			*keep -= n
+			ft.Forget()
+		} else {
+			ft.Release()
+		}
 	}
 	from, to := q.Bounds()
 	var sel []parquet.GroupStats
@@ -94,7 +112,7 @@ func filePartsOf(ctx context.Context, path string, q store.Query, insts, chans [
 			parts = append(parts, readPart(Part{Name: fmt.Sprintf("%s (row group %d)", path, g.Index), MinTs: g.MinTs,
 				MaxTs: g.MaxTs, Rows: g.Rows}, readGroupsOf(ft, []int{g.Index})))
 		}
-		ft.Release()
+		release()
 		ft.Keep(len(sel)) // one reader per row group, when it is read
 		// Stable: the slices of a row group, and an instrument's row groups, keep their file order.
 		slices.SortStableFunc(parts, func(a, b Part) int { return cmp.Compare(a.MinTs, b.MinTs) })
@@ -109,7 +127,7 @@ func filePartsOf(ctx context.Context, path string, q store.Query, insts, chans [
 	if len(idx) == len(groups) {
 		idx = nil // the whole file
 	}
-	ft.Release()
+	release()
 	ft.Keep(1)
 	p := readPart(Part{Name: path, Rows: rows}, readGroupsOf(ft, idx))
 	if !statsOK {

@@ -69,6 +69,7 @@ type dispatcher struct {
 	marks    []mark
 	startEnd uint64 // spool end at Start: records before it are recovered
 	bo       *backoff.ExponentialBackOff
+	prio     *sinkPriority
 	lastHK   time.Time
 	lastSave time.Time
 	errLog   time.Time
@@ -109,6 +110,7 @@ func newDispatcher(r *Recorder, s Sink, pos, end uint64) *dispatcher {
 		retryCnt: metricSinkRetries.WithLabelValues(name), backlog: metricSinkBacklog.WithLabelValues(name)}
 	d.ctx, d.cancel = context.WithCancel(context.Background())
 	d.rd = newSpoolReader(r.sp, pos, d.corrupt)
+	d.prio = newSinkPriority(name, &r.o)
 	d.saved.Store(pos)
 	d.bo = backoff.NewExponentialBackOff(backoff.WithInitialInterval(min(100*time.Millisecond, r.o.MaxBackoff)),
 		backoff.WithMaxInterval(r.o.MaxBackoff), backoff.WithMaxElapsedTime(0), backoff.WithRandomizationFactor(0.5))
@@ -120,7 +122,7 @@ func newDispatcher(r *Recorder, s Sink, pos, end uint64) *dispatcher {
 }
 
 func (d *dispatcher) run() {
-	lowerThreadPriority(d.r.o.SinkNice)
+	d.prio.start()
 	defer close(d.done)
 	defer d.rd.close()
 	timer := time.NewTimer(time.Hour)
@@ -128,11 +130,15 @@ func (d *dispatcher) run() {
 	for {
 		select {
 		case <-d.stop:
+			d.prio.normal()
 			d.finish()
 			return
 		default:
 		}
 		n := d.pump()
+		if end, _, _ := d.r.sp.state(); end >= d.rd.pos {
+			d.prio.update(end - d.rd.pos)
+		}
 		now := time.Now()
 		d.flushDue(now, false)
 		d.housekeep(now, false)

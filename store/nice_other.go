@@ -2,5 +2,11 @@
 
 package store
 
-// lowerThreadPriority does nothing where threads cannot be given their own priority.
-func lowerThreadPriority(nice int) {}
+// lockThread does nothing where threads cannot be given their own priority.
+func lockThread() {}
+
+// setThreadNice does nothing where threads cannot be given their own priority.
+func setThreadNice(nice int) {}
+
+// setThreadIdle does nothing where threads cannot be given their own priority; it reports false.
+func setThreadIdle(idle bool) bool { return false }

@@ -49,10 +49,17 @@ type RecorderOptions struct {
 	DiskCheckInterval time.Duration
 	// FreeBytes returns the free bytes of a folder's file system [statfs].
 	FreeBytes func(dir string) (uint64, error)
-	// SinkNice is the nice value of the sinks' dispatcher threads (Linux) [10]: the sinks' encoding and
-	// compression give way to ingest and strategies whenever those want the CPU. -1: normal priority.
+	// SinkNice is the nice value of the sinks' dispatcher threads (Linux) [10] while they are not idle (see
+	// SinkIdleLag). -1: normal priority, never idle.
 	SinkNice int
-	Logger   *slog.Logger // nil: slog.Default()
+	// SinkIdleLag is how far (spool bytes) a sink may fall behind the spool's end while its dispatcher
+	// thread runs as SCHED_IDLE (Linux) [16 MiB]. Idle, the sink's encoding and compression run only on a
+	// CPU nothing else wants, and a waking ingest or strategy thread takes the CPU from it at once (at nice
+	// 10 the kernel still lets it finish a time slice of a few ms first, which is what the live path's
+	// p99 saw). Beyond the lag the thread runs at SinkNice until it is back within a quarter of the lag, so
+	// a machine kept busy by strategies or a backtest cannot starve the sink. -1: never idle.
+	SinkIdleLag int64
+	Logger      *slog.Logger // nil: slog.Default()
 }
 
 // DeadLetterFunc stores a batch that sink rejected permanently with cause and returns the file written.
@@ -89,6 +96,9 @@ func (o *RecorderOptions) defaults() {
 	}
 	if o.SinkNice == 0 {
 		o.SinkNice = 10
+	}
+	if o.SinkIdleLag == 0 {
+		o.SinkIdleLag = 16 << 20
 	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()

@@ -7,15 +7,18 @@ import (
 
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	pqschema "github.com/apache/arrow-go/v18/parquet/schema"
 
 	"github.com/okxtape/okxtape/schema"
 )
 
-// Column decoding without Arrow: each table column is read from its column chunk with arrow-go's typed
+// Column decoding without Arrow: each table column is read from its column chunk a batch of rows at a time,
+// by the page decoders of this package (intpages.go, dictstr.go, listpages.go over chunkpages.go's pages)
+// when the chunk's encodings are ones they know, which are the ones okxtape writes, else by arrow-go's typed
 // column chunk readers (ReadBatch into reused buffers, definition and repetition levels turned into list
-// offsets here), a batch of rows at a time. Every buffer is reused across batches and row groups, so reading
-// allocates nothing per row once the buffers have grown.
+// offsets here). Every buffer is reused across batches and row groups, so reading allocates nothing per row
+// once the buffers have grown.
 
 type colKind uint8
 
@@ -56,11 +59,13 @@ type colDec struct {
 	// nulls: inst_id in the by-instrument layout, channel in most files), so the chunk is not decoded.
 	konst bool
 	kval  string
-	// fast: a required string, integer or double chunk read from its pages by sp (dictstr.go) or ip
-	// (intpages.go) instead of ba, i64 or f64.
+	// fast: a required string, integer or double chunk, or a list chunk, read from its pages by sp
+	// (dictstr.go), ip (intpages.go) or lp (listpages.go) instead of ba, i64 or f64.
 	fast bool
 	sp   strPages
 	ip   intPages
+	lp   listPages
+	cp   chunkPages // the pages of sp, ip or lp; its buffers are kept from chunk to chunk
 
 	// The batch: ints/floats/bools/strs hold one value per row (lists: the elements, offs the row bounds).
 	ints   []int64
@@ -248,35 +253,41 @@ func newColDecs(t *schema.Table, sch *pqschema.Schema) ([]colDec, error) {
 	return cols, nil
 }
 
-// open starts reading the column chunk of row group rg (closing the previous one).
-func (c *colDec) open(rg *file.RowGroupReader) error {
+// open starts reading the column chunk (metadata cc) of row group rg of the file src (closing the previous
+// one).
+func (c *colDec) open(rg *file.RowGroupReader, src chunkSource, cc *metadata.ColumnChunkMetaData) error {
 	c.close()
 	c.konst = false
+	c.lpos, c.llen, c.vpos, c.nv, c.done = 0, 0, 0, 0, false
 	if c.kind == ckString && c.maxDef == 0 {
-		if lo, hi, ok := byteStats(rg.MetaData(), c.leaf); ok && lo == hi && len(lo) <= maxConstLen {
+		if lo, hi, ok := byteStatsOf(chunkStats(cc)); ok && lo == hi && len(lo) <= maxConstLen {
 			c.konst, c.kval = true, c.internBytes([]byte(lo))
 			return nil
 		}
-		if cc, err := rg.MetaData().ColumnChunk(c.leaf); err == nil && fastStrings(cc) {
-			pr, err := rg.GetColumnPageReader(c.leaf)
-			if err != nil {
-				return fmt.Errorf("column %s: %w", c.name, err)
-			}
-			c.fast = true
-			c.sp.reset(pr)
-			return nil
-		}
 	}
-	if (c.kind == ckInt || c.kind == ckFloat) && c.maxDef == 0 {
-		if cc, err := rg.MetaData().ColumnChunk(c.leaf); err == nil && fastWords(cc, c.kind == ckFloat) {
-			pr, err := rg.GetColumnPageReader(c.leaf)
-			if err != nil {
-				return fmt.Errorf("column %s: %w", c.name, err)
-			}
-			c.fast = true
-			c.ip.reset(pr, c.kind == ckFloat)
-			return nil
+	var fast bool
+	switch c.kind {
+	case ckString:
+		fast = c.maxDef == 0 && fastStrings(cc)
+	case ckInt, ckFloat:
+		fast = c.maxDef == 0 && fastWords(cc, c.kind == ckFloat)
+	case ckIntList, ckFloatList:
+		fast = fastLists(cc, c.kind == ckFloatList)
+	}
+	if fast {
+		if err := c.cp.open(rg, src, c.leaf, cc); err != nil {
+			return fmt.Errorf("column %s: %w", c.name, err)
 		}
+		c.fast = true
+		switch c.kind {
+		case ckString:
+			c.sp.reset(&c.cp)
+		case ckInt, ckFloat:
+			c.ip.reset(&c.cp, c.kind == ckFloat)
+		default:
+			c.lp.reset(&c.cp, c.kind == ckFloatList, 1, c.maxDef)
+		}
+		return nil
 	}
 	cr, err := rg.Column(c.leaf)
 	if err != nil {
@@ -297,7 +308,6 @@ func (c *colDec) open(rg *file.RowGroupReader) error {
 		cr.Close()
 		return fmt.Errorf("column %s: unexpected reader %T: %w", c.name, cr, ErrIncompatibleFile)
 	}
-	c.lpos, c.llen, c.vpos, c.nv, c.done = 0, 0, 0, 0, false
 	return nil
 }
 
@@ -318,13 +328,10 @@ func (c *colDec) close() {
 		cr.Close()
 	}
 	if c.fast {
-		if c.kind == ckString {
-			c.sp.pr.Close()
-			c.sp.reset(nil)
-		} else {
-			c.ip.pr.Close()
-			c.ip.reset(nil, false)
-		}
+		c.cp.close()
+		c.sp.reset(nil)
+		c.lp.reset(nil, false, 0, 0)
+		c.ip.reset(nil, false)
 		c.fast = false
 	}
 	c.i64, c.f64, c.bl, c.ba = nil, nil, nil, nil
@@ -373,9 +380,17 @@ func (c *colDec) read(n int) error {
 		}
 		got, err = c.readStrings(n)
 	case ckIntList:
-		got, err = readList(c, n, c.i64.ReadBatch, &c.lvals, &c.ints, 0)
+		rb := batchFn[int64](c.lp.batch)
+		if !c.fast {
+			rb = c.i64.ReadBatch
+		}
+		got, err = readList(c, n, rb, &c.lvals, &c.ints, 0)
 	case ckFloatList:
-		got, err = readList(c, n, c.f64.ReadBatch, &c.lfloats, &c.floats, nan)
+		rb := batchFn[float64](c.lp.batchFloats)
+		if !c.fast {
+			rb = c.f64.ReadBatch
+		}
+		got, err = readList(c, n, rb, &c.lfloats, &c.floats, nan)
 	}
 	if err == nil && got != n {
 		err = fmt.Errorf("%d rows, want %d", got, n)
@@ -499,6 +514,12 @@ func readList[T any](c *colDec, n int, rb batchFn[T], buf *[]T, out *[]T, null T
 	vals := (*out)[:0]
 	rows := 0
 	for {
+		if c.elem == c.maxDef && c.lpos < c.llen { // no null elements: the values are the levels' in order
+			var err error
+			if vals, rows, err = takeRows(c, n, rows, *buf, vals); err != nil {
+				return rows, err
+			}
+		}
 		for ; c.lpos < c.llen; c.lpos++ {
 			def := c.defs[c.lpos]
 			if c.reps[c.lpos] == 0 { // a new row starts
@@ -542,4 +563,33 @@ func readList[T any](c *colDec, n int, rb batchFn[T], buf *[]T, out *[]T, null T
 	c.offs = append(c.offs, int32(len(vals)))
 	*out = vals
 	return rows, nil
+}
+
+// takeRows is readList's loop over buffered levels for a list whose elements cannot be null: it scans the
+// levels for row starts, up to the start of row n+1, and appends their values to vals at once.
+func takeRows[T any](c *colDec, n, rows int, buf, vals []T) ([]T, int, error) {
+	if rows == 0 && c.reps[c.lpos] != 0 {
+		return vals, rows, fmt.Errorf("repetition level %d at the start of a row", c.reps[c.lpos])
+	}
+	v0, k := c.vpos, c.vpos
+	base := len(vals) - v0
+	i := c.lpos
+	defs, reps := c.defs[:c.llen], c.reps[:c.llen]
+	for ; i < len(defs); i++ {
+		if reps[i] == 0 {
+			if rows == n {
+				break
+			}
+			c.offs = append(c.offs, int32(base+k))
+			rows++
+		}
+		if defs[i] == c.maxDef {
+			k++
+		}
+	}
+	if k > c.nv {
+		return vals, rows, fmt.Errorf("more levels than values")
+	}
+	c.lpos, c.vpos = i, k
+	return append(vals, buf[v0:k]...), rows, nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"github.com/okxtape/okxtape/internal/storetest"
@@ -63,6 +64,17 @@ func goodFiles(t testing.TB) map[string][]byte {
 				return
 			}
 		}
+		// The books rewritten uncompressed and without dictionaries: damage reaches the page decoders
+		// (levels, values) instead of failing zstd's checks.
+		raw := filepath.Join(dir, "raw", "books", "date=2025-01-01", "part-000000-1-600.parquet")
+		if damageErr = os.MkdirAll(filepath.Dir(raw), 0o755); damageErr != nil {
+			return
+		}
+		if damageErr = os.WriteFile(raw, damageFiles["books"], 0o644); damageErr != nil {
+			return
+		}
+		storetest.RewriteWithPqarrow(t, raw, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false)))
+		damageFiles["books uncompressed"], damageErr = os.ReadFile(raw)
 	})
 	if damageErr != nil || damageFiles == nil {
 		t.Fatalf("writing the files to damage: %v", damageErr)
@@ -70,9 +82,10 @@ func goodFiles(t testing.TB) map[string][]byte {
 	return damageFiles
 }
 
-// readDamaged writes b as a part file of dataset ds and reads it with the column decoder.
+// readDamaged writes b as a part file of dataset ds (its first word) and reads it with the column decoder.
 func readDamaged(t testing.TB, dir, ds string, b []byte) (rows int, path string, err error) {
 	t.Helper()
+	ds, _, _ = strings.Cut(ds, " ")
 	path = filepath.Join(dir, ds, "date=2025-01-01", "part-000000-1-600.parquet")
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		t.Fatal(err)
@@ -153,19 +166,37 @@ func TestDamagedColumnChunkIsAnError(t *testing.T) {
 	}
 }
 
-// FuzzDamagedFile overwrites n bytes at an offset of a books or tickers part file (footer intact) and reads it
-// with the column decoder: an error or every row, never a panic.
+// fuzzFiles are the goodFiles FuzzDamagedFile damages, by its which argument.
+var fuzzFiles = []string{"books", "tickers", "books uncompressed"}
+
+// FuzzDamagedFile overwrites n bytes at an offset of a books or tickers part file, or of the books rewritten
+// uncompressed (footer intact), and reads it with the column decoder: an error or every row, never a panic.
 func FuzzDamagedFile(f *testing.F) {
-	f.Add(uint32(100), uint16(1), byte(0xFF), false)
-	f.Add(uint32(4000), uint16(64), byte(0), true)
-	f.Add(uint32(12345), uint16(3), byte(0x80), false)
-	f.Add(uint32(777), uint16(500), byte(0x01), true)
+	f.Add(uint32(100), uint16(1), byte(0xFF), uint8(0))
+	f.Add(uint32(4000), uint16(64), byte(0), uint8(1))
+	f.Add(uint32(12345), uint16(3), byte(0x80), uint8(0))
+	f.Add(uint32(777), uint16(500), byte(0x01), uint8(1))
 	dir := f.TempDir()
-	f.Fuzz(func(t *testing.T, at uint32, n uint16, v byte, tickers bool) {
-		ds := "books"
-		if tickers {
-			ds = "tickers"
+	// Seeds in the list column chunks (decoded from their pages: listpages.go) of the books file and of its
+	// uncompressed rewrite: at the page header, in the level sections near its start, and in the values.
+	for which, ds := range fuzzFiles {
+		if !strings.HasPrefix(ds, "books") {
+			continue
 		}
+		_, path, err := readDamaged(f, dir, ds, goodFiles(f)[ds])
+		if err != nil {
+			f.Fatal(err)
+		}
+		ranges, _ := chunkRanges(f, path)
+		for _, c := range []string{"bid_px", "ask_n"} {
+			rg := ranges[schema.BookTable.Index(c)]
+			for _, at := range []int64{rg[0], rg[0] + 24, (rg[0] + rg[1]) / 2} {
+				f.Add(uint32(at-4), uint16(2), byte(0x7F), uint8(which))
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, at uint32, n uint16, v byte, which uint8) {
+		ds := fuzzFiles[int(which)%len(fuzzFiles)]
 		good := goodFiles(t)[ds]
 		b := append([]byte(nil), good...)
 		// The footer (its length and magic, then the metadata before them) stays intact.
@@ -180,6 +211,29 @@ func FuzzDamagedFile(f *testing.F) {
 		}
 		if rows, _, err := readDamaged(t, dir, ds, b); err == nil && rows != 600 {
 			t.Fatalf("%d rows and no error", rows)
+		}
+	})
+}
+
+// FuzzPageHeader: the page header parser returns a header and its length within the input, or an error;
+// it never panics. Seeds: the first page headers of every column chunk of the books and tickers files.
+func FuzzPageHeader(f *testing.F) {
+	dir := f.TempDir()
+	for ds, b := range goodFiles(f) {
+		_, path, err := readDamaged(f, dir, ds, b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		ranges, _ := chunkRanges(f, path)
+		for _, rg := range ranges {
+			f.Add(b[rg[0]:min(rg[1], rg[0]+64)])
+		}
+	}
+	f.Add([]byte{0x15, 0x00, 0x15, 0x02, 0x15, 0x02, 0x2c, 0x15, 0x02, 0x00, 0x00})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		h, n, err := parsePageHeader(b)
+		if err == nil && (n <= 0 || n > len(b) || h.compressed < 0 || h.uncompressed < 0 || h.numValues < 0) {
+			t.Fatalf("header %+v of %d bytes from %d", h, n, len(b))
 		}
 	})
 }

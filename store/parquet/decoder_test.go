@@ -2,6 +2,7 @@ package parquet
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -94,8 +95,8 @@ func decodedRows(path string, batch int) ([]schema.Stored, error) {
 
 // writeNullable writes evs (of table tab) with pqarrow into a file whose columns are all nullable, lists of
 // nullable elements included, with a null in about one value of seven and data pages v2: the shapes
-// okxtape does not write but a file from another writer may have.
-func writeNullable(t *testing.T, path string, tab *schema.Table, evs []schema.Stored) {
+// okxtape does not write but a file from another writer may have; dict: dictionary encoding for every column.
+func writeNullable(t *testing.T, path string, tab *schema.Table, evs []schema.Stored, dict bool) {
 	t.Helper()
 	fields := make([]arrow.Field, len(tab.Columns))
 	for i, c := range tab.Columns {
@@ -122,7 +123,7 @@ func writeNullable(t *testing.T, path string, tab *schema.Table, evs []schema.St
 	}
 	defer f.Close()
 	props := parquet.NewWriterProperties(parquet.WithDataPageVersion(parquet.DataPageV2), parquet.WithMaxRowGroupLength(70),
-		parquet.WithDictionaryDefault(true))
+		parquet.WithDictionaryDefault(dict))
 	w, err := pqarrow.NewFileWriter(sc, f, props, pqarrow.DefaultWriterProps())
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +214,7 @@ func (w *nullableRow) Int64s(v []int64) {
 // TestDecoderMatchesArrowReader: for every dataset of the registry, the column decoder yields exactly the
 // rows pqarrow and the Arrow row reader yield (every column, book levels and other lists included), for the
 // files okxtape writes, for the same rows rewritten the way older versions did, without dictionaries, or
-// with zstd-compressed v2 data pages, and for a file of nullable columns with nulls and v2 data pages; in batches of 1, 7 and 1000 rows, with list
+// with zstd- or snappy-compressed v2 data pages, with BYTE_STREAM_SPLIT doubles, and for a file of nullable columns with nulls and v2 data pages; in batches of 1, 7 and 1000 rows, with list
 // levels decoded a few at a time so rows straddle the decoder's level buffers.
 func TestDecoderMatchesArrowReader(t *testing.T) {
 	defer func(n int) { levelChunk = n }(levelChunk)
@@ -254,10 +255,28 @@ func TestDecoderMatchesArrowReader(t *testing.T) {
 				parquet.WithCompression(compress.Codecs.Zstd), parquet.WithDictionaryDefault(false),
 				parquet.WithDictionaryFor("channel", true), parquet.WithEncodingFor("seq", parquet.Encodings.DeltaBinaryPacked)))
 			files["v2 "+filepath.Base(p.Path)] = v2
+			// Snappy: the page decoders read it through arrow-go's page reader.
+			snappy := filepath.Join(legacy, "snappy", tab.Name, "date=2025-01-01", filepath.Base(p.Path))
+			copyFile(t, p.Path, snappy)
+			storetest.RewriteWithPqarrow(t, snappy, parquet.NewWriterProperties(parquet.WithDataPageVersion(parquet.DataPageV2),
+				parquet.WithCompression(compress.Codecs.Snappy), parquet.WithDictionaryDefault(false),
+				parquet.WithDictionaryFor("channel", true)))
+			files["snappy "+filepath.Base(p.Path)] = snappy
+			// Every double (lists too) BYTE_STREAM_SPLIT, v1 and v2 pages.
+			for _, v := range []parquet.DataPageVersion{parquet.DataPageV1, parquet.DataPageV2} {
+				split := filepath.Join(legacy, fmt.Sprintf("split%d", v), tab.Name, "date=2025-01-01", filepath.Base(p.Path))
+				copyFile(t, p.Path, split)
+				storetest.RewriteWithPqarrow(t, split, parquet.NewWriterProperties(splitDoubles(tab,
+					parquet.WithDataPageVersion(v), parquet.WithCompression(compress.Codecs.Zstd),
+					parquet.WithDictionaryDefault(false))...))
+				files[fmt.Sprintf("split v%d %s", v+1, filepath.Base(p.Path))] = split
+			}
 		}
-		nullable := filepath.Join(t.TempDir(), tab.Name, "date=2025-01-01", "part-000000-1-400.parquet")
-		writeNullable(t, nullable, tab, evs)
-		files["nullable"] = nullable
+		for _, dict := range []bool{true, false} {
+			nullable := filepath.Join(t.TempDir(), tab.Name, "date=2025-01-01", "part-000000-1-400.parquet")
+			writeNullable(t, nullable, tab, evs, dict)
+			files[fmt.Sprintf("nullable (dictionaries %v)", dict)] = nullable
+		}
 		for name, path := range files {
 			want := arrowRows(t, path)
 			if len(want) == 0 {
@@ -333,5 +352,144 @@ func TestUnpackBits(t *testing.T) {
 				t.Fatalf("width %d at bit %d: %x, want %x", w, bit, got, want)
 			}
 		}
+	}
+}
+
+// TestListsDecodedFromPages: the book levels of the files okxtape writes, and of the same rows rewritten
+// without dictionaries with v1 or v2 data pages, are decoded from their pages (listpages.go) through the
+// reused page readers (chunkpages.go), not through arrow-go's column readers (TestDecoderMatchesArrowReader
+// checks the rows).
+func TestListsDecodedFromPages(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(9, 10))
+	s := NewSink(dir, Options{RowGroupRows: 64})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var evs []schema.Stored
+	for k := range 200 {
+		evs = append(evs, storetest.RandEvent(r, schema.BookTable, uint64(k+1), storetest.Day0+int64(r.IntN(3600_000))))
+	}
+	pqWriteAll(t, s, map[*schema.Table][]schema.Stored{schema.BookTable: evs})
+	parts, err := ListParts(dir, "books", time.Time{}, time.Time{})
+	if err != nil || len(parts) == 0 {
+		t.Fatalf("%d parts, %v", len(parts), err)
+	}
+	v1 := filepath.Join(t.TempDir(), "books", "date=2025-01-01", filepath.Base(parts[0].Path))
+	v2 := filepath.Join(t.TempDir(), "books", "date=2025-01-01", filepath.Base(parts[0].Path))
+	copyFile(t, parts[0].Path, v1)
+	storetest.RewriteWithPqarrow(t, v1, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false)))
+	copyFile(t, parts[0].Path, v2)
+	storetest.RewriteWithPqarrow(t, v2, parquet.NewWriterProperties(parquet.WithDictionaryDefault(false),
+		parquet.WithDataPageVersion(parquet.DataPageV2)))
+	for _, path := range []string{parts[0].Path, v1, v2} {
+		rd, err := OpenRows(path, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rd.Read(1, func(schema.Stored) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		lists := 0
+		for _, c := range rd.rows.cols {
+			if c.kind == ckFloatList || c.kind == ckIntList {
+				lists++
+				if !c.fast || c.cp.arrow != nil {
+					t.Errorf("%s: list column %s read through arrow-go (fast %v, arrow-go's page reader %v)", path, c.name, c.fast, c.cp.arrow != nil)
+				}
+			}
+		}
+		rd.Close()
+		if lists != 6 {
+			t.Fatalf("%s: %d list columns", path, lists)
+		}
+	}
+}
+
+// TestHybridUnpack checks the bit-packed values of the RLE / bit-packed hybrid decoder (dictionary indices,
+// levels) against a bit-by-bit reading for every width up to 32 and every position, the end of the run
+// included.
+func TestHybridUnpack(t *testing.T) {
+	r := rand.New(rand.NewPCG(14, 15))
+	data := make([]byte, 40)
+	for i := range data {
+		data[i] = byte(r.UintN(256))
+	}
+	for bw := 0; bw <= 32; bw++ {
+		h := hybrid{bw: bw, packed: data}
+		for i := 0; bw == 0 && i < 8 || bw > 0 && (i+1)*bw <= 8*len(data); i++ {
+			want := 0
+			for k := bw - 1; k >= 0; k-- {
+				b := i*bw + k
+				want = want<<1 | int(data[b/8]>>(b%8)&1)
+			}
+			if got := h.unpack(i); got != want {
+				t.Fatalf("width %d value %d: %x, want %x", bw, i, got, want)
+			}
+		}
+	}
+}
+
+// splitDoubles adds BYTE_STREAM_SPLIT for every double column of tab (list elements too) to opts.
+func splitDoubles(tab *schema.Table, opts ...parquet.WriterProperty) []parquet.WriterProperty {
+	for _, c := range tab.Columns {
+		switch c.Type {
+		case schema.Float64:
+			opts = append(opts, parquet.WithEncodingFor(c.Name, parquet.Encodings.ByteStreamSplit))
+		case schema.Float64List:
+			opts = append(opts, parquet.WithEncodingFor(c.Name+".list.element", parquet.Encodings.ByteStreamSplit))
+		}
+	}
+	return opts
+}
+
+// TestSplitDoublesDecodedFromPages: the tickers' BYTE_STREAM_SPLIT volumes, as okxtape writes them, and
+// books rewritten with split price and size lists, are decoded from their pages (intpages.go, listpages.go),
+// not through arrow-go's column readers (TestDecoderMatchesArrowReader checks the values).
+func TestSplitDoublesDecodedFromPages(t *testing.T) {
+	dir := t.TempDir()
+	r := rand.New(rand.NewPCG(16, 17))
+	s := NewSink(dir, Options{RowGroupRows: 64})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	in := map[*schema.Table][]schema.Stored{}
+	for _, tab := range []*schema.Table{schema.TickerTable, schema.BookTable} {
+		for k := range 200 {
+			in[tab] = append(in[tab], storetest.RandEvent(r, tab, uint64(k+1), storetest.Day0+int64(r.IntN(3600_000))))
+		}
+	}
+	pqWriteAll(t, s, in)
+	tickers, err := ListParts(dir, "tickers", time.Time{}, time.Time{})
+	if err != nil || len(tickers) == 0 {
+		t.Fatalf("%d ticker parts, %v", len(tickers), err)
+	}
+	books, err := ListParts(dir, "books", time.Time{}, time.Time{})
+	if err != nil || len(books) == 0 {
+		t.Fatalf("%d book parts, %v", len(books), err)
+	}
+	split := filepath.Join(t.TempDir(), "books", "date=2025-01-01", filepath.Base(books[0].Path))
+	copyFile(t, books[0].Path, split)
+	storetest.RewriteWithPqarrow(t, split, parquet.NewWriterProperties(splitDoubles(schema.BookTable,
+		parquet.WithCompression(compress.Codecs.Zstd), parquet.WithDictionaryDefault(false))...))
+	for path, cols := range map[string][]string{tickers[0].Path: {"vol_24h", "vol_ccy_24h"}, split: {"bid_px", "ask_sz"}} {
+		rd, err := OpenRows(path, nil, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := rd.Read(1, func(schema.Stored) error { return nil }); err != nil {
+			t.Fatal(err)
+		}
+		for _, name := range cols {
+			c := rd.rows.cols[slices.IndexFunc(rd.rows.cols, func(c colDec) bool { return c.name == name })]
+			cc, err := rd.pf.MetaData().RowGroup(0).ColumnChunk(c.leaf)
+			if err != nil || !slices.Contains(cc.Encodings(), parquet.Encodings.ByteStreamSplit) {
+				t.Fatalf("%s: column %s is not split: %v", path, name, err)
+			}
+			if !c.fast || c.cp.arrow != nil {
+				t.Errorf("%s: split column %s read through arrow-go", path, name)
+			}
+		}
+		rd.Close()
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
@@ -15,18 +14,12 @@ import (
 // hybrid) or PLAIN values, so a row costs an index lookup instead of a byte-array copy and a string compare.
 // Chunks with other encodings use arrow-go's ByteArray reader (colDec.readStrings).
 type strPages struct {
-	pr      file.PageReader
+	pr      *chunkPages
 	dict    []string
 	page    []byte // the data page's values not yet decoded
 	left    int    // values left in the page
 	dictEnc bool
-	// RLE / bit-packed hybrid state of a dictionary-encoded page.
-	bw       int // bit width of the indices
-	rleLeft  int // values left in the current RLE run
-	rleVal   int
-	packed   []byte // the current bit-packed run's bytes
-	packLeft int    // values left in it
-	packPos  int    // next value in it
+	idx     hybrid // the indices of a dictionary-encoded page
 }
 
 var errStrPage = errors.New("damaged string page")
@@ -44,8 +37,9 @@ func fastStrings(cc *metadata.ColumnChunkMetaData) bool {
 	return true
 }
 
-func (s *strPages) reset(pr file.PageReader) {
-	s.pr, s.dict, s.page, s.left, s.rleLeft, s.packLeft = pr, s.dict[:0], nil, 0, 0, 0
+func (s *strPages) reset(pr *chunkPages) {
+	s.pr, s.dict, s.page, s.left = pr, s.dict[:0], nil, 0
+	s.idx.init(nil, 0)
 }
 
 // read decodes n values into out (interned through c).
@@ -77,13 +71,16 @@ func (s *strPages) read(c *colDec, out []string) (int, error) {
 
 // nextPage moves to the next data page (reading a dictionary page on the way); false at the end.
 func (s *strPages) nextPage(c *colDec) (bool, error) {
-	for s.pr.Next() {
-		pg := s.pr.Page()
-		data := pg.Data()
-		switch p := pg.(type) {
-		case *file.DictionaryPage:
+	for {
+		pg, err := s.pr.next()
+		if err != nil || pg == nil {
+			return false, err
+		}
+		data := pg.data
+		switch pg.typ {
+		case pageDictionary:
 			s.dict = s.dict[:0]
-			for range p.NumValues() {
+			for range pg.n {
 				b, rest, err := plainValue(data)
 				if err != nil {
 					return false, err
@@ -91,36 +88,27 @@ func (s *strPages) nextPage(c *colDec) (bool, error) {
 				s.dict, data = append(s.dict, c.internBytes(b)), rest
 			}
 			continue
-		case *file.DataPageV1:
-		case *file.DataPageV2:
-			skip := int(p.DefinitionLevelByteLen()) + int(p.RepetitionLevelByteLen())
-			if skip < 0 || skip > len(data) {
-				return false, errStrPage
-			}
-			data = data[skip:]
-		default:
-			continue
+		case pageDataV2:
+			data = data[pg.repLen+pg.defLen:]
 		}
-		n := int(pg.NumValues())
-		if n < 0 {
+		if pg.n < 0 {
 			return false, errStrPage
 		}
-		enc := parquet.Encoding(pg.Encoding())
-		s.page, s.left, s.rleLeft, s.packLeft = data, n, 0, 0
-		switch enc {
+		s.page, s.left = data, pg.n
+		switch pg.enc {
 		case parquet.Encodings.Plain:
 			s.dictEnc = false
 		case parquet.Encodings.PlainDict, parquet.Encodings.RLEDict:
 			if len(data) < 1 || data[0] > 32 {
 				return false, errStrPage
 			}
-			s.dictEnc, s.bw, s.page = true, int(data[0]), data[1:]
+			s.dictEnc = true
+			s.idx.init(data[1:], int(data[0]))
 		default:
-			return false, fmt.Errorf("string page encoding %s: %w", enc, errStrPage)
+			return false, fmt.Errorf("string page encoding %s: %w", pg.enc, errStrPage)
 		}
 		return true, nil
 	}
-	return false, s.pr.Err()
 }
 
 func plainValue(b []byte) (v, rest []byte, err error) {
@@ -147,81 +135,34 @@ func (s *strPages) plain(c *colDec, out []string) error {
 
 // indices decodes len(out) dictionary indices of the RLE / bit-packed hybrid encoding into their strings.
 func (s *strPages) indices(out []string) error {
+	h := &s.idx
 	for i := 0; i < len(out); {
 		switch {
-		case s.rleLeft > 0:
-			if s.rleVal >= len(s.dict) {
+		case h.rleLeft > 0:
+			if h.rleVal >= len(s.dict) {
 				return errStrPage
 			}
-			v := s.dict[s.rleVal]
-			k := min(s.rleLeft, len(out)-i)
+			v := s.dict[h.rleVal]
+			k := min(h.rleLeft, len(out)-i)
 			for j := range k {
 				out[i+j] = v
 			}
-			i, s.rleLeft = i+k, s.rleLeft-k
-		case s.packLeft > 0:
-			k := min(s.packLeft, len(out)-i)
+			i, h.rleLeft = i+k, h.rleLeft-k
+		case h.packLeft > 0:
+			k := min(h.packLeft, len(out)-i)
 			for j := range k {
-				ix := s.unpack(s.packPos + j)
+				ix := h.unpack(h.packPos + j)
 				if ix >= len(s.dict) {
 					return errStrPage
 				}
 				out[i+j] = s.dict[ix]
 			}
-			i, s.packPos, s.packLeft = i+k, s.packPos+k, s.packLeft-k
+			i, h.packPos, h.packLeft = i+k, h.packPos+k, h.packLeft-k
 		default:
-			if err := s.nextRun(); err != nil {
-				return err
+			if err := h.nextRun(); err != nil {
+				return fmt.Errorf("%w: %w", errStrPage, err)
 			}
 		}
 	}
 	return nil
-}
-
-// nextRun reads the header of the next run of the hybrid encoding.
-func (s *strPages) nextRun() error {
-	h, n := binary.Uvarint(s.page)
-	if n <= 0 {
-		return errStrPage
-	}
-	s.page = s.page[n:]
-	if h&1 == 0 { // RLE: count, then the value in ceil(bw/8) bytes
-		w := (s.bw + 7) / 8
-		if len(s.page) < w || h>>1 == 0 || h>>1 > 1<<31 {
-			return errStrPage
-		}
-		var v uint64
-		for k := w - 1; k >= 0; k-- {
-			v = v<<8 | uint64(s.page[k])
-		}
-		s.rleLeft, s.rleVal, s.page = int(h>>1), int(min(v, 1<<31)), s.page[w:]
-		return nil
-	}
-	groups := h >> 1 // bit-packed: groups of 8 values
-	if groups == 0 || groups > 1<<28 {
-		return errStrPage
-	}
-	size := int(groups) * s.bw // bytes: 8 values of bw bits per group
-	// The last run may be cut short of its groups (the page ends): keep what is there.
-	size = min(size, len(s.page))
-	s.packed, s.page = s.page[:size], s.page[size:]
-	s.packPos, s.packLeft = 0, min(int(groups)*8, size*8/max(s.bw, 1))
-	if s.bw == 0 {
-		s.packLeft = int(groups) * 8
-	}
-	return nil
-}
-
-// unpack returns the i-th bw-bit value of the current bit-packed run (little-endian bit order).
-func (s *strPages) unpack(i int) int {
-	if s.bw == 0 {
-		return 0
-	}
-	bit := i * s.bw
-	var v uint64
-	end := min((bit+s.bw+7)/8, len(s.packed))
-	for k := end - 1; k >= bit/8; k-- {
-		v = v<<8 | uint64(s.packed[k])
-	}
-	return int((v >> (bit % 8)) & (1<<s.bw - 1))
 }

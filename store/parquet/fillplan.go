@@ -64,23 +64,41 @@ func planFor(t *schema.Table, cols []colDec) *fillPlan {
 	return p
 }
 
-// fill reads row rd.row into the event e (of the plan's type).
-func (p *fillPlan) fill(e schema.Stored, rd *batchRows) {
-	base := reflect.ValueOf(e).UnsafePointer()
-	row := rd.row
+// columns returns, for a decoded batch of n > 0 rows, where each step's column values start (nil for
+// levels), into cols[:0]: fill then indexes them without slice headers and bounds checks.
+func (p *fillPlan) columns(rd *batchRows, n int, cols []unsafe.Pointer) []unsafe.Pointer {
+	cols = cols[:0]
 	for _, s := range p.steps {
 		c := &rd.cols[s.col]
-		at := unsafe.Add(base, s.off)
+		var at unsafe.Pointer
 		switch s.kind {
 		case fillInt:
-			*(*int64)(at) = c.ints[row]
+			at = unsafe.Pointer(unsafe.SliceData(c.ints[:n]))
 		case fillFloat:
-			*(*float64)(at) = c.floats[row]
+			at = unsafe.Pointer(unsafe.SliceData(c.floats[:n]))
 		case fillString:
-			*(*string)(at) = c.strs[row]
+			at = unsafe.Pointer(unsafe.SliceData(c.strs[:n]))
+		}
+		cols = append(cols, at)
+	}
+	return cols
+}
+
+// fill reads row rd.row into the event e (of the plan's type); cols are columns' result for the batch
+// (rd.row is below its n).
+func (p *fillPlan) fill(e schema.Stored, rd *batchRows, cols []unsafe.Pointer) {
+	base := reflect.ValueOf(e).UnsafePointer()
+	row := rd.row
+	for i, s := range p.steps {
+		at := unsafe.Add(base, s.off)
+		switch s.kind {
+		case fillInt, fillFloat: // 8-byte words
+			*(*uint64)(at) = *(*uint64)(unsafe.Add(cols[i], 8*row))
+		case fillString:
+			*(*string)(at) = *(*string)(unsafe.Add(cols[i], unsafe.Sizeof("")*uintptr(row)))
 		case fillLevels:
 			l := (*[]schema.Level)(at)
-			*l = levelsOf(c, &rd.cols[s.col+1], &rd.cols[s.col+2], row, *l)
+			*l = levelsOf(&rd.cols[s.col], &rd.cols[s.col+1], &rd.cols[s.col+2], row, *l)
 		}
 	}
 }

@@ -7,19 +7,22 @@ import (
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/parquet"
-	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
 
 // intPages decodes a required, non-repeated INT64 column chunk straight from its pages, DELTA_BINARY_PACKED
 // (how okxtape writes integers and timestamps) a miniblock at a time, or PLAIN; with plainOnly, a DOUBLE
-// chunk's PLAIN pages as the doubles' bits. Chunks with other encodings (dictionaries) use arrow-go's readers.
+// chunk's PLAIN or BYTE_STREAM_SPLIT pages as the doubles' bits. Chunks with other encodings (dictionaries)
+// use arrow-go's readers.
 type intPages struct {
-	pr        file.PageReader
+	pr        *chunkPages
 	page      []byte // the data page's bytes not yet consumed
 	left      int    // values of the page not yet returned
 	plain     bool
-	plainOnly bool // a DOUBLE chunk: only PLAIN pages
+	plainOnly bool // a DOUBLE chunk: PLAIN or BYTE_STREAM_SPLIT pages
+	// BYTE_STREAM_SPLIT (doubles): the page's 8 byte streams of splitN values each; splitPos values read.
+	split            bool
+	splitN, splitPos int
 	// DELTA_BINARY_PACKED state.
 	perBlock, perMini int    // values per block and per miniblock
 	widths            []byte // bit widths of the current block's miniblocks
@@ -34,6 +37,9 @@ const maxMiniValues = 512
 
 var errIntPage = errors.New("damaged integer page")
 
+// littleEndian: PLAIN words can be copied from a page as they are.
+var littleEndian = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
 // fastWords reports whether a column chunk's encodings are all ones intPages decodes (for a DOUBLE chunk,
 // deltas excluded).
 func fastWords(cc *metadata.ColumnChunkMetaData, doubles bool) bool {
@@ -44,6 +50,10 @@ func fastWords(cc *metadata.ColumnChunkMetaData, doubles bool) bool {
 			if doubles {
 				return false
 			}
+		case parquet.Encodings.ByteStreamSplit:
+			if !doubles {
+				return false
+			}
 		default:
 			return false
 		}
@@ -51,7 +61,7 @@ func fastWords(cc *metadata.ColumnChunkMetaData, doubles bool) bool {
 	return true
 }
 
-func (s *intPages) reset(pr file.PageReader, plainOnly bool) {
+func (s *intPages) reset(pr *chunkPages, plainOnly bool) {
 	s.pr, s.page, s.left, s.bufPos, s.bufLen, s.plainOnly = pr, nil, 0, 0, 0, plainOnly
 }
 
@@ -72,67 +82,96 @@ func (s *intPages) read(out []int64) (int, error) {
 			continue
 		}
 		k := min(len(out)-got, s.left)
-		var err error
-		if s.plain {
-			if len(s.page) < 8*k {
-				return got, errIntPage
-			}
-			for i := range k {
-				out[got+i] = int64(binary.LittleEndian.Uint64(s.page[8*i:]))
-			}
-			s.page = s.page[8*k:]
-		} else {
-			err = s.deltas(out[got : got+k])
-		}
-		if err != nil {
+		if err := s.take(out[got : got+k]); err != nil {
 			return got, err
 		}
 		got += k
-		s.left -= k
 	}
 	return got, nil
 }
 
+// take decodes the next len(out) values of the page (len(out) <= s.left).
+func (s *intPages) take(out []int64) error {
+	k := len(out)
+	if s.split {
+		n, d := s.splitN, s.page
+		if s.splitPos+k > n || len(d) < 8*n {
+			return errIntPage
+		}
+		for i := range out {
+			j := s.splitPos + i
+			out[i] = int64(uint64(d[j]) | uint64(d[n+j])<<8 | uint64(d[2*n+j])<<16 | uint64(d[3*n+j])<<24 |
+				uint64(d[4*n+j])<<32 | uint64(d[5*n+j])<<40 | uint64(d[6*n+j])<<48 | uint64(d[7*n+j])<<56)
+		}
+		s.splitPos += k
+	} else if s.plain {
+		if len(s.page) < 8*k {
+			return errIntPage
+		}
+		if littleEndian && k > 0 { // the words as they are in the page
+			copy(unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(out))), 8*k), s.page)
+		} else {
+			for i := range out {
+				out[i] = int64(binary.LittleEndian.Uint64(s.page[8*i:]))
+			}
+		}
+		s.page = s.page[8*k:]
+	} else if err := s.deltas(out); err != nil {
+		return err
+	}
+	s.left -= k
+	return nil
+}
+
 // nextPage moves to the next data page; false at the end of the chunk.
 func (s *intPages) nextPage() (bool, error) {
-	for s.pr.Next() {
-		pg := s.pr.Page()
-		data := pg.Data()
-		switch p := pg.(type) {
-		case *file.DataPageV1:
-		case *file.DataPageV2:
-			skip := int(p.DefinitionLevelByteLen()) + int(p.RepetitionLevelByteLen())
-			if skip < 0 || skip > len(data) {
-				return false, errIntPage
-			}
-			data = data[skip:]
-		case *file.DictionaryPage:
-			return false, fmt.Errorf("dictionary page in a chunk without dictionary encoding: %w", errIntPage)
-		default:
-			continue
-		}
-		n := int(pg.NumValues())
-		if n < 0 {
-			return false, errIntPage
-		}
-		s.page, s.left, s.bufPos, s.bufLen = data, n, 0, 0
-		switch enc := parquet.Encoding(pg.Encoding()); enc {
-		case parquet.Encodings.Plain:
-			s.plain = true
-		case parquet.Encodings.DeltaBinaryPacked:
-			if s.plainOnly {
-				return false, fmt.Errorf("delta-encoded doubles: %w", errIntPage)
-			}
-			s.plain = false
-			if err := s.header(n); err != nil {
-				return false, err
-			}
-		default:
-			return false, fmt.Errorf("integer page encoding %s: %w", enc, errIntPage)
-		}
-		return true, nil
+	pg, err := s.pr.next()
+	if err != nil || pg == nil {
+		return false, err
 	}
-	return false, s.pr.Err()
+	data := pg.data
+	switch pg.typ {
+	case pageDataV2:
+		data = data[pg.repLen+pg.defLen:]
+	case pageDictionary:
+		return false, fmt.Errorf("dictionary page in a chunk without dictionary encoding: %w", errIntPage)
+	}
+	if pg.n < 0 {
+		return false, errIntPage
+	}
+	if err := s.start(data, pg.n, pg.enc); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// start begins a page's value section data, of n values encoded with enc; n < 0: as many as the section
+// holds (a list page, whose value count is that of its levels holding one).
+func (s *intPages) start(data []byte, n int, enc parquet.Encoding) error {
+	s.page, s.left, s.bufPos, s.bufLen = data, n, 0, 0
+	s.plain, s.split = false, false
+	switch enc {
+	case parquet.Encodings.Plain:
+		s.plain = true
+		if n < 0 {
+			s.left = len(data) / 8
+		}
+	case parquet.Encodings.ByteStreamSplit:
+		if !s.plainOnly || len(data)%8 != 0 || n >= 0 && len(data) != 8*n {
+			return fmt.Errorf("byte-stream-split page of %d bytes for %d values: %w", len(data), n, errIntPage)
+		}
+		s.split, s.splitN, s.splitPos, s.left = true, len(data)/8, 0, len(data)/8
+	case parquet.Encodings.DeltaBinaryPacked:
+		if s.plainOnly {
+			return fmt.Errorf("delta-encoded doubles: %w", errIntPage)
+		}
+		if err := s.header(n); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("integer page encoding %s: %w", enc, errIntPage)
+	}
+	return nil
 }
 
 func (s *intPages) uvarint() (uint64, error) {
@@ -153,7 +192,8 @@ func (s *intPages) zigzag() (int64, error) {
 	return v, nil
 }
 
-// header reads a DELTA_BINARY_PACKED page header (block size, miniblocks per block, value count, first value).
+// header reads a DELTA_BINARY_PACKED page header (block size, miniblocks per block, value count, first value);
+// the count must be n unless n < 0.
 func (s *intPages) header(n int) error {
 	block, err1 := s.uvarint()
 	minis, err2 := s.uvarint()
@@ -163,7 +203,7 @@ func (s *intPages) header(n int) error {
 		return err
 	}
 	if minis == 0 || block == 0 || block%minis != 0 || block/minis > maxMiniValues || (block/minis)%8 != 0 ||
-		count != uint64(n) {
+		n >= 0 && count != uint64(n) || count > 1<<31 {
 		return fmt.Errorf("delta header block %d, miniblocks %d, %d values for %d: %w", block, minis, count, n, errIntPage)
 	}
 	s.perBlock, s.perMini = int(block), int(block/minis)
@@ -171,7 +211,7 @@ func (s *intPages) header(n int) error {
 		s.widths = make([]byte, minis)
 	}
 	s.widths, s.mini = s.widths[:minis], int(minis) // no block read yet
-	s.last, s.first = first, true
+	s.last, s.first, s.left = first, true, int(count)
 	return nil
 }
 
@@ -183,9 +223,17 @@ func (s *intPages) deltas(out []int64) error {
 	}
 	for i < len(out) {
 		if s.bufPos == s.bufLen {
-			if err := s.nextMini(); err != nil {
+			if len(out)-i >= s.perMini && s.perMini > 0 { // a whole miniblock wanted: straight into out
+				if err := s.nextMini(out[i : i+s.perMini]); err != nil {
+					return err
+				}
+				i += s.perMini
+				continue
+			}
+			if err := s.nextMini(s.buf[:s.perMini]); err != nil {
 				return err
 			}
+			s.bufPos, s.bufLen = 0, s.perMini
 		}
 		k := copy(out[i:], s.buf[s.bufPos:s.bufLen])
 		i, s.bufPos = i+k, s.bufPos+k
@@ -193,8 +241,9 @@ func (s *intPages) deltas(out []int64) error {
 	return nil
 }
 
-// nextMini decodes the next miniblock (reading the next block's header when the block is done) into buf.
-func (s *intPages) nextMini() error {
+// nextMini decodes the next miniblock (reading the next block's header when the block is done) into dst
+// (perMini values).
+func (s *intPages) nextMini(dst []int64) error {
 	if s.mini == len(s.widths) {
 		md, err := s.zigzag()
 		if err != nil {
@@ -215,10 +264,18 @@ func (s *intPages) nextMini() error {
 	if len(s.page) < size {
 		return errIntPage
 	}
-	data := s.page[:size]
+	// Values are loaded 8 bytes at a time, from the miniblock and what follows it in the page (masked off),
+	// so only the page's last few values need the byte-wise path.
+	data := s.page[:min(len(s.page), size+8)]
 	s.page = s.page[size:]
 	v, md := s.last, s.minDelta
-	if w <= 56 && w > 0 { // each value within 8 bytes from its first: one unaligned load, unless at the end
+	switch {
+	case w == 0: // every delta is minDelta
+		for i := range s.perMini {
+			v += md
+			dst[i] = v
+		}
+	case w <= 56: // each value within 8 bytes from its first: one unaligned load
 		mask := uint64(1)<<uint(w) - 1
 		for i := range s.perMini {
 			bit := i * w
@@ -229,15 +286,15 @@ func (s *intPages) nextMini() error {
 				x = unpackBits(data, bit, w)
 			}
 			v += md + int64(x)
-			s.buf[i] = v
+			dst[i] = v
 		}
-	} else {
+	default:
 		for i := range s.perMini {
 			v += md + int64(unpackBits(data, i*w, w))
-			s.buf[i] = v
+			dst[i] = v
 		}
 	}
-	s.last, s.bufPos, s.bufLen = v, 0, s.perMini
+	s.last = v
 	return nil
 }
 

@@ -4,9 +4,10 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"unsafe"
 
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 
 	"github.com/okxtape/okxtape/schema"
 )
@@ -19,12 +20,16 @@ type RowReader struct {
 	path   string
 	t      *schema.Table
 	pf     *file.Reader
-	groups []int // row groups to read, in order
-	gi     int   // next of groups to open
-	left   int64 // rows of the open row group not yet decoded
+	src    chunkSource                     // pf's file, for the page readers of the column decoders
+	ccs    []*metadata.ColumnChunkMetaData // the open row group's column chunks, by column
+	span   []byte                          // the open row group's bytes (readSpan), from pageAlloc
+	groups []int                           // row groups to read, in order
+	gi     int                             // next of groups to open
+	left   int64                           // rows of the open row group not yet decoded
 	batch  int
 	rows   batchRows
-	plan   *fillPlan // nil: rows go through ReadRow
+	plan   *fillPlan        // nil: rows go through ReadRow
+	pcols  []unsafe.Pointer // the plan's columns in the batch (fillPlan.columns)
 	ev     schema.Stored
 	n      int // rows in the batch
 	read   int // rows passed on so far
@@ -33,11 +38,11 @@ type RowReader struct {
 // OpenRows opens path for reading the row groups rowGroups (nil: all) in the order given, in batches of
 // batch rows. The table and the column checks are ReadFile's.
 func OpenRows(path string, rowGroups []int, batch int) (*RowReader, error) {
-	pf, err := file.OpenParquetFile(path, false, file.WithReadProps(parquet.NewReaderProperties(pageAlloc)))
+	pf, src, err := openFile(path, nil)
 	if err != nil {
-		return nil, fmt.Errorf("open parquet %s: %w", path, err)
+		return nil, err
 	}
-	r, err := openRows(path, pf, rowGroups, batch)
+	r, err := openRows(path, pf, src, rowGroups, batch)
 	if err != nil {
 		pf.Close()
 		return nil, err
@@ -47,11 +52,11 @@ func OpenRows(path string, rowGroups []int, batch int) (*RowReader, error) {
 
 // OpenRowsOf is OpenRows on a file whose footer was read by FileFooter.
 func OpenRowsOf(ft *Footer, rowGroups []int, batch int) (*RowReader, error) {
-	pf, err := ft.open()
+	pf, src, err := ft.open()
 	if err != nil {
 		return nil, err
 	}
-	r, err := openRows(ft.Path, pf, rowGroups, batch)
+	r, err := openRows(ft.Path, pf, src, rowGroups, batch)
 	if err != nil {
 		pf.Close()
 		return nil, err
@@ -59,7 +64,7 @@ func OpenRowsOf(ft *Footer, rowGroups []int, batch int) (*RowReader, error) {
 	return r, nil
 }
 
-func openRows(path string, pf *file.Reader, rowGroups []int, batch int) (*RowReader, error) {
+func openRows(path string, pf *file.Reader, src chunkSource, rowGroups []int, batch int) (*RowReader, error) {
 	t := tableOfFile(path, pf)
 	if t == nil {
 		return nil, fmt.Errorf("parquet %s: cannot tell its dataset (no %s metadata, no dataset folder): %w",
@@ -81,7 +86,7 @@ func openRows(path string, pf *file.Reader, rowGroups []int, batch int) (*RowRea
 			return nil, fmt.Errorf("parquet %s: no row group %d (%d): %w", path, g, pf.NumRowGroups(), ErrIncompatibleFile)
 		}
 	}
-	return &RowReader{path: path, t: t, pf: pf, groups: rowGroups, batch: max(batch, 1), rows: batchRows{cols: cols},
+	return &RowReader{path: path, t: t, pf: pf, src: src, groups: rowGroups, batch: max(batch, 1), rows: batchRows{cols: cols},
 		plan: planFor(t, cols), ev: t.New()}, nil
 }
 
@@ -128,7 +133,7 @@ func (r *RowReader) ReadTo(max int, sink RowSink) (int, error) {
 				ev = r.ev
 			}
 			if r.plan != nil && reflect.TypeOf(ev) == r.plan.typ {
-				r.plan.fill(ev, rd)
+				r.plan.fill(ev, rd, r.pcols)
 			} else {
 				ev.ReadRow(rd)
 			}
@@ -172,6 +177,9 @@ func (r *RowReader) nextBatch() (err error) {
 		}
 	}
 	r.n, r.left = want, r.left-int64(want)
+	if r.plan != nil {
+		r.pcols = r.plan.columns(&r.rows, want, r.pcols)
+	}
 	return nil
 }
 
@@ -182,8 +190,21 @@ func (r *RowReader) openGroup(g int) (err error) {
 		}
 	}()
 	rg := r.pf.RowGroup(g)
+	r.ccs = r.ccs[:0]
 	for i := range r.rows.cols {
-		if err := r.rows.cols[i].open(rg); err != nil {
+		cc, err := rg.MetaData().ColumnChunk(r.rows.cols[i].leaf)
+		if err != nil {
+			return fmt.Errorf("column %s: %w", r.rows.cols[i].name, err)
+		}
+		r.ccs = append(r.ccs, cc)
+	}
+	src, span, err := readSpan(r.src, r.ccs, r.span)
+	r.span = span
+	if err != nil {
+		return err
+	}
+	for i := range r.rows.cols {
+		if err := r.rows.cols[i].open(rg, src, r.ccs[i]); err != nil {
 			return err
 		}
 	}
@@ -206,6 +227,10 @@ func (r *RowReader) Close() {
 	if r.pf != nil {
 		r.pf.Close()
 		r.pf = nil
+	}
+	if r.span != nil {
+		pageAlloc.Free(r.span)
+		r.span = nil
 	}
 }
 
@@ -314,7 +339,7 @@ var tsSeqTable = &schema.Table{Name: "ts and seq", Columns: []schema.Column{{Nam
 // cutting a row group into parts that keep arrival order; see replay's ParquetSource).
 func TsSeqOf(ft *Footer, rg int) (ts, seq []int64, err error) {
 	path := ft.Path
-	pf, err := ft.open()
+	pf, src, err := ft.open()
 	if err != nil {
 		return nil, nil, err
 	}
@@ -323,7 +348,7 @@ func TsSeqOf(ft *Footer, rg int) (ts, seq []int64, err error) {
 		pf.Close()
 		return nil, nil, fmt.Errorf("parquet %s: %w", path, err)
 	}
-	r := &RowReader{path: path, t: tsSeqTable, pf: pf, groups: []int{rg}, batch: readBatchRows, rows: batchRows{cols: cols}}
+	r := &RowReader{path: path, t: tsSeqTable, pf: pf, src: src, groups: []int{rg}, batch: readBatchRows, rows: batchRows{cols: cols}}
 	defer r.Close()
 	if cols[0].maxDef > 0 || cols[1].maxDef > 0 {
 		return nil, nil, fmt.Errorf("parquet %s: nullable ts or seq: %w", path, ErrIncompatibleFile)

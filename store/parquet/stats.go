@@ -5,7 +5,6 @@ import (
 	"math"
 	"sync"
 
-	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 )
@@ -65,6 +64,25 @@ func (f *Footer) Release() {
 	f.mu.Unlock()
 }
 
+// Forget forgets the announced opens but keeps the parsed footer for the next ones announced (Keep): for a
+// caller that can afford to hold it from listing to reading instead of parsing it twice.
+func (f *Footer) Forget() {
+	f.mu.Lock()
+	f.uses = 0
+	f.mu.Unlock()
+}
+
+// Size is the length of the footer as stored in the file (0 once it is dropped), a measure of what holding
+// it parsed costs.
+func (f *Footer) Size() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.md == nil {
+		return 0
+	}
+	return f.md.Size()
+}
+
 // FileStats reads a part file's footer: its row groups' statistics and whether it uses the by-instrument
 // row-group layout (rowgroups.go), under which its row groups may be read one by one in MinTs order.
 func FileStats(path string) (groups []GroupStats, byInst bool, err error) {
@@ -110,17 +128,13 @@ func FileFooter(path string) (groups []GroupStats, byInst bool, ft *Footer, err 
 }
 
 // open opens the file, with its parsed footer when it is kept.
-func (f *Footer) open() (*file.Reader, error) {
+func (f *Footer) open() (*file.Reader, chunkSource, error) {
 	f.mu.Lock()
 	md := f.md
 	f.mu.Unlock()
-	opts := []file.ReadOption{file.WithReadProps(parquet.NewReaderProperties(pageAlloc))}
-	if md != nil {
-		opts = append(opts, file.WithMetadata(md))
-	}
-	pf, err := file.OpenParquetFile(f.Path, false, opts...)
+	pf, src, err := openFile(f.Path, md)
 	if err != nil {
-		return nil, fmt.Errorf("open parquet %s: %w", f.Path, err)
+		return nil, chunkSource{}, err
 	}
 	f.mu.Lock()
 	if f.uses > 0 {
@@ -132,7 +146,7 @@ func (f *Footer) open() (*file.Reader, error) {
 		f.md = nil
 	}
 	f.mu.Unlock()
-	return pf, nil
+	return pf, src, nil
 }
 
 func colStats(rg *metadata.RowGroupMetaData, col int) metadata.TypedStatistics {
@@ -143,6 +157,11 @@ func colStats(rg *metadata.RowGroupMetaData, col int) metadata.TypedStatistics {
 	if err != nil {
 		return nil
 	}
+	return chunkStats(cc)
+}
+
+// chunkStats returns a column chunk's statistics when they hold a min and a max.
+func chunkStats(cc *metadata.ColumnChunkMetaData) metadata.TypedStatistics {
 	if ok, _ := cc.StatsSet(); !ok {
 		return nil
 	}
@@ -154,7 +173,11 @@ func colStats(rg *metadata.RowGroupMetaData, col int) metadata.TypedStatistics {
 }
 
 func byteStats(rg *metadata.RowGroupMetaData, col int) (lo, hi string, ok bool) {
-	st := colStats(rg, col)
+	return byteStatsOf(colStats(rg, col))
+}
+
+// byteStatsOf returns the bounds of byte-array statistics st of a column chunk without nulls.
+func byteStatsOf(st metadata.TypedStatistics) (lo, hi string, ok bool) {
 	if st == nil || st.NullCount() > 0 {
 		return "", "", false
 	}

@@ -285,3 +285,57 @@ func TestOwnRowGroupFromTwoSlices(t *testing.T) {
 		t.Errorf("%d own and %d packed row groups, want 1 and 1", own, packed)
 	}
 }
+
+// TestFooterKeptForAnnouncedOpens: a footer read by FileFooter stays parsed for the opens announced with
+// Keep, also after Forget (which Release does not allow), and is dropped after the last of them.
+func TestFooterKeptForAnnouncedOpens(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 13))
+	var evs []schema.Stored
+	for i := range 50 {
+		evs = append(evs, storetest.RandEvent(r, schema.TickerTable, uint64(i+1), storetest.Day0+int64(i)))
+	}
+	dir := t.TempDir()
+	s := NewSink(dir, Options{Logger: storetest.Quiet()})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pqWriteAll(t, s, map[*schema.Table][]schema.Stored{schema.TickerTable: evs})
+	parts, err := ListParts(dir, schema.TickerTable.Name, time.Time{}, time.Time{})
+	if err != nil || len(parts) != 1 {
+		t.Fatalf("parts %v, %v", parts, err)
+	}
+	read := func(ft *Footer) {
+		t.Helper()
+		rd, err := OpenRowsOf(ft, nil, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rd.Close()
+		if n, err := rd.Read(1000, func(schema.Stored) error { return nil }); err != nil || n != len(evs) {
+			t.Fatalf("read %d rows, %v", n, err)
+		}
+	}
+	_, _, ft, err := FileFooter(parts[0].Path)
+	if err != nil || ft.Size() == 0 {
+		t.Fatalf("footer size %d, %v", ft.Size(), err)
+	}
+	ft.Keep(3)
+	ft.Forget()
+	ft.Keep(2)
+	read(ft)
+	if ft.Size() == 0 {
+		t.Fatal("footer dropped before the last announced open")
+	}
+	read(ft)
+	if ft.Size() != 0 {
+		t.Fatal("footer still held after the last announced open")
+	}
+	read(ft) // parsed again
+	_, _, ft, _ = FileFooter(parts[0].Path)
+	ft.Release()
+	if ft.Size() != 0 {
+		t.Fatal("footer held after Release")
+	}
+	ft.Keep(1)
+	read(ft)
+}
