@@ -44,12 +44,6 @@ func (z *pageZstd) NewWriterLevel(w io.Writer, level int) (io.WriteCloser, error
 	return z.stream.NewWriterLevel(w, level)
 }
 
-// CompressBound is the capacity arrow-go's page writer gives the output buffer before each page. That buffer
-// is new with every column chunk, so the true bound (a little more than the page) is an allocation of the
-// page's size per column and row group, cleared and mostly unused: pages compress 2-10x. Half the page holds
-// nearly every compressed page, and EncodeAll appends past the capacity for the rest.
-func (z *pageZstd) CompressBound(n int64) int64 { return n/2 + 64 }
-
 func (z *pageZstd) Encode(dst, src []byte) []byte {
 	return z.EncodeLevel(dst, src, compress.DefaultCompressionLevel)
 }

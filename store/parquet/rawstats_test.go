@@ -1,47 +1,16 @@
 package parquet
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"testing"
 	"time"
 
-	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
 
 	"github.com/okxtape/okxtape/internal/storetest"
 	"github.com/okxtape/okxtape/schema"
 )
-
-// The page writer sizes its output buffer by CompressBound, which is below zstd's true bound: pages that
-// compress less than that (random bytes do not compress at all) must still come out whole.
-func TestPageZstdBeyondBound(t *testing.T) {
-	codec, err := compress.GetCodec(compress.Codecs.Zstd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := rand.New(rand.NewPCG(3, 4))
-	for _, n := range []int{1, 100, 64 << 10, 200 << 10, 1 << 20} {
-		random := make([]byte, n)
-		for i := range random {
-			random[i] = byte(r.Uint32())
-		}
-		text := bytes.Repeat([]byte(`{"arg":{"channel":"books5"}}`), n/28+1)[:n]
-		for _, src := range [][]byte{random, text} {
-			for _, level := range []int{compress.DefaultCompressionLevel, 7} {
-				var buf bytes.Buffer
-				buf.Grow(int(codec.CompressBound(int64(n))))
-				out := codec.EncodeLevel(buf.Bytes(), src, level)
-				back, err := compress.Decode(codec, nil, out)
-				if err != nil || !bytes.Equal(back, src) {
-					t.Fatalf("%d bytes at level %d: round trip failed (%v)", n, level, err)
-				}
-			}
-		}
-	}
-}
 
 // Raw frames are written without statistics (they prune nothing); the columns replay prunes by keep theirs.
 func TestRawFrameWithoutStats(t *testing.T) {
