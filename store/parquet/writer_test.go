@@ -10,6 +10,7 @@ import (
 
 	"github.com/okxtape/okxtape/internal/storetest"
 	"github.com/okxtape/okxtape/schema"
+	"github.com/okxtape/okxtape/store"
 )
 
 // Raw frames are written without statistics (they prune nothing); the columns replay prunes by keep theirs.
@@ -46,4 +47,31 @@ func TestRawFrameWithoutStats(t *testing.T) {
 		}
 	}
 	storetest.SameEvents(t, storetest.BySeq(pqReadAll(t, dir)["raw"]), evs)
+}
+
+// A buffer written early under memory pressure gives its memory back by moving its rows to a new buffer,
+// whose dictionaries hold only the values those rows use: the sink's running count of buffered bytes must
+// follow (it decides when to write early).
+func TestBufferedCountAfterRelease(t *testing.T) {
+	s := NewSink(t.TempDir(), Options{MaxBufferedBytes: 64 << 10, Logger: storetest.Quiet()})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	chans := []string{"books5", "bbo-tbt", "trades", "tickers", "books", "funding-rate"}
+	seq := uint64(0)
+	for round := range 40 {
+		var evs []schema.Stored
+		for i := range 200 {
+			seq++
+			ch := chans[(i*7+round)%len(chans)]
+			evs = append(evs, &schema.Raw{Header: schema.Header{Seq: seq, Ts: storetest.Day0 + int64(seq), Channel: ch,
+				InstID: fmt.Sprintf("I%d-USDT", i%12)}, Endpoint: "public", Frame: fmt.Sprintf(`{"arg":{"channel":"%s"},"n":%d}`, ch, seq)})
+		}
+		if err := s.Write(context.Background(), store.Batch{Table: schema.RawTable, Events: evs}); err != nil {
+			t.Fatal(err)
+		}
+		if got := s.bufferedNow(); got != s.buffered {
+			t.Fatalf("round %d: buffered %d bytes by the running count, %d in the buffers", round, s.buffered, got)
+		}
+	}
 }
