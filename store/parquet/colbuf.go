@@ -177,6 +177,10 @@ func (c *colBuf) putStr(v string) int {
 		c.offs = append(c.offs, int32(len(c.data)))
 		return len(v) + 4
 	}
+	if k := len(c.idx); k > 0 && c.dictVals[c.idx[k-1]] == v { // mostly runs of one value (an instrument's buffer)
+		c.idx = append(c.idx, c.idx[k-1])
+		return 4
+	}
 	n := 4
 	i, ok := c.dictIdx[v]
 	if !ok {

@@ -121,8 +121,8 @@ func (w *fileWriter) group(ib *instBuf, mode int) (delta int, err error) {
 			cut, w.sufMin = groupCut(src, w.target, w.target/4, w.sufMin)
 			if cut == 0 && src.rows < 2*w.target {
 				if src != b { // keep the rows sorted, so the next look needs no sort unless more come late
-					b.reset()
-					b.appendRows(src, nil, 0, src.rows)
+					ib.buf, w.sorted = src, b
+					b = src
 				}
 				ib.retry = b.rows + max(w.target/8, 1)
 				return
@@ -135,12 +135,11 @@ func (w *fileWriter) group(ib *instBuf, mode int) (delta int, err error) {
 			return
 		}
 		ib.grouped = true
-		if src == b {
-			b.dropFront(cut)
-		} else {
-			b.reset()
-			b.appendRows(src, nil, cut, src.rows)
+		if src != b { // the sorted copy becomes the instrument's buffer (no copying the rows left back)
+			ib.buf, w.sorted = src, b
+			b = src
 		}
+		b.dropFront(cut)
 		b.sorted = true
 		ib.retry = 0
 		if mode == groupEarly || mode == groupNormal && b.rows < w.target+w.target/4 {
@@ -186,6 +185,10 @@ func (w *fileWriter) flushLargest(release bool) (int, error) {
 		nb := newRowBuf(w.tp.t)
 		nb.appendRows(ib.buf, nil, 0, ib.buf.rows)
 		nb.sorted = true
+		// The copy's dictionary holds only the values its rows use: count the difference.
+		moved := nb.bytes - ib.buf.bytes
+		d += moved
+		w.buffered += moved
 		ib.buf = nb
 	}
 	return d, err

@@ -45,7 +45,8 @@ type tableProps struct {
 // dictionary string columns (never for floats), DELTA_BINARY_PACKED for integers and timestamps (lists
 // too), PLAIN for floats (BYTE_STREAM_SPLIT measured 17-160 % larger for prices and sizes) except the running
 // totals marked Split (BYTE_STREAM_SPLIT: 18 % smaller for the 24 h volumes), zstd everywhere,
-// statistics on, and the sort order (inst_id, ts, seq) of every row group recorded as sorting_columns.
+// statistics on (but for raw frames), and the sort order (inst_id, ts, seq) of every row group recorded as
+// sorting_columns.
 func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 	pqs, err := pqarrow.ToParquet(ArrowSchema(t), nil, pqarrow.NewArrowWriterProperties())
 	if err != nil {
@@ -67,6 +68,11 @@ func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 	if t.Kind == schema.KindRaw && o.RawFrameLevel > 0 {
 		// Raw frames are most of a store's bytes and compress much better at a higher level.
 		opts = append(opts, parquet.WithCompressionLevelFor("frame", o.RawFrameLevel))
+	}
+	if t.Kind == schema.KindRaw {
+		// A raw frame's min and max (whole frames, in every page header and column chunk) prune nothing and
+		// cost write CPU and footer bytes.
+		opts = append(opts, parquet.WithStatsFor("frame", false))
 	}
 	var sorting []parquet.SortingColumn
 	for _, name := range []string{"inst_id", "ts", "seq"} {
