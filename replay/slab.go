@@ -8,6 +8,8 @@ import (
 
 // slab holds the rows of one loaded part by value, so that keeping a row costs no allocation; slabs are
 // reused from part to part. Rows are read straight into their slot (slot, then commit) or copied in (add).
+// A committed row stays where it is until reset: a slab that grows moves on to new memory and leaves its
+// earlier rows, unchanged, to the entries that point at them.
 type slab interface {
 	reset()
 	// grow makes room for n more rows.
@@ -16,10 +18,10 @@ type slab interface {
 	// uncommitted slot is returned again by the next slot).
 	slot() schema.Stored
 	commit()
-	// add copies e (an event of the slab's kind) into the slab.
-	add(e schema.Stored)
+	// add copies e (an event of the slab's kind) into the slab and returns the copy.
+	add(e schema.Stored) schema.Stored
 	len() int
-	// at returns the i-th row; valid until the next reset, and only once the part is fully loaded.
+	// at returns the i-th row; valid until the next reset.
 	at(i int) schema.Stored
 }
 
@@ -46,8 +48,13 @@ func (s *valueSlab[T, P]) slot() schema.Stored {
 	}
 	return P(&s.rows[s.n])
 }
-func (s *valueSlab[T, P]) commit()                { s.n++ }
-func (s *valueSlab[T, P]) add(e schema.Stored)    { *s.slot().(P) = *e.(P); s.n++ }
+func (s *valueSlab[T, P]) commit() { s.n++ }
+func (s *valueSlab[T, P]) add(e schema.Stored) schema.Stored {
+	p := s.slot().(P)
+	*p = *e.(P)
+	s.n++
+	return p
+}
 func (s *valueSlab[T, P]) len() int               { return s.n }
 func (s *valueSlab[T, P]) at(i int) schema.Stored { return P(&s.rows[i]) }
 
@@ -120,7 +127,7 @@ func (s *bookSlab) place(bids, asks []schema.Level) (b, a []schema.Level) {
 	return s.arena[lo:mid:mid], s.arena[mid:hi:hi]
 }
 
-func (s *bookSlab) add(e schema.Stored) {
+func (s *bookSlab) add(e schema.Stored) schema.Stored {
 	src := e.(*schema.Book)
 	if s.n == len(s.rows) {
 		s.rows = append(s.rows, schema.Book{})
@@ -131,6 +138,7 @@ func (s *bookSlab) add(e schema.Stored) {
 	s.rows[s.n] = schema.Book{Header: src.Header, Action: src.Action, SeqID: src.SeqID, PrevSeqID: src.PrevSeqID,
 		Checksum: src.Checksum, Bids: bids, Asks: asks}
 	s.n++
+	return &s.rows[s.n-1]
 }
 func (s *bookSlab) at(i int) schema.Stored { return &s.rows[i] }
 
@@ -188,7 +196,11 @@ func (s *cloneSlab) slot() schema.Stored {
 	}
 	return s.next
 }
-func (s *cloneSlab) commit()                { s.rows = append(s.rows, s.next); s.next = nil }
-func (s *cloneSlab) add(e schema.Stored)    { s.rows = append(s.rows, schema.Clone(e)) }
+func (s *cloneSlab) commit() { s.rows = append(s.rows, s.next); s.next = nil }
+func (s *cloneSlab) add(e schema.Stored) schema.Stored {
+	c := schema.Clone(e)
+	s.rows = append(s.rows, c)
+	return c
+}
 func (s *cloneSlab) len() int               { return len(s.rows) }
 func (s *cloneSlab) at(i int) schema.Stored { return s.rows[i] }
