@@ -35,8 +35,7 @@ type loaded struct {
 
 type group struct {
 	id   streamID
-	ents []entry
-	idx  []int32
+	ents []entry // ev nil: a context row
 }
 
 // dataset is the per-table state: the matcher, each stream's running maximum ts, and reusable parts.
@@ -128,7 +127,7 @@ func (s *Stream) read(j *job) (*loaded, error) {
 		return nil, nil
 	}
 	for i := range l.groups[:l.ng] {
-		l.groups[i].keys(l.slab)
+		l.groups[i].keys()
 	}
 	return l, nil
 }
@@ -147,25 +146,28 @@ type loader struct {
 func (ld *loader) Slot() schema.Stored { return ld.l.slab.slot() }
 
 func (ld *loader) Row(e schema.Stored) error {
-	if ld.take(e) {
-		ld.l.slab.commit()
+	if g, h := ld.take(e); g != nil {
+		ld.l.slab.commit() // e is now a row of the slab
+		g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq, ev: e})
 	}
 	return nil
 }
 
 func (ld *loader) add(e schema.Stored) error {
-	if ld.take(e) {
-		ld.l.slab.add(e)
+	if g, h := ld.take(e); g != nil {
+		g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq, ev: ld.l.slab.add(e)})
 	}
 	return nil
 }
 
-// take records the entry of row e in its stream's group and reports whether e goes into the slab (false for
-// rows outside the selection and for context rows).
-func (ld *loader) take(e schema.Stored) bool {
+// take returns the group of row e and its header when e goes into the slab (the caller then adds its
+// entry), else nil: for rows outside the selection, and for context rows, whose entry (without an event)
+// it adds itself. A row's entry points at its slab row: a slab that grows keeps its earlier rows where they
+// were (see slab).
+func (ld *loader) take(e schema.Stored) (*group, *schema.Header) {
 	h := e.Hdr()
 	if !ld.m.ts(h.Ts) {
-		return false
+		return nil, nil
 	}
 	if ld.first || h.Channel != ld.lastCh || h.InstID != ld.lastIns {
 		ld.first, ld.lastCh, ld.lastIns = false, h.Channel, h.InstID
@@ -174,17 +176,14 @@ func (ld *loader) take(e schema.Stored) bool {
 		}
 	}
 	if !ld.ok {
-		return false
+		return nil, nil
 	}
 	g := ld.g
 	if ld.ownTo != 0 && h.Ts >= ld.ownTo {
-		g.idx = append(g.idx, -1) // context: counts for the keys only
-		g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq})
-		return false
+		g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq}) // context: counts for the keys only
+		return nil, nil
 	}
-	g.idx = append(g.idx, int32(ld.l.slab.len()))
-	g.ents = append(g.ents, entry{ts: h.Ts, seq: h.Seq})
-	return true
+	return g, h
 }
 
 // reset empties a reused loaded part for a part of about rows rows.
@@ -197,20 +196,18 @@ func (l *loaded) reset(rows int64) {
 		g := &l.groups[i]
 		// Not cleared: the entries' events are the slab's own rows (or, for kinds without a slab, events
 		// that the next part's entries replace).
-		g.ents, g.idx = g.ents[:0], g.idx[:0]
+		g.ents = g.ents[:0]
 	}
 	l.ng = 0
 	clear(l.gidx)
 }
 
-// keys links a read group's entries to their rows in sl, puts them in arrival (seq) order when the file
-// order differed, sets each merge key to the running maximum ts, and drops the context rows.
-func (g *group) keys(sl slab) {
+// keys puts a read group's entries in arrival (seq) order when the file order differed, sets each merge key
+// to the running maximum ts, and drops the context rows.
+func (g *group) keys() {
 	sorted, context := true, false
-	for k, ix := range g.idx {
-		if ix >= 0 {
-			g.ents[k].ev = sl.at(int(ix))
-		} else {
+	for k := range g.ents {
+		if g.ents[k].ev == nil {
 			context = true
 		}
 		if k > 0 && g.ents[k].seq < g.ents[k-1].seq {

@@ -8,6 +8,8 @@ import (
 
 // slab holds the rows of one loaded part by value, so that keeping a row costs no allocation; slabs are
 // reused from part to part. Rows are read straight into their slot (slot, then commit) or copied in (add).
+// A committed row stays where it is until reset: a slab that grows moves on to new memory and leaves its
+// earlier rows, unchanged, to the entries that point at them.
 type slab interface {
 	reset()
 	// grow makes room for n more rows.
@@ -16,10 +18,10 @@ type slab interface {
 	// uncommitted slot is returned again by the next slot).
 	slot() schema.Stored
 	commit()
-	// add copies e (an event of the slab's kind) into the slab.
-	add(e schema.Stored)
+	// add copies e (an event of the slab's kind) into the slab and returns the copy.
+	add(e schema.Stored) schema.Stored
 	len() int
-	// at returns the i-th row; valid until the next reset, and only once the part is fully loaded.
+	// at returns the i-th row; valid until the next reset.
 	at(i int) schema.Stored
 }
 
@@ -46,22 +48,27 @@ func (s *valueSlab[T, P]) slot() schema.Stored {
 	}
 	return P(&s.rows[s.n])
 }
-func (s *valueSlab[T, P]) commit()                { s.n++ }
-func (s *valueSlab[T, P]) add(e schema.Stored)    { *s.slot().(P) = *e.(P); s.n++ }
+func (s *valueSlab[T, P]) commit() { s.n++ }
+func (s *valueSlab[T, P]) add(e schema.Stored) schema.Stored {
+	p := s.slot().(P)
+	*p = *e.(P)
+	s.n++
+	return p
+}
 func (s *valueSlab[T, P]) len() int               { return s.n }
 func (s *valueSlab[T, P]) at(i int) schema.Stored { return P(&s.rows[i]) }
 
 // bookSlab stores book messages; their levels go into one flat arena shared by the part's rows (each row's
 // Bids and Asks are capped sub-slices of it), so rows and levels stay packed and a reused slab allocates
-// nothing per row once the arena has grown to the size of a part. A row is read into its slot with sides
-// in two reused scratch buffers, and commit moves the levels into the arena. A full arena is replaced, not
+// nothing per row once the arena has grown to the size of a part. A row is read into its slot with its bids
+// in the arena's free tail and its asks in a reused scratch buffer, and commit moves the asks after them. A full arena is replaced, not
 // grown: rows already added keep pointing at the old one, which stays valid until the slab is reset.
 // rows[n:] are spare slots.
 type bookSlab struct {
-	rows       []schema.Book
-	n          int
-	arena      []schema.Level
-	bids, asks []schema.Level // the slot's sides before commit
+	rows  []schema.Book
+	n     int
+	arena []schema.Level
+	asks  []schema.Level // the slot's asks before commit (its bids are read into the arena)
 }
 
 func (s *bookSlab) reset()     { s.n, s.arena = 0, s.arena[:0] }
@@ -72,16 +79,41 @@ func (s *bookSlab) slot() schema.Stored {
 		s.rows = append(s.rows, schema.Book{})
 		s.rows = s.rows[:cap(s.rows)]
 	}
+	if cap(s.arena)-len(s.arena) < slotRoom {
+		s.arena = make([]schema.Level, 0, max(2*cap(s.arena), 4096))
+	}
 	b := &s.rows[s.n]
-	b.Bids, b.Asks = s.bids[:0], s.asks[:0]
+	// The bids are read straight into the arena's free tail (commit then keeps them there), the asks into
+	// scratch; a side too long for the tail is read elsewhere by the reader's append and copied by commit.
+	b.Bids, b.Asks = s.arena[len(s.arena):], s.asks[:0]
 	return b
 }
 
+// slotRoom is the free arena a slot starts with: room for most book messages' bids.
+const slotRoom = 512
+
 func (s *bookSlab) commit() {
 	b := &s.rows[s.n]
-	s.bids, s.asks = b.Bids[:0], b.Asks[:0] // keep what the reader grew
-	b.Bids, b.Asks = s.place(b.Bids, b.Asks)
+	s.asks = b.Asks[:0] // keep what the reader grew
+	lo, nb := len(s.arena), len(b.Bids)
+	if nb > 0 && nb <= cap(s.arena)-lo && &b.Bids[0] == &s.arena[:lo+1][lo] { // the bids are in place
+		s.arena = s.arena[:lo+nb]
+		b.Bids = s.arena[lo : lo+nb : lo+nb]
+		b.Asks = s.placeSide(b.Asks)
+	} else {
+		b.Bids, b.Asks = s.place(b.Bids, b.Asks)
+	}
 	s.n++
+}
+
+// placeSide copies a side into the arena after the last row's and returns it there.
+func (s *bookSlab) placeSide(side []schema.Level) []schema.Level {
+	if len(s.arena)+len(side) > cap(s.arena) {
+		s.arena = make([]schema.Level, 0, max(2*cap(s.arena), len(side), 4096))
+	}
+	lo := len(s.arena)
+	s.arena = append(s.arena, side...)
+	return s.arena[lo:len(s.arena):len(s.arena)]
 }
 
 // place copies a row's sides into the arena and returns them there.
@@ -95,7 +127,7 @@ func (s *bookSlab) place(bids, asks []schema.Level) (b, a []schema.Level) {
 	return s.arena[lo:mid:mid], s.arena[mid:hi:hi]
 }
 
-func (s *bookSlab) add(e schema.Stored) {
+func (s *bookSlab) add(e schema.Stored) schema.Stored {
 	src := e.(*schema.Book)
 	if s.n == len(s.rows) {
 		s.rows = append(s.rows, schema.Book{})
@@ -106,6 +138,7 @@ func (s *bookSlab) add(e schema.Stored) {
 	s.rows[s.n] = schema.Book{Header: src.Header, Action: src.Action, SeqID: src.SeqID, PrevSeqID: src.PrevSeqID,
 		Checksum: src.Checksum, Bids: bids, Asks: asks}
 	s.n++
+	return &s.rows[s.n-1]
 }
 func (s *bookSlab) at(i int) schema.Stored { return &s.rows[i] }
 
@@ -163,7 +196,11 @@ func (s *cloneSlab) slot() schema.Stored {
 	}
 	return s.next
 }
-func (s *cloneSlab) commit()                { s.rows = append(s.rows, s.next); s.next = nil }
-func (s *cloneSlab) add(e schema.Stored)    { s.rows = append(s.rows, schema.Clone(e)) }
+func (s *cloneSlab) commit() { s.rows = append(s.rows, s.next); s.next = nil }
+func (s *cloneSlab) add(e schema.Stored) schema.Stored {
+	c := schema.Clone(e)
+	s.rows = append(s.rows, c)
+	return c
+}
 func (s *cloneSlab) len() int               { return len(s.rows) }
 func (s *cloneSlab) at(i int) schema.Stored { return s.rows[i] }

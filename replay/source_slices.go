@@ -79,7 +79,7 @@ func (gs *groupStream) read(ctx context.Context, first, rows int, last bool, sin
 			return err
 		}
 	}
-	got, err := gs.r.ReadTo(rows, &ctxSink{RowSink: sink, ctx: ctx})
+	got, err := readChecked(ctx, gs.r, rows, sink)
 	gs.pos += got
 	if err == nil && got != rows {
 		err = fmt.Errorf("row group %d: rows %d-%d: read %d", gs.rg, first, first+rows, got)

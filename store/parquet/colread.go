@@ -3,6 +3,7 @@ package parquet
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/parquet"
@@ -575,6 +576,27 @@ func takeRows[T any](c *colDec, n, rows int, buf, vals []T) ([]T, int, error) {
 	base := len(vals) - v0
 	i := c.lpos
 	defs, reps := c.defs[:c.llen], c.reps[:c.llen]
+	if c.nv == c.llen { // every level holds a value: value k is level k, only the row starts to find
+		// Without a branch per level: each level's offset is written at offs[m], and m moves past it
+		// only at a row start; the loop stops before the start of row n+1.
+		m0 := len(c.offs)
+		offs := slices.Grow(c.offs, len(reps)-i)[:m0+len(reps)-i]
+		m, lim := m0, m0+n-rows
+		for ; i < len(reps); i++ {
+			z := 0
+			if reps[i] == 0 {
+				z = 1
+			}
+			if m+z > lim {
+				break
+			}
+			offs[m] = int32(base + i)
+			m += z
+		}
+		c.offs, rows = offs[:m], rows+m-m0
+		c.lpos, c.vpos = i, i
+		return append(vals, buf[v0:i]...), rows, nil
+	}
 	for ; i < len(defs); i++ {
 		if reps[i] == 0 {
 			if rows == n {

@@ -1,8 +1,10 @@
 package parquet
 
 import (
+	"cmp"
 	"math"
 	"reflect"
+	"slices"
 	"sync"
 	"unsafe"
 
@@ -34,7 +36,9 @@ type fillStep struct {
 
 type fillPlan struct {
 	typ   reflect.Type // the event's pointer type
-	steps []fillStep
+	steps []fillStep   // the word steps (ints, floats), then the strings, then the levels
+	words int          // steps[:words] are word steps
+	strs  int          // steps[words:strs] are string steps
 }
 
 var fillPlans sync.Map // *schema.Table -> *fillPlan (nil: none)
@@ -89,17 +93,18 @@ func (p *fillPlan) columns(rd *batchRows, n int, cols []unsafe.Pointer) []unsafe
 func (p *fillPlan) fill(e schema.Stored, rd *batchRows, cols []unsafe.Pointer) {
 	base := reflect.ValueOf(e).UnsafePointer()
 	row := rd.row
-	for i, s := range p.steps {
-		at := unsafe.Add(base, s.off)
-		switch s.kind {
-		case fillInt, fillFloat: // 8-byte words
-			*(*uint64)(at) = *(*uint64)(unsafe.Add(cols[i], 8*row))
-		case fillString:
-			*(*string)(at) = *(*string)(unsafe.Add(cols[i], unsafe.Sizeof("")*uintptr(row)))
-		case fillLevels:
-			l := (*[]schema.Level)(at)
-			*l = levelsOf(&rd.cols[s.col], &rd.cols[s.col+1], &rd.cols[s.col+2], row, *l)
-		}
+	steps := p.steps[:len(cols)] // as many as cols (columns)
+	i := 0
+	for ; i < p.words; i++ { // 8-byte words: no switch per value
+		*(*uint64)(unsafe.Add(base, steps[i].off)) = *(*uint64)(unsafe.Add(cols[i], 8*row))
+	}
+	for ; i < p.strs; i++ {
+		*(*string)(unsafe.Add(base, steps[i].off)) = *(*string)(unsafe.Add(cols[i], unsafe.Sizeof("")*uintptr(row)))
+	}
+	for ; i < len(steps); i++ {
+		l := (*[]schema.Level)(unsafe.Add(base, steps[i].off))
+		c := steps[i].col
+		*l = levelsOf(&rd.cols[c], &rd.cols[c+1], &rd.cols[c+2], row, *l)
 	}
 }
 
@@ -207,6 +212,26 @@ func buildPlan(t *schema.Table) *fillPlan {
 	}
 	if !reflect.DeepEqual(ev, again) {
 		return nil
+	}
+	// fill runs the steps grouped by kind (each writes its own field, so the order does not matter).
+	class := func(s fillStep) int {
+		switch s.kind {
+		case fillInt, fillFloat:
+			return 0
+		case fillString:
+			return 1
+		}
+		return 2
+	}
+	slices.SortStableFunc(p.steps, func(a, b fillStep) int { return cmp.Compare(class(a), class(b)) })
+	for _, s := range p.steps {
+		switch s.kind {
+		case fillInt, fillFloat:
+			p.words++
+			p.strs++
+		case fillString:
+			p.strs++
+		}
 	}
 	return p
 }

@@ -275,6 +275,15 @@ func (s *intPages) nextMini(dst []int64) error {
 			v += md
 			dst[i] = v
 		}
+	case littleEndian && w <= 56 && len(data) >= size+8: // as below, every load within data: unchecked
+		mask := uint64(1)<<uint(w) - 1
+		p := unsafe.Pointer(unsafe.SliceData(data))
+		for i := range dst[:s.perMini] {
+			bit := uint(i * w)
+			x := *(*uint64)(unsafe.Add(p, bit>>3)) >> (bit & 7) & mask
+			v += md + int64(x)
+			dst[i] = v
+		}
 	case w <= 56: // each value within 8 bytes from its first: one unaligned load
 		mask := uint64(1)<<uint(w) - 1
 		for i := range s.perMini {

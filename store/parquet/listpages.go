@@ -51,20 +51,12 @@ func (l *listPages) batch(n int64, vals []int64, defs, reps []int16) (int64, int
 		}
 	}
 	k := int(min(n, int64(l.left), int64(len(defs)), int64(len(reps))))
-	if err := l.rep.levels(reps[:k]); err != nil {
+	if _, err := l.rep.levelsMax(reps[:k]); err != nil {
 		return 0, 0, err
 	}
-	if err := l.def.levels(defs[:k]); err != nil {
+	nv, err := l.def.levelsMax(defs[:k])
+	if err != nil {
 		return 0, 0, err
-	}
-	nv := 0
-	for i, d := range defs[:k] {
-		if d > l.maxDef || reps[i] > l.maxRep || d < 0 || reps[i] < 0 {
-			return 0, 0, fmt.Errorf("levels %d/%d above %d/%d: %w", d, reps[i], l.maxDef, l.maxRep, errListPage)
-		}
-		if d == l.maxDef {
-			nv++
-		}
 	}
 	if nv > len(vals) {
 		return 0, 0, errListPage
@@ -132,6 +124,7 @@ type hybrid struct {
 	packed   []byte // the current bit-packed run's bytes
 	packLeft int    // values left in it
 	packPos  int    // next value in it
+	max      int16  // the largest valid level (levelSection)
 }
 
 func (h *hybrid) init(data []byte, bw int) {
@@ -142,6 +135,7 @@ func (h *hybrid) init(data []byte, bw int) {
 // after them. n is the section's length in bytes (v2 pages), or -1 when a 4-byte length precedes it (v1);
 // max 0 means the page has no such section and every level is 0.
 func (h *hybrid) levelSection(data []byte, n int, max int16) ([]byte, error) {
+	h.max = max
 	if max == 0 {
 		h.init(nil, 0)
 		h.rleLeft, h.rleVal = 1<<62, 0
@@ -164,38 +158,85 @@ func (h *hybrid) levelSection(data []byte, n int, max int16) ([]byte, error) {
 	return data[n:], nil
 }
 
-// levels decodes len(out) values.
-func (h *hybrid) levels(out []int16) error {
+// levelsMax decodes len(out) levels of a level section (levelSection), checks that no level is above the
+// section's maximum, a run at a time where the bit width allows no larger value, and returns how many levels
+// are the maximum (for definition levels: how many hold a value).
+func (h *hybrid) levelsMax(out []int16) (int, error) {
+	top, count := h.max, 0
 	for i := 0; i < len(out); {
 		switch {
 		case h.rleLeft > 0:
 			k := min(h.rleLeft, len(out)-i)
-			v := int16(min(h.rleVal, 1<<15-1))
+			if h.rleVal > int(top) {
+				return 0, fmt.Errorf("level %d above %d: %w", h.rleVal, top, errListPage)
+			}
+			v := int16(h.rleVal)
 			for j := range out[i : i+k] {
 				out[i+j] = v
+			}
+			if v == top {
+				count += k
 			}
 			i, h.rleLeft = i+k, h.rleLeft-k
 		case h.packLeft > 0:
 			k := min(h.packLeft, len(out)-i)
-			if h.bw == 1 {
-				for j := range k {
-					b := h.packPos + j
-					out[i+j] = int16(h.packed[b>>3] >> (b & 7) & 1)
-				}
+			if h.bw == 1 { // the maximum is 1: every value is valid, and the ones count
+				count += h.bits(out[i : i+k])
 			} else {
 				for j := range k {
-					out[i+j] = int16(h.unpack(h.packPos + j))
+					v := int16(h.unpack(h.packPos + j))
+					if v > top {
+						return 0, fmt.Errorf("level %d above %d: %w", v, top, errListPage)
+					}
+					out[i+j] = v
+					if v == top {
+						count++
+					}
 				}
 			}
 			i, h.packPos, h.packLeft = i+k, h.packPos+k, h.packLeft-k
 		default:
 			if err := h.nextRun(); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
-	return nil
+	return count, nil
 }
+
+// bits decodes the next len(out) values of a bit-packed run of width 1, whole bytes through bitLevels, and
+// returns how many are 1.
+func (h *hybrid) bits(out []int16) int {
+	count, j, pos := 0, 0, h.packPos
+	one := func() {
+		v := int16(h.packed[(pos+j)>>3] >> ((pos + j) & 7) & 1)
+		out[j] = v
+		count += int(v)
+		j++
+	}
+	for j < len(out) && (pos+j)&7 != 0 {
+		one()
+	}
+	for ; j+8 <= len(out); j += 8 {
+		b := h.packed[(pos+j)>>3]
+		*(*[8]int16)(out[j : j+8]) = bitLevels[b]
+		count += bits.OnesCount8(b)
+	}
+	for j < len(out) {
+		one()
+	}
+	return count
+}
+
+// bitLevels holds the 8 levels of each byte of a bit-packed run of width 1.
+var bitLevels = func() (t [256][8]int16) {
+	for b := range t {
+		for k := range 8 {
+			t[b][k] = int16(b >> k & 1)
+		}
+	}
+	return t
+}()
 
 var errHybrid = errors.New("damaged RLE / bit-packed run")
 

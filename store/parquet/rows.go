@@ -306,8 +306,12 @@ func levelsOf(px, sz, n *colDec, i int, dst []schema.Level) []schema.Level {
 	s := sz.floats[sz.offs[i]:sz.offs[i+1]]
 	c := n.ints[n.offs[i]:n.offs[i+1]]
 	if len(s) == len(p) && len(c) == len(p) {
-		for k := range p {
-			dst = append(dst, schema.Level{Px: p[k], Sz: s[k], Orders: c[k]})
+		if cap(dst) < len(p) {
+			dst = make([]schema.Level, len(p), max(len(p), 2*cap(dst)))
+		}
+		dst = dst[:len(p)]
+		for k := range dst { // one length check for the side, not one per level
+			dst[k] = schema.Level{Px: p[k], Sz: s[k], Orders: c[k]}
 		}
 		return dst
 	}
