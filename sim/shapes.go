@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"fmt"
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -97,4 +98,57 @@ func OnGrid(v, step string) bool {
 		return false
 	}
 	return a.Quo(a, s).IsInt()
+}
+
+// GridCheck checks one push's data element d of channel (tickers, trades or a book channel) against an
+// instrument's grid: every price a whole number of tick, every size of lot, 24 h quote volume of 10^-8, book
+// order counts whole, and a book level's size 0 exactly when its count is 0. It returns the first value off
+// the grid as an error, and for book channels the number of levels that hold orders and of those holding one.
+func GridCheck(channel string, d map[string]any, tick, lot string) (levels, ones int, err error) {
+	check := func(step string, keys ...string) error {
+		for _, k := range keys {
+			if v, _ := d[k].(string); !OnGrid(v, step) {
+				return fmt.Errorf("%s.%s = %q is not a whole number of %s", channel, k, v, step)
+			}
+		}
+		return nil
+	}
+	switch channel {
+	case "tickers":
+		if err := check(tick, "last", "askPx", "bidPx", "open24h", "high24h", "low24h", "sodUtc0", "sodUtc8"); err != nil {
+			return 0, 0, err
+		}
+		if err := check(lot, "lastSz", "askSz", "bidSz", "vol24h"); err != nil {
+			return 0, 0, err
+		}
+		return 0, 0, check("0.00000001", "volCcy24h")
+	case "trades":
+		if err := check(tick, "px"); err != nil {
+			return 0, 0, err
+		}
+		return 0, 0, check(lot, "sz")
+	}
+	for _, side := range []string{"asks", "bids"} {
+		lv, _ := d[side].([]any)
+		for _, l := range lv {
+			f, _ := l.([]any)
+			if len(f) != 4 {
+				return levels, ones, fmt.Errorf("%s %s level %v: want [px, sz, \"0\", count]", channel, side, l)
+			}
+			px, _ := f[0].(string)
+			sz, _ := f[1].(string)
+			n, _ := f[3].(string)
+			if !OnGrid(px, tick) || !OnGrid(sz, lot) || f[2] != "0" || !OnGrid(n, "1") || (sz == "0") != (n == "0") {
+				return levels, ones, fmt.Errorf("%s %s level %v off the grid (tick %s, lot %s; count 0 exactly for a deletion)",
+					channel, side, f, tick, lot)
+			}
+			if n != "0" {
+				levels++
+				if n == "1" {
+					ones++
+				}
+			}
+		}
+	}
+	return levels, ones, nil
 }

@@ -120,20 +120,13 @@ func TestValuesOnTheGrid(t *testing.T) {
 			s, _ := d[k].(string)
 			return s
 		}
-		check := func(k, step string) {
-			if v := str(k); !OnGrid(v, step) {
-				t.Fatalf("%s %s.%s = %q is not a whole number of %s", inst, ch, k, v, step)
-			}
+		lv, on, err := GridCheck(ch, d, tick, lot)
+		if err != nil {
+			t.Fatalf("%s: %v", inst, err)
 		}
+		levels, ones = levels+lv, ones+on
 		switch ch {
 		case "tickers":
-			for _, k := range []string{"last", "askPx", "bidPx", "open24h", "high24h", "low24h", "sodUtc0", "sodUtc8"} {
-				check(k, tick)
-			}
-			for _, k := range []string{"lastSz", "askSz", "bidSz", "vol24h"} {
-				check(k, lot)
-			}
-			check("volCcy24h", "0.00000001")
 			vc, _ := new(big.Rat).SetString(str("volCcy24h"))
 			if prev := lastVolCcy[inst]; prev != nil && vc.Cmp(prev) < 0 {
 				t.Fatalf("%s volCcy24h fell from %s to %s", inst, prev.FloatString(8), str("volCcy24h"))
@@ -147,29 +140,12 @@ func TestValuesOnTheGrid(t *testing.T) {
 					t.Fatalf("%s volCcy24h %s is %.2f × vol24h × last", inst, str("volCcy24h"), ratio)
 				}
 			}
-		case "trades":
-			check("px", tick)
-			check("sz", lot)
-		default: // books, books5, bbo-tbt
+		case "books", "books5", "bbo-tbt":
 			for _, side := range []string{"asks", "bids"} {
 				lv, _ := d[side].([]any)
 				for _, l := range lv {
 					if k := levelKind(l); k != "level" {
 						t.Fatalf("%s %s level %s", ch, side, k)
-					}
-					f := l.([]any)
-					px, sz, n := f[0].(string), f[1].(string), f[3].(string)
-					if !OnGrid(px, tick) || !OnGrid(sz, lot) || f[2] != "0" || !OnGrid(n, "1") {
-						t.Fatalf("%s %s level %v off the grid (tick %s, lot %s)", inst, ch, f, tick, lot)
-					}
-					if (sz == "0") != (n == "0") {
-						t.Fatalf("%s %s level %v: count 0 must mean a deletion", inst, ch, f)
-					}
-					if n != "0" {
-						levels++
-						if n == "1" {
-							ones++
-						}
 					}
 				}
 			}
@@ -223,4 +199,49 @@ func TestSizeShapes(t *testing.T) {
 	if got := QuoteUnits(605994, 12345, 9, 8); got != 748099593 { // 60599.4 × 0.00012345 = 7.480995930
 		t.Errorf("QuoteUnits = %d", got)
 	}
+}
+
+// TestGridCheck: GridCheck names the first value off the grid, for each channel's fields, and counts a book's
+// levels and one-order levels.
+func TestGridCheck(t *testing.T) {
+	lvl := func(px, sz, n string) []any { return []any{px, sz, "0", n} }
+	ticker := map[string]any{"last": "60599.4", "askPx": "60599.5", "bidPx": "60599.4", "open24h": "60000",
+		"high24h": "61000.1", "low24h": "59000", "sodUtc0": "60100", "sodUtc8": "60200", "lastSz": "0.00012345",
+		"askSz": "1.5", "bidSz": "0.2", "vol24h": "9000.12345678", "volCcy24h": "545400000.12345678"}
+	for _, c := range []struct {
+		name, ch     string
+		d            map[string]any
+		bad          string // "" = on the grid
+		lv, onesWant int
+	}{
+		{"ticker ok", "tickers", ticker, "", 0, 0},
+		{"ticker float noise", "tickers", with(ticker, "last", "60599.40000000001"), "tickers.last", 0, 0},
+		{"ticker size below the lot", "tickers", with(ticker, "bidSz", "0.000000001"), "tickers.bidSz", 0, 0},
+		{"ticker quote volume", "tickers", with(ticker, "volCcy24h", "1.123456789"), "tickers.volCcy24h", 0, 0},
+		{"trade ok", "trades", map[string]any{"px": "60599.4", "sz": "0.001"}, "", 0, 0},
+		{"trade trailing zero", "trades", map[string]any{"px": "60599.40", "sz": "0.001"}, "trades.px", 0, 0},
+		{"book ok", "books", map[string]any{"asks": []any{lvl("60599.5", "1", "1"), lvl("60599.6", "0", "0")},
+			"bids": []any{lvl("60599.4", "2", "3")}}, "", 2, 1},
+		{"book deletion with orders", "books", map[string]any{"asks": []any{lvl("60599.5", "0", "2")}}, "books asks level", 0, 0},
+		{"book short level", "bbo-tbt", map[string]any{"bids": []any{[]any{"60599.4", "1"}}}, "bbo-tbt bids level", 0, 0},
+	} {
+		lv, ones, err := GridCheck(c.ch, c.d, "0.1", "0.00000001")
+		switch {
+		case c.bad == "" && err != nil:
+			t.Errorf("%s: %v", c.name, err)
+		case c.bad != "" && (err == nil || !strings.Contains(err.Error(), c.bad)):
+			t.Errorf("%s: error %v, want one naming %s", c.name, err, c.bad)
+		case c.bad == "" && (lv != c.lv || ones != c.onesWant):
+			t.Errorf("%s: %d levels, %d with one order; want %d, %d", c.name, lv, ones, c.lv, c.onesWant)
+		}
+	}
+}
+
+func with(m map[string]any, k, v string) map[string]any {
+	out := map[string]any{}
+	for key, val := range m {
+		out[key] = val
+	}
+	out[k] = v
+	return out
 }

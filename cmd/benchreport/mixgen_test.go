@@ -44,50 +44,17 @@ func TestMixOnTheGrid(t *testing.T) {
 					t.Fatalf("frame %s: %v", frame, err)
 				}
 				d := push.Data[0]
-				check := func(k, step string) {
-					if v, _ := d[k].(string); !sim.OnGrid(v, step) {
-						t.Fatalf("%s %s = %q is not a whole number of %s: %s", inst, k, v, step, frame)
-					}
+				lv, on, err := sim.GridCheck(h.Channel, d, tick, lot)
+				if err != nil {
+					t.Fatalf("%s: %v: %s", inst, err, frame)
 				}
-				switch h.Channel {
-				case "tickers":
-					for _, k := range []string{"last", "askPx", "bidPx", "open24h", "high24h", "low24h", "sodUtc0", "sodUtc8"} {
-						check(k, tick)
-					}
-					for _, k := range []string{"lastSz", "askSz", "bidSz", "vol24h"} {
-						check(k, lot)
-					}
-					check("volCcy24h", "0.00000001")
+				levels, ones = levels+lv, ones+on
+				if h.Channel == "tickers" {
 					v := ev.(*schema.Ticker).VolCcy24h
 					if v < mixVolUSD[k] || v < prevVolCcy {
 						t.Fatalf("%s volCcy24h %v (was %v, started at %v)", inst, v, prevVolCcy, mixVolUSD[k])
 					}
 					prevVolCcy = v
-				case "trades":
-					check("px", tick)
-					check("sz", lot)
-				default:
-					for _, side := range []string{"asks", "bids"} {
-						lv, _ := d[side].([]any)
-						for _, l := range lv {
-							f, _ := l.([]any)
-							if len(f) != 4 {
-								t.Fatalf("level %v: %s", l, frame)
-							}
-							px, _ := f[0].(string)
-							sz, _ := f[1].(string)
-							n, _ := f[3].(string)
-							if !sim.OnGrid(px, tick) || !sim.OnGrid(sz, lot) || !sim.OnGrid(n, "1") || (sz == "0") != (n == "0") {
-								t.Fatalf("%s level %v off the grid (tick %s, lot %s)", inst, f, tick, lot)
-							}
-							if n != "0" {
-								levels++
-								if n == "1" {
-									ones++
-								}
-							}
-						}
-					}
 				}
 				if strings.Contains(string(frame), "e-") || strings.Contains(string(frame), "e+") {
 					t.Fatalf("exponent in %s", frame)
