@@ -21,22 +21,6 @@ import (
 // offsets here). Every buffer is reused across batches and row groups, so reading allocates nothing per row
 // once the buffers have grown.
 
-type colKind uint8
-
-const (
-	ckInt colKind = iota + 1
-	ckFloat
-	ckBool
-	ckString
-	ckFloatList
-	ckIntList
-)
-
-// yields is the kind of values a column of kind k holds once decoded, which is what the row readers and the
-// fill plans check: a kind that converts while decoding (a decimal stored as integers and read as doubles,
-// say) yields the kind it converts to and is then read like it.
-func (k colKind) yields() colKind { return k }
-
 // maxConstLen bounds the strings taken from statistics (longer ones could be truncated by a writer).
 const maxConstLen = 64
 
@@ -85,99 +69,6 @@ type colDec struct {
 	lfloats    []float64 // float lists: the same
 	vpos, nv   int       // next of those values, and how many there are
 	done       bool      // the column chunk is exhausted
-}
-
-// colKindOf is the one place that maps a table column type and a file's leaf column to a decoder: a new
-// column type is one case here, plus one in colDec.read and one in colKind.yields if it converts values. It returns 0 when the
-// leaf cannot hold the column; scale is the factor applied to integers read.
-func colKindOf(t schema.Type, d *pqschema.Column) (k colKind, scale int64) {
-	phys, lt, rep := d.PhysicalType(), d.LogicalType(), d.MaxRepetitionLevel()
-	unit, isTs := timestampUnit(lt)
-	switch t {
-	case schema.Int64:
-		if phys == parquet.Types.Int64 && rep == 0 && !isTs && plainInt(lt) {
-			return ckInt, 1
-		}
-	case schema.TimeMs:
-		if phys == parquet.Types.Int64 && rep == 0 && isTs && unit == pqschema.TimeUnitMillis {
-			return ckInt, 1
-		}
-	case schema.TimeNs:
-		if phys == parquet.Types.Int64 && rep == 0 && isTs {
-			switch unit {
-			case pqschema.TimeUnitNanos:
-				return ckInt, 1
-			case pqschema.TimeUnitMicros: // a writer that coerced ns to µs (Parquet format 1.0)
-				return ckInt, 1000
-			}
-		}
-	case schema.Float64:
-		if phys == parquet.Types.Double && rep == 0 {
-			return ckFloat, 1
-		}
-	case schema.Bool:
-		if phys == parquet.Types.Boolean && rep == 0 {
-			return ckBool, 1
-		}
-	case schema.String:
-		if phys == parquet.Types.ByteArray && rep == 0 && d.ConvertedType() == pqschema.ConvertedTypes.UTF8 {
-			return ckString, 1
-		}
-	case schema.Float64List:
-		if phys == parquet.Types.Double && rep == 1 {
-			return ckFloatList, 1
-		}
-	case schema.Int64List:
-		if phys == parquet.Types.Int64 && rep == 1 && !isTs && plainInt(lt) {
-			return ckIntList, 1
-		}
-	}
-	return 0, 0
-}
-
-func timestampUnit(lt pqschema.LogicalType) (pqschema.TimeUnitType, bool) {
-	if ts, ok := lt.(interface {
-		TimeUnit() pqschema.TimeUnitType
-		IsAdjustedToUTC() bool
-	}); ok {
-		if _, isTime := lt.(*pqschema.TimeLogicalType); !isTime {
-			return ts.TimeUnit(), true
-		}
-	}
-	return 0, false
-}
-
-// plainInt reports whether an INT64 leaf holds plain signed integers (no logical type, or INT(64, signed)).
-func plainInt(lt pqschema.LogicalType) bool {
-	if lt == nil || lt.IsNone() {
-		return true
-	}
-	if it, ok := lt.(interface {
-		BitWidth() int8
-		IsSigned() bool
-	}); ok {
-		return it.BitWidth() == 64 && it.IsSigned()
-	}
-	return false
-}
-
-// elemLevel returns the definition level of the repeated node above a list leaf: levels at or above it
-// hold an element.
-func elemLevel(d *pqschema.Column) (int16, error) {
-	var path []pqschema.Node
-	for n := d.SchemaNode(); n != nil && n.Parent() != nil; n = n.Parent() {
-		path = append(path, n)
-	}
-	def := int16(0)
-	for i := len(path) - 1; i >= 0; i-- {
-		switch path[i].RepetitionType() {
-		case parquet.Repetitions.Optional:
-			def++
-		case parquet.Repetitions.Repeated:
-			return def + 1, nil
-		}
-	}
-	return 0, fmt.Errorf("list column %s has no repeated node: %w", d.Path(), ErrIncompatibleFile)
 }
 
 // decoderSets keeps the decoders (their buffers) of closed readers for the next reader of the same table:

@@ -253,17 +253,8 @@ func TestOwnRowGroupFromTwoSlices(t *testing.T) {
 			seq++
 		}
 	}
-	dir := t.TempDir()
-	s := NewSink(dir, Options{Logger: storetest.Quiet()})
-	if err := s.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	pqWriteAll(t, s, map[*schema.Table][]schema.Stored{schema.TickerTable: evs})
-	parts, err := ListParts(dir, schema.TickerTable.Name, time.Time{}, time.Time{})
-	if err != nil || len(parts) != 1 {
-		t.Fatalf("parts %v, %v", parts, err)
-	}
-	groups, byInst, _, err := FileFooter(parts[0].Path)
+	path := writeOneFile(t, schema.TickerTable, evs)
+	groups, byInst, _, err := FileFooter(path)
 	if err != nil || !byInst {
 		t.Fatalf("footer: by-inst %v, %v", byInst, err)
 	}
@@ -294,16 +285,7 @@ func TestFooterKeptForAnnouncedOpens(t *testing.T) {
 	for i := range 50 {
 		evs = append(evs, storetest.RandEvent(r, schema.TickerTable, uint64(i+1), storetest.Day0+int64(i)))
 	}
-	dir := t.TempDir()
-	s := NewSink(dir, Options{Logger: storetest.Quiet()})
-	if err := s.Open(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	pqWriteAll(t, s, map[*schema.Table][]schema.Stored{schema.TickerTable: evs})
-	parts, err := ListParts(dir, schema.TickerTable.Name, time.Time{}, time.Time{})
-	if err != nil || len(parts) != 1 {
-		t.Fatalf("parts %v, %v", parts, err)
-	}
+	path := writeOneFile(t, schema.TickerTable, evs)
 	read := func(ft *Footer) {
 		t.Helper()
 		rd, err := OpenRowsOf(ft, nil, 10)
@@ -315,7 +297,7 @@ func TestFooterKeptForAnnouncedOpens(t *testing.T) {
 			t.Fatalf("read %d rows, %v", n, err)
 		}
 	}
-	_, _, ft, err := FileFooter(parts[0].Path)
+	_, _, ft, err := FileFooter(path)
 	if err != nil || ft.Size() == 0 {
 		t.Fatalf("footer size %d, %v", ft.Size(), err)
 	}
@@ -331,11 +313,28 @@ func TestFooterKeptForAnnouncedOpens(t *testing.T) {
 		t.Fatal("footer still held after the last announced open")
 	}
 	read(ft) // parsed again
-	_, _, ft, _ = FileFooter(parts[0].Path)
+	_, _, ft, _ = FileFooter(path)
 	ft.Release()
 	if ft.Size() != 0 {
 		t.Fatal("footer held after Release")
 	}
 	ft.Keep(1)
 	read(ft)
+}
+
+// writeOneFile stores evs of table tb through a fresh Parquet sink with default options and returns the
+// one file it wrote.
+func writeOneFile(t *testing.T, tb *schema.Table, evs []schema.Stored) string {
+	t.Helper()
+	dir := t.TempDir()
+	s := NewSink(dir, Options{Logger: storetest.Quiet()})
+	if err := s.Open(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	pqWriteAll(t, s, map[*schema.Table][]schema.Stored{tb: evs})
+	parts, err := ListParts(dir, tb.Name, time.Time{}, time.Time{})
+	if err != nil || len(parts) != 1 {
+		t.Fatalf("parts %v, %v", parts, err)
+	}
+	return parts[0].Path
 }
