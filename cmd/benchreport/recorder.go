@@ -85,6 +85,11 @@ func recorderFloor(f map[string]any, store string, nostoreUs float64) error {
 	if err != nil {
 		return err
 	}
+	all, err := get("write_all", "ns")
+	if err != nil {
+		return err
+	}
+	f["recorder_write_all_us_per_frame"] = round(all/1e3, 3)
 	f["recorder_floor_raw_level"] = level
 	f["recorder_raw_zstd_us_per_frame"] = round(zs[level], 3)
 	f["recorder_raw_table_us_per_frame"] = round(table/1e3, 3)

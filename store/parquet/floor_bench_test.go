@@ -33,6 +33,8 @@ import (
 //     bytes per frame (what raw_bytes_per_frame measures on the bench mix).
 //   - encode: every dataset through the writer with the sink's settings, the raw frames uncompressed (their
 //     zstd is raw_zstd's): arrow-go's column encoders, zstd of every other column, the footers.
+//   - write_all: every dataset with the sink's settings: all the writer does, to compare with a profile of the
+//     recorder process.
 //
 // Files go to a counting io.Writer, not the disk.
 func BenchmarkRecorderFloor(b *testing.B) {
@@ -50,29 +52,34 @@ func BenchmarkRecorderFloor(b *testing.B) {
 			writeTable(b, frames, data[schema.RawTable], Options{RawFrameLevel: level})
 		})
 	}
-	b.Run("encode", func(b *testing.B) {
-		var o Options
-		o.defaults()
-		props := map[*schema.Table]*tableProps{}
-		for t := range data {
-			var extra []parquet.WriterProperty
-			if t == schema.RawTable {
-				extra = append(extra, parquet.WithCompressionFor("frame", compress.Codecs.Uncompressed))
-			}
-			tp, err := tablePropsWith(t, o, extra...)
-			if err != nil {
-				b.Fatal(err)
-			}
-			props[t] = tp
+	b.Run("encode", func(b *testing.B) { writeStore(b, data, frames, false) })
+	b.Run("write_all", func(b *testing.B) { writeStore(b, data, frames, true) })
+}
+
+// writeStore writes every dataset of data once per op with the sink's settings, the raw frames compressed
+// (rawZstd) or not, and reports the time per raw frame.
+func writeStore(b *testing.B, data map[*schema.Table][]*rowBuf, frames int, rawZstd bool) {
+	var o Options
+	o.defaults()
+	props := map[*schema.Table]*tableProps{}
+	for t := range data {
+		var extra []parquet.WriterProperty
+		if t == schema.RawTable && !rawZstd {
+			extra = append(extra, parquet.WithCompressionFor("frame", compress.Codecs.Uncompressed))
 		}
-		b.ResetTimer()
-		for range b.N {
-			for t, groups := range data {
-				writeGroupsTo(b, props[t], groups)
-			}
+		tp, err := tablePropsWith(t, o, extra...)
+		if err != nil {
+			b.Fatal(err)
 		}
-		reportPerFrame(b, frames, 0)
-	})
+		props[t] = tp
+	}
+	b.ResetTimer()
+	for range b.N {
+		for t, groups := range data {
+			writeGroupsTo(b, props[t], groups)
+		}
+	}
+	reportPerFrame(b, frames, 0)
 }
 
 // BenchmarkRawFrameSettings compares, on the raw frames of floorStore, settings of the raw dataset that could
