@@ -45,8 +45,8 @@ type tableProps struct {
 // dictionary string columns (never for floats), DELTA_BINARY_PACKED for integers and timestamps (lists
 // too), PLAIN for floats (BYTE_STREAM_SPLIT measured 17-160 % larger for prices and sizes) except the running
 // totals marked Split (BYTE_STREAM_SPLIT: 18 % smaller for the 24 h volumes), zstd everywhere,
-// statistics on (but for raw frames), raw frames in small pages (rawPageSize), and the sort order (inst_id,
-// ts, seq) of every row group recorded as sorting_columns.
+// statistics on (but for raw frames), and the sort order (inst_id, ts, seq) of every row group recorded as
+// sorting_columns.
 func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 	return tablePropsWith(t, o)
 }
@@ -78,8 +78,6 @@ func tablePropsWith(t *schema.Table, o Options, extra ...parquet.WriterProperty)
 		// A raw frame's min and max (whole frames, in every page header and column chunk) prune nothing and
 		// cost write CPU and footer bytes.
 		opts = append(opts, parquet.WithStatsFor("frame", false))
-		// Pages of about one write batch of frames are cheaper to build and compress than 1 MiB ones.
-		opts = append(opts, parquet.WithDataPageSize(rawPageSize))
 	}
 	var sorting []parquet.SortingColumn
 	for _, name := range []string{"inst_id", "ts", "seq"} {
@@ -122,11 +120,6 @@ func tablePropsWith(t *schema.Table, o Options, extra ...parquet.WriterProperty)
 	opts = append(opts, extra...)
 	return &tableProps{t: t, schema: pqs, props: parquet.NewWriterProperties(opts...)}, nil
 }
-
-// rawPageSize is the data page size of the raw dataset: arrow-go checks it after each write batch (1,024
-// values), so frame pages hold one batch, about 250 KB. BenchmarkRawFrameSettings, level 7 on the bench mix:
-// 1 MiB pages 28.26 B and 1.63 µs a frame, 128 KiB 28.56 B and 1.36 µs (median of 5 each, same run).
-const rawPageSize = 128 << 10
 
 // emptyBytes is the empty string's value: empty but not nil.
 var emptyBytes = parquet.ByteArray([]byte{})

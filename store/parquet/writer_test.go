@@ -3,7 +3,6 @@ package parquet
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/parquet/file"
@@ -69,46 +68,4 @@ func TestBufferedCountAfterRelease(t *testing.T) {
 			t.Fatalf("round %d: buffered %d bytes by the running count, %d in the buffers", round, s.buffered, got)
 		}
 	}
-}
-
-// Raw frames go into pages of one write batch (rawPageSize), not arrow-go's 1 MiB ones, and read back whole.
-func TestRawFramePages(t *testing.T) {
-	var evs []schema.Stored
-	pad := strings.Repeat("0", 250)
-	for i := range 4096 {
-		evs = append(evs, &schema.Raw{Header: schema.Header{Seq: uint64(i + 1), Ts: storetest.Day0 + int64(i), Channel: "books5",
-			InstID: "BTC-USDT"}, Endpoint: "public", Frame: fmt.Sprintf(`{"data":[{"px":"%d","pad":"%s"}]}`, i, pad)})
-	}
-	path := writeOneFile(t, schema.RawTable, evs)
-	pf, err := file.OpenParquetFile(path, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pf.Close()
-	if n := pf.NumRowGroups(); n != 1 {
-		t.Fatalf("%d row groups", n)
-	}
-	pr, err := pf.RowGroup(0).GetColumnPageReader(pf.MetaData().Schema.ColumnIndexByName("frame"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pages, values := 0, 0
-	for pr.Next() {
-		if dp, ok := pr.Page().(file.DataPage); ok {
-			pages++
-			values += int(dp.NumValues())
-		}
-	}
-	if err := pr.Err(); err != nil {
-		t.Fatal(err)
-	}
-	// 4,096 frames of about 290 B are 1.2 MB: two 1 MiB pages, four of one 1,024-frame batch each.
-	if pages != 4 || values != len(evs) {
-		t.Errorf("frame column: %d data pages, %d values; want 4 pages of %d values", pages, values, len(evs))
-	}
-	var got []schema.Stored
-	if err := ReadFile(path, func(e schema.Stored) error { got = append(got, schema.Clone(e)); return nil }); err != nil {
-		t.Fatal(err)
-	}
-	storetest.SameEvents(t, storetest.BySeq(got), evs)
 }
