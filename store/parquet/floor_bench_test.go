@@ -27,7 +27,7 @@ import (
 // that run's frames and rows, cut into the row groups it wrote). One op writes every row once, on one core.
 //
 //   - raw_zstd_l<N>: zstd at level N of the raw frames as the frame column's pages hold them (PLAIN byte
-//     arrays, pages cut at arrow-go's 1 MiB), with the sink's page codec: the frames' compression alone;
+//     arrays, pages cut as arrow-go cuts them at its default 1 MiB, which the sink keeps), with the sink's page codec: the frames' compression alone;
 //     B/frame is the compressed frames.
 //   - raw_table_l<N>: the raw dataset through the writer with its frames at level N; B/frame is the dataset's
 //     bytes per frame (what raw_bytes_per_frame measures on the bench mix).
@@ -40,7 +40,7 @@ import (
 func BenchmarkRecorderFloor(b *testing.B) {
 	data, frames := loadStore(b, floorStore(b))
 	for _, level := range []int{3, 7} { // klauspost/zstd's default and better encoders (levels 2-5 and 6-10)
-		pages := framePages(data[schema.RawTable], 1<<20, false)
+		pages := framePages(data[schema.RawTable], parquet.DefaultDataPageSize, false)
 		codec, err := compress.GetCodec(compress.Codecs.Zstd)
 		if err != nil {
 			b.Fatal(err)
@@ -85,7 +85,8 @@ func writeStore(b *testing.B, data map[*schema.Table][]*rowBuf, frames int, rawZ
 // BenchmarkRawFrameSettings compares, on the raw frames of floorStore, settings of the raw dataset that could
 // make its frames cheaper to compress at no more than 30 B a frame (raw_bytes_per_frame's goal): through the
 // writer (B/frame: the dataset's bytes) the sink's settings (zstd level 7, 1 MiB pages), level 3, level 3 with
-// DELTA_LENGTH_BYTE_ARRAY or DELTA_BYTE_ARRAY frames, and 256 KiB pages; the frames' pages alone (B/frame: the
+// DELTA_LENGTH_BYTE_ARRAY or DELTA_BYTE_ARRAY frames, and smaller pages (arrow-go checks the page size after
+// each write batch of 1,024 values, so 128 KiB means one batch a page); the frames' pages alone (B/frame: the
 // compressed frames) with zstd options the codec does not set (no frame checksum, lower encoder memory) and,
 // to show what it would be worth, with a row group's frames ordered by channel, an order the by-instrument
 // row groups do not allow (they are sorted by ts and seq, which replay relies on).
@@ -103,11 +104,12 @@ func BenchmarkRawFrameSettings(b *testing.B) {
 		{"writer_l3_delta_length", 3, []parquet.WriterProperty{frameEnc(parquet.Encodings.DeltaLengthByteArray)}},
 		{"writer_l3_delta_byte_array", 3, []parquet.WriterProperty{frameEnc(parquet.Encodings.DeltaByteArray)}},
 		{"writer_l7_pages_256k", 7, []parquet.WriterProperty{parquet.WithDataPageSize(256 << 10)}},
-		{"writer_l3_pages_256k", 3, []parquet.WriterProperty{parquet.WithDataPageSize(256 << 10)}},
+		{"writer_l7_pages_128k", 7, []parquet.WriterProperty{parquet.WithDataPageSize(128 << 10)}},
+		{"writer_l3_pages_128k", 3, []parquet.WriterProperty{parquet.WithDataPageSize(128 << 10)}},
 	} {
 		b.Run(v.name, func(b *testing.B) { writeTable(b, frames, raw, Options{RawFrameLevel: v.level}, v.extra...) })
 	}
-	pages, byChannel := framePages(raw, 1<<20, false), framePages(raw, 1<<20, true)
+	pages, byChannel := framePages(raw, parquet.DefaultDataPageSize, false), framePages(raw, parquet.DefaultDataPageSize, true)
 	for _, v := range []struct {
 		name  string
 		level zstd.EncoderLevel
@@ -213,9 +215,11 @@ func loadStore(b *testing.B, dir string) (map[*schema.Table][]*rowBuf, int) {
 }
 
 // framePages lays the raw frames of groups out as the frame column's PLAIN pages: each value a 4-byte
-// little-endian length and its bytes, a page cut once it holds pageSize bytes, never across row groups. With
-// byChannel a row group's frames are ordered by channel first (keeping their order within a channel).
-func framePages(groups []*rowBuf, pageSize int, byChannel bool) [][]byte {
+// little-endian length and its bytes, a page cut as arrow-go cuts them (after a write batch of 1,024 values,
+// once the page holds pageSize bytes, and at the end of a row group). With byChannel a row group's frames are
+// ordered by channel first (keeping their order within a channel).
+func framePages(groups []*rowBuf, pageSize int64, byChannel bool) [][]byte {
+	const batch = 1024 // arrow-go's default write batch
 	var pages [][]byte
 	for _, g := range groups {
 		c, ch := &g.cols[g.t.Index("frame")], &g.cols[g.t.Index("channel")]
@@ -227,11 +231,11 @@ func framePages(groups []*rowBuf, pageSize int, byChannel bool) [][]byte {
 			slices.SortStableFunc(order, func(x, y int) int { return strings.Compare(ch.str(x), ch.str(y)) })
 		}
 		var page []byte
-		for _, i := range order {
+		for k, i := range order {
 			s := c.str(i)
 			page = binary.LittleEndian.AppendUint32(page, uint32(len(s)))
 			page = append(page, s...)
-			if len(page) >= pageSize {
+			if (k+1)%batch == 0 && int64(len(page)) >= pageSize {
 				pages, page = append(pages, page), nil
 			}
 		}
