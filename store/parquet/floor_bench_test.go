@@ -27,7 +27,8 @@ import (
 // that run's frames and rows, cut into the row groups it wrote). One op writes every row once, on one core.
 //
 //   - raw_zstd_l<N>: zstd at level N of the raw frames as the frame column's pages hold them (PLAIN byte
-//     arrays, pages cut as arrow-go cuts them at its default 1 MiB, which the sink keeps), with the sink's page codec: the frames' compression alone;
+//     arrays, pages cut as arrow-go cuts them at its default 1 MiB, which the sink keeps), with the sink's
+//     page codec: the frames' compression alone;
 //     B/frame is the compressed frames.
 //   - raw_table_l<N>: the raw dataset through the writer with its frames at level N; B/frame is the dataset's
 //     bytes per frame (what raw_bytes_per_frame measures on the bench mix).
@@ -109,7 +110,8 @@ func BenchmarkRawFrameSettings(b *testing.B) {
 	} {
 		b.Run(v.name, func(b *testing.B) { writeTable(b, frames, raw, Options{RawFrameLevel: v.level}, v.extra...) })
 	}
-	pages, byChannel := framePages(raw, parquet.DefaultDataPageSize, false), framePages(raw, parquet.DefaultDataPageSize, true)
+	pages := framePages(raw, parquet.DefaultDataPageSize, false)
+	byChannel := framePages(raw, parquet.DefaultDataPageSize, true)
 	for _, v := range []struct {
 		name  string
 		level zstd.EncoderLevel
@@ -158,7 +160,8 @@ func floorStore(b *testing.B) string {
 			tickers = append(tickers, schema.Clone(g.Next()))
 		}
 	}
-	for _, batch := range []store.Batch{{Table: schema.RawTable, Events: raw}, {Table: schema.TickerTable, Events: tickers}} {
+	batches := []store.Batch{{Table: schema.RawTable, Events: raw}, {Table: schema.TickerTable, Events: tickers}}
+	for _, batch := range batches {
 		if err := s.Write(ctx, batch); err != nil {
 			b.Fatal(err)
 		}
@@ -172,11 +175,15 @@ func floorStore(b *testing.B) string {
 // benchRawFrame returns the i-th of a run of books5-like raw frames (about 300 B of JSON) of inst around px.
 func benchRawFrame(r *rand.Rand, inst string, i int, px float64) *schema.Raw {
 	ts := storetest.Day0 + int64(i)*5
-	frame := fmt.Sprintf(`{"arg":{"channel":"books5","instId":"%s"},"data":[{"asks":[["%.1f","%.8f","0","%d"],["%.1f","%.8f","0","%d"]],"bids":[["%.1f","%.8f","0","%d"],["%.1f","%.8f","0","%d"]],"instId":"%s","ts":"%d","seqId":%d}]}`,
-		inst, px+0.1, r.Float64(), 1+r.IntN(3), px+0.2, r.Float64()*3, 1+r.IntN(3), px, r.Float64(), 1+r.IntN(3), px-0.1, r.Float64()*2, 1+r.IntN(3),
-		inst, ts, 1000000+i)
-	return &schema.Raw{Header: schema.Header{Seq: uint64(ts)*1e6 + uint64(r.IntN(1e6)), Ts: ts, RecvNs: ts*1e6 + int64(r.IntN(1e6)),
-		Channel: "books5", InstID: inst}, Endpoint: schema.EndpointPublic, Frame: frame}
+	const format = `{"arg":{"channel":"books5","instId":"%s"},"data":[{` +
+		`"asks":[["%.1f","%.8f","0","%d"],["%.1f","%.8f","0","%d"]],` +
+		`"bids":[["%.1f","%.8f","0","%d"],["%.1f","%.8f","0","%d"]],"instId":"%s","ts":"%d","seqId":%d}]}`
+	frame := fmt.Sprintf(format, inst,
+		px+0.1, r.Float64(), 1+r.IntN(3), px+0.2, r.Float64()*3, 1+r.IntN(3),
+		px, r.Float64(), 1+r.IntN(3), px-0.1, r.Float64()*2, 1+r.IntN(3), inst, ts, 1000000+i)
+	h := schema.Header{Seq: uint64(ts)*1e6 + uint64(r.IntN(1e6)), Ts: ts, RecvNs: ts*1e6 + int64(r.IntN(1e6)),
+		Channel: "books5", InstID: inst}
+	return &schema.Raw{Header: h, Endpoint: schema.EndpointPublic, Frame: frame}
 }
 
 // loadStore reads every row group of every dataset of dir into a row buffer of its own and returns them by
