@@ -42,7 +42,7 @@ type colFloor struct {
 	// (lots, ticks) through a simple integer code (lengthCodeBits, of the units or their differences,
 	// whichever is less): an achievable cost. Their entropy is the same as the doubles' (the map is one to
 	// one); the gap from Decimal to Stored is what storing them as DOUBLE through PLAIN and zstd costs.
-	Decimal float64 `json:"decimal,omitempty"`
+	Decimal float64 `json:"as_decimal,omitempty"`
 	// Cap is the most the estimate can show with this many rows per instrument, log2(n(n-1)/6) bits (no
 	// two equal among them): a floor near it is limited by the sample, not by the data.
 	Cap float64 `json:"cap"`
