@@ -17,16 +17,20 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// The information floor of the mix's tickers and trades: per column, the fewest bytes a row that any coder
-// of that column alone must spend on average, estimated from the stored values, next to what the column
-// takes in the files. A column's floor is the smaller of two order-0 entropies, both conditioned on the
-// instrument (every row group holds one): of its exact values (float64 bit patterns, integers, strings),
-// and of the differences between consecutive rows of the same instrument in the files' row order (for
-// clocks, counters and cumulative volumes; doubles on a decimal grid as whole units of that grid). Both are
-// plug-in estimates, biased low (plugInBits), and each instrument's first row is left out of the
-// differences, so the floor is a conservative lower bound: a column stored below it would mean the
-// estimator is wrong. It is a floor for a coder of one column; one that saw seq together with recv_ns
-// (seq is recv_ns, or the last seq + 1) could store seq almost free.
+// The information floor of the mix's tickers and trades: per column, the fewest bytes a row that a coder
+// of that column must spend on average, estimated from the stored values, next to what the column takes in
+// the files. A column's floor is the smallest of the entropies of its representations, each conditioned on
+// the instrument (every row group holds one): its exact values (float64 bit patterns, or the same doubles
+// as whole units of their decimal grid, integers, strings); the differences between consecutive rows of the
+// same instrument in the files' row order (clocks, counters, cumulative volumes, prices); and for ns clocks
+// (recv_ns, seq) the latency after the row's exchange time, which is what a coder that knew the exchange's
+// schedule would pay. Each entropy is estimated from below (entropyFloor: the plug-in estimate, biased low
+// and at most log2(n) bits, or the collision bound, whichever is larger), each instrument's first row is
+// left out of the differences, so the floor is a conservative lower bound: a column stored below it would
+// mean the estimator is wrong. It assumes what the mix's generator does: values drawn independently, given
+// the previous row for clocks and counters. It is a floor for a coder of one column (as Parquet's
+// encodings and compression are); one that saw seq together with recv_ns (seq is recv_ns, or the last
+// seq + 1) could store seq almost free.
 
 // floorDatasets are the datasets whose floor the mix reports, with the figure's suffix.
 var floorDatasets = []struct{ dataset, key string }{{"tickers", "ticker"}, {"trades", "trade"}}
@@ -39,9 +43,10 @@ type colFloor struct {
 	Floor  float64 `json:"floor"`
 	Stored float64 `json:"stored"`
 	// Decimal is, for DOUBLE columns on a decimal grid, what the same values cost as whole units of the grid
-	// (lots, ticks) through a simple integer code (lengthCodeBits, of the units or their differences,
-	// whichever is less): an achievable cost. Their entropy is the same as the doubles' (the map is one to
-	// one); the gap from Decimal to Stored is what storing them as DOUBLE through PLAIN and zstd costs.
+	// (lots, ticks) through a simple integer code (lengthCodeBits, of the units or of their differences,
+	// whichever is less; first rows aside): an achievable cost. Their entropy is the same as the doubles'
+	// (the map is one to one), so the floor is the same; Stored - Decimal is what the DOUBLE type through
+	// Parquet's encodings and zstd costs beyond that simple code.
 	Decimal float64 `json:"as_decimal,omitempty"`
 	// Cap is the most the estimate can show with this many rows per instrument, log2(n(n-1)/6) bits (no
 	// two equal among them): a floor near it is limited by the sample, not by the data.
@@ -148,7 +153,6 @@ func columnFloors(cols map[string]*floorCol, keys []int32) map[string]colFloor {
 		}
 		bitsRow := entropyFloor(sym, keys)
 		if lat := latency(c.ints, cols["ts"]); lat != nil { // nil for ts itself
-
 			bitsRow = min(bitsRow, entropyFloor(lat, keys))
 		}
 		var dec float64
@@ -255,7 +259,11 @@ func (c *floorCol) appendArray(a arrow.Array) error {
 		}
 	case *array.Boolean:
 		for i := range v.Len() {
-			c.sym = append(c.sym, map[bool]uint64{false: 0, true: 1}[v.Value(i)])
+			b := uint64(0)
+			if v.Value(i) {
+				b = 1
+			}
+			c.sym = append(c.sym, b)
 		}
 	default:
 		return fmt.Errorf("type %s has no floor (flat columns only)", a.DataType())
