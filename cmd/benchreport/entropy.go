@@ -77,7 +77,7 @@ func collisionBits(sym []uint64, key []int32) float64 {
 		k int32
 		t uint64
 	}
-	rows, pairs := map[kt]float64{}, map[kt]float64{}
+	rows, equal := map[kt]float64{}, map[kt]float64{} // per key and class: rows, pairs of equal rows
 	cls := make([]uint64, len(sym))
 	for i, s := range sym {
 		cls[i] = class(s)
@@ -85,14 +85,14 @@ func collisionBits(sym []uint64, key []int32) float64 {
 	for ks, n := range c {
 		x := kt{ks.k, class(ks.s)}
 		rows[x] += float64(n)
-		pairs[x] += float64(n) * float64(n-1) / 2
+		equal[x] += float64(n) * float64(n-1) / 2
 	}
 	perClass := map[uint64]float64{}
 	for x, n := range rows {
 		perClass[x.t] += n
 	}
-	// q[t] = sum over keys of n_kt/n_t * equal pairs / pairs; eq[t] the equal pairs; lone[t] the weighted
-	// 1/pairs for the no-collision case.
+	// Per class t, over its keys weighted by their rows n_kt/n_t: q the share of equal pairs, eq the equal
+	// pairs, lone 1/pairs (for a class without an equal pair).
 	q, eq, lone := map[uint64]float64{}, map[uint64]float64{}, map[uint64]float64{}
 	for x, n := range rows {
 		w := n / perClass[x.t]
@@ -102,8 +102,8 @@ func collisionBits(sym []uint64, key []int32) float64 {
 			lone[x.t] += w
 			continue
 		}
-		q[x.t] += w * pairs[x] / all
-		eq[x.t] += pairs[x]
+		q[x.t] += w * equal[x] / all
+		eq[x.t] += equal[x]
 		lone[x.t] += w / all
 	}
 	b := plugInBits(cls, key)
