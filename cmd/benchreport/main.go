@@ -82,11 +82,11 @@ func round(v float64, digits int) float64 {
 }
 
 func main() {
-	outPath := flag.String("out", "bench/latest.json", "where to write the JSON figures")
+	outPath := flag.String("out", "", "where to write the JSON figures (default: bench/latest.json for the full suite, nowhere for a part of it)")
 	soak := flag.Duration("soak", 0, "instead of the suite, record from the simulator this long and report RSS growth")
 	quick := flag.Bool("quick", false, "shorter runs (for a smoke test of the harness)")
 	liveOnly := flag.Bool("live-only", false, "only the live-latency figures")
-	writeOnly := flag.String("write-mix", "", "only write the 5-channel mix to this folder (with -mix-secs) and exit")
+	writeOnly := flag.String("write-mix", "", "only write the 5-channel mix to this folder (with -mix-secs), print its store sizes and floor, and exit")
 	mixSecs := flag.Int("mix-secs", 200, "seconds of the mix for -write-mix")
 	mixOnly := flag.Bool("mix-only", false, "only the 5-channel-mix figures (replay, store size)")
 	recOnly := flag.Bool("recorder-only", false, "only the record process figures (RSS, CPU per frame vs --no-store)")
@@ -102,10 +102,7 @@ func main() {
 	var err error
 	switch {
 	case *writeOnly != "":
-		var counts mixCounts
-		if counts, err = writeMix(*writeOnly, *mixSecs); err == nil {
-			figures["mix_rows"] = counts
-		}
+		err = writtenMixFigures(figures, *writeOnly, *mixSecs)
 	case *soak > 0:
 		err = runSoak(*soak, figures)
 	case *liveOnly:
@@ -128,14 +125,26 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	b, _ := json.MarshalIndent(figures, "", "  ")
-	if err := os.MkdirAll(filepath.Dir(*outPath), 0o755); err == nil {
-		if err := os.WriteFile(*outPath, append(b, '\n'), 0o644); err != nil {
-			log.Printf("writing %s: %v", *outPath, err)
+	full := *writeOnly == "" && *soak == 0 && !*liveOnly && !*recOnly && !*mixOnly
+	if out := outFile(*outPath, full); out != "" {
+		b, _ := json.MarshalIndent(figures, "", "  ")
+		if err := os.MkdirAll(filepath.Dir(out), 0o755); err == nil {
+			if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
+				log.Printf("writing %s: %v", out, err)
+			}
 		}
 	}
 	compact, _ := json.Marshal(figures)
 	fmt.Println(string(compact))
+}
+
+// outFile is where the figures go: the -out flag, or bench/latest.json for the full suite; a part of it
+// (-write-mix, -mix-only, ...) without -out only prints them, so it never replaces the suite's figures.
+func outFile(flagOut string, fullSuite bool) string {
+	if flagOut == "" && fullSuite {
+		return "bench/latest.json"
+	}
+	return flagOut
 }
 
 func machine() string {

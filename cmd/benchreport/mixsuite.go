@@ -35,16 +35,8 @@ func mixFigures(f map[string]any, quick bool, bin string) error {
 	}
 	f["mix"] = fmt.Sprintf("%d s of 8 instruments x (tickers 20/s, trades 60/s, books 20/s, books5 20/s, bbo-tbt 100/s) "+
 		"+ derived quotes + raw frames; 4x: %d s", secs, 4*secs)
-	f["mix_rows"] = counts
-
-	// Store size per row of each dataset.
-	for key, ds := range map[string]string{"parquet_bytes_per_ticker": "tickers", "parquet_bytes_per_trade": "trades",
-		"parquet_bytes_per_book_row": "books", "parquet_bytes_per_quote": "quotes", "raw_bytes_per_frame": "raw"} {
-		size, err := dirSize(filepath.Join(one, ds))
-		if err != nil || counts[ds] == 0 {
-			return fmt.Errorf("size of %s: %v (%d rows)", ds, err, counts[ds])
-		}
-		f[key] = round(float64(size)/float64(counts[ds]), 2)
+	if err := storeFigures(f, one, counts); err != nil {
+		return err
 	}
 
 	// Replay in-process on one core vs pqarrow reading all columns of the same files: three runs, each
@@ -99,6 +91,30 @@ func mixFigures(f map[string]any, quick bool, bin string) error {
 	f["replay_selective_ratio"] = round(max(inst, ch)/full1, 3)
 	f["replay_process_wall_s_1x"] = round(full1, 3)
 	return nil
+}
+
+// storeFigures adds the mix's rows per dataset, its store size per row of each dataset and the information
+// floor of the tickers' and trades' columns (floor.go) for the mix written under dir.
+func storeFigures(f map[string]any, dir string, counts mixCounts) error {
+	f["mix_rows"] = counts
+	for key, ds := range map[string]string{"parquet_bytes_per_ticker": "tickers", "parquet_bytes_per_trade": "trades",
+		"parquet_bytes_per_book_row": "books", "parquet_bytes_per_quote": "quotes", "raw_bytes_per_frame": "raw"} {
+		size, err := dirSize(filepath.Join(dir, ds))
+		if err != nil || counts[ds] == 0 {
+			return fmt.Errorf("size of %s: %v (%d rows)", ds, err, counts[ds])
+		}
+		f[key] = round(float64(size)/float64(counts[ds]), 2)
+	}
+	return floorFigures(dir, f)
+}
+
+// writtenMixFigures writes secs seconds of the mix under dir (-write-mix) and adds its store figures.
+func writtenMixFigures(f map[string]any, dir string, secs int) error {
+	counts, err := writeMix(dir, secs)
+	if err != nil {
+		return fmt.Errorf("writing the mix: %w", err)
+	}
+	return storeFigures(f, dir, counts)
 }
 
 // replayProcess runs `replay run --speed max` over dir (median wall time of three runs from the summary)

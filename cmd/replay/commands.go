@@ -17,6 +17,7 @@ import (
 	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/internal/cliutil"
 	"github.com/okxtape/okxtape/replay"
+	"github.com/okxtape/okxtape/schema/channels"
 	"github.com/okxtape/okxtape/store"
 )
 
@@ -39,6 +40,9 @@ func query(c *cli.Context) (store.Query, error) {
 	}
 	q.Insts = cliutil.SplitList(c.StringSlice("inst"))
 	q.Channels = cliutil.SplitList(c.StringSlice("channels"))
+	if err := channels.Validate(q.Channels); err != nil {
+		return q, fmt.Errorf("--channels: %w", err)
+	}
 	return q, nil
 }
 

@@ -139,6 +139,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{"serve", "--data", dir, "--listen", "127.0.0.1:99999"},
 		{"run", "--clickhouse", "http://x"},
 		{"run", "--clickhouse", "clickhouse://127.0.0.1:9000"},
+		{"run", "--data", dir, "--channels", "tickers,nosuch"},
+		{"report", "--data", dir, "--channels", "ticker"},
 	} {
 		if _, code := runApp(t, context.Background(), args...); code != 2 {
 			t.Errorf("%v: exit %d, want 2", args, code)

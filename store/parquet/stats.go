@@ -92,6 +92,12 @@ func FileStats(path string) (groups []GroupStats, byInst bool, err error) {
 
 // FileFooter is FileStats that also returns the parsed footer, for OpenRowsOf and TsSeqOf.
 func FileFooter(path string) (groups []GroupStats, byInst bool, ft *Footer, err error) {
+	return fileFooter(path, true)
+}
+
+// fileFooter is FileFooter; summaries false ignores the metaGroups entry and reads the column statistics
+// (the tests compare the two).
+func fileFooter(path string, summaries bool) (groups []GroupStats, byInst bool, ft *Footer, err error) {
 	r, err := file.OpenParquetFile(path, false)
 	if err != nil {
 		return nil, false, nil, fmt.Errorf("open parquet %s: %w", path, err)
@@ -109,16 +115,18 @@ func FileFooter(path string) (groups []GroupStats, byInst bool, ft *Footer, err 
 	if v := md.KeyValueMetadata().FindValue(metaSlices); v != nil && byInst {
 		slices = parseSlices(*v)
 	}
+	var bounds map[int]groupMeta
+	if v := md.KeyValueMetadata().FindValue(metaGroups); v != nil && summaries {
+		bounds = parseGroups(*v, md.NumRowGroups())
+	}
 	for i := 0; i < md.NumRowGroups(); i++ {
 		rg := md.RowGroup(i)
 		g := GroupStats{Index: i, Rows: rg.NumRows(), MinTs: math.MinInt64, MaxTs: math.MaxInt64}
-		if st := colStats(rg, tsCol); st != nil {
-			if is, ok := st.(*metadata.Int64Statistics); ok {
-				g.MinTs, g.MaxTs = is.Min(), is.Max()
-			}
+		if m, ok := bounds[i]; ok {
+			m.apply(&g)
+		} else {
+			groupStatsOf(&g, rg, tsCol, instCol, chCol)
 		}
-		g.MinInst, g.MaxInst, g.HasInst = byteStats(rg, instCol)
-		g.MinChannel, g.MaxChannel, g.HasChannel = byteStats(rg, chCol)
 		if sl := slices[i]; len(sl) > 0 && int64(sl[len(sl)-1].End) == g.Rows {
 			g.Slices = sl
 		}
@@ -147,6 +155,18 @@ func (f *Footer) open() (*file.Reader, chunkSource, error) {
 	}
 	f.mu.Unlock()
 	return pf, src, nil
+}
+
+// groupStatsOf sets g's bounds from the column statistics of row group rg (columns tsCol, instCol, chCol;
+// -1 when absent).
+func groupStatsOf(g *GroupStats, rg *metadata.RowGroupMetaData, tsCol, instCol, chCol int) {
+	if st := colStats(rg, tsCol); st != nil {
+		if is, ok := st.(*metadata.Int64Statistics); ok {
+			g.MinTs, g.MaxTs = is.Min(), is.Max()
+		}
+	}
+	g.MinInst, g.MaxInst, g.HasInst = byteStats(rg, instCol)
+	g.MinChannel, g.MaxChannel, g.HasChannel = byteStats(rg, chCol)
 }
 
 func colStats(rg *metadata.RowGroupMetaData, col int) metadata.TypedStatistics {

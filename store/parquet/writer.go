@@ -104,6 +104,11 @@ func tablePropsWith(t *schema.Table, o Options, extra ...parquet.WriterProperty)
 		} else if leaf.MaxDefinitionLevel() != 0 || leaf.MaxRepetitionLevel() != 0 {
 			return nil, fmt.Errorf("parquet schema of %s: column %s is not required", t.Name, path)
 		}
+		if list {
+			// A list element's min and max (over every level of every book in the chunk) prune nothing any
+			// reader asks, and cost footer bytes that every replay parses.
+			opts = append(opts, parquet.WithStatsFor(path, false))
+		}
 		switch c.Type {
 		case schema.String:
 			if c.Dict {
@@ -216,6 +221,7 @@ type partWriter struct {
 	fw     *file.Writer
 	groups int
 	slices strings.Builder // the metaSlices value
+	bounds strings.Builder // the metaGroups value
 }
 
 // partBuffer is the write buffer of a part file (pages are compressed before they reach it).
@@ -257,6 +263,9 @@ func (p *partWriter) writeGroup(b *rowBuf, lo, hi int, sc *writeScratch) error {
 	if err := rgw.Close(); err != nil {
 		return err
 	}
+	if g, ok := groupBounds(b, p.tp.t.Index("channel"), lo, hi); ok {
+		formatGroup(&p.bounds, p.groups, g)
+	}
 	if inst := &b.cols[b.instCol]; hi-lo > 2*SliceRows && inst.idx[lo] == inst.idx[hi-1] { // one instrument
 		ts, seq := b.cols[b.tsCol].ints[lo:hi], b.cols[b.seqCol].ints[lo:hi]
 		formatSlices(&p.slices, p.groups, SliceCuts(ts, seq, SliceRows))
@@ -271,6 +280,9 @@ func (p *partWriter) finish(final string) (renamed bool, err error) {
 	meta := [][2]string{{metaDataset, p.tp.t.Name}, {metaRowGroups, rowGroupsByInst}}
 	if p.slices.Len() > 0 {
 		meta = append(meta, [2]string{metaSlices, p.slices.String()})
+	}
+	if p.bounds.Len() > 0 {
+		meta = append(meta, [2]string{metaGroups, p.bounds.String()})
 	}
 	for _, kv := range meta {
 		if err := p.fw.AppendKeyValueMetadata(kv[0], kv[1]); err != nil {
