@@ -282,7 +282,12 @@ func procKB(pid int, field string) float64 {
 // recorderRSS runs okxsim at 20k frames/s and the record binary (default flags, Parquet) against it for d,
 // sampling record's RSS.
 func recorderRSS(bin string, d time.Duration) (map[string]any, error) {
-	run, err := recordRun(bin, d, false)
+	out, err := os.MkdirTemp("", "okxtape-bench-rec")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(out)
+	run, err := recordRun(bin, d, out)
 	if err != nil {
 		return nil, err
 	}
@@ -310,8 +315,8 @@ type recording struct {
 }
 
 // recordRun runs okxsim at about 20k frames/s (10 instruments x tickers, trades, books5, bbo-tbt at 500/s)
-// and the record binary against it for d, with the Parquet sink or --no-store.
-func recordRun(bin string, d time.Duration, noStore bool) (*recording, error) {
+// and the record binary against it for d, with the Parquet sink writing under out, or --no-store when out is "".
+func recordRun(bin string, d time.Duration, out string) (*recording, error) {
 	port := freePort()
 	sim := exec.Command(filepath.Join(bin, "okxsim"), "--listen", port, "--instruments", "20", "--rate", "500", "--max-conn-per-sec", "-1")
 	if err := sim.Start(); err != nil {
@@ -321,8 +326,6 @@ func recordRun(bin string, d time.Duration, noStore bool) (*recording, error) {
 	if err := waitHTTP("http://" + port + "/stats"); err != nil {
 		return nil, err
 	}
-	out, _ := os.MkdirTemp("", "okxtape-bench-rec")
-	defer os.RemoveAll(out)
 	insts := []string{}
 	for _, b := range []string{"BTC", "ETH", "SOL", "XRP", "DOGE", "ADA", "TRX", "LINK", "DOT", "LTC"} {
 		insts = append(insts, b+"-USDT")
@@ -330,7 +333,7 @@ func recordRun(bin string, d time.Duration, noStore bool) (*recording, error) {
 	args := []string{"--ws-url", "ws://" + port, "--rest-url", "http://" + port,
 		"--channels", "tickers,trades,books5,bbo-tbt", "--inst", strings.Join(insts, ","),
 		"--duration", d.String(), "--log-level", "warn"}
-	if noStore {
+	if out == "" {
 		args = append(args, "--no-store")
 	} else {
 		args = append(args, "--out", out)
@@ -371,23 +374,6 @@ func recordRun(bin string, d time.Duration, noStore bool) (*recording, error) {
 		return nil, fmt.Errorf("record received no frames")
 	}
 	return r, nil
-}
-
-// recorderCPU measures record's CPU per frame with the Parquet sink and with --no-store, back to back.
-func recorderCPU(f map[string]any, bin string, d time.Duration) error {
-	on, err := recordRun(bin, d, false)
-	if err != nil {
-		return err
-	}
-	off, err := recordRun(bin, d, true)
-	if err != nil {
-		return err
-	}
-	per := func(r *recording) float64 { return r.cpuS / float64(r.frames) }
-	f["recorder_cpu_us_per_frame"] = round(per(on)*1e6, 2)
-	f["recorder_cpu_us_per_frame_nostore"] = round(per(off)*1e6, 2)
-	f["recorder_cpu_vs_nostore"] = round(per(on)/per(off), 3)
-	return nil
 }
 
 func maxOf(v []float64) float64 {

@@ -24,12 +24,7 @@ func BenchmarkWriteGroupRaw(b *testing.B) {
 	px := 60000.0
 	for i := range 8192 {
 		px += float64(r.IntN(21)-10) / 10
-		frame := fmt.Sprintf(`{"arg":{"channel":"books5","instId":"BTC-USDT"},"data":[{"asks":[["%.1f","%.8f","0","%d"],["%.1f","%.8f","0","%d"]],"bids":[["%.1f","%.8f","0","%d"],["%.1f","%.8f","0","%d"]],"instId":"BTC-USDT","ts":"%d","seqId":%d}]}`,
-			px+0.1, r.Float64(), 1+r.IntN(3), px+0.2, r.Float64()*3, 1+r.IntN(3), px, r.Float64(), 1+r.IntN(3), px-0.1, r.Float64()*2, 1+r.IntN(3),
-			1765000000000+int64(i)*5, 1000000+i)
-		ts := 1765000000000 + int64(i)*5
-		e := &schema.Raw{Header: schema.Header{Seq: uint64(ts)*1e6 + uint64(r.IntN(1e6)), Ts: ts, RecvNs: ts*1e6 + int64(r.IntN(1e6)),
-			Channel: "books5", InstID: "BTC-USDT"}, Endpoint: "public", Frame: frame}
+		e := benchRawFrame(r, "BTC-USDT", i, px)
 		if err := buf.add(e); err != nil {
 			b.Fatal(err)
 		}

@@ -48,6 +48,11 @@ type tableProps struct {
 // statistics on (but for raw frames), and the sort order (inst_id, ts, seq) of every row group recorded as
 // sorting_columns.
 func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
+	return tablePropsWith(t, o)
+}
+
+// tablePropsWith is newTableProps with extra writer properties applied last (benchmarks compare settings).
+func tablePropsWith(t *schema.Table, o Options, extra ...parquet.WriterProperty) (*tableProps, error) {
 	pqs, err := pqarrow.ToParquet(ArrowSchema(t), nil, pqarrow.NewArrowWriterProperties())
 	if err != nil {
 		return nil, fmt.Errorf("parquet schema of %s: %w", t.Name, err)
@@ -117,6 +122,7 @@ func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
 			}
 		}
 	}
+	opts = append(opts, extra...)
 	return &tableProps{t: t, schema: pqs, props: parquet.NewWriterProperties(opts...)}, nil
 }
 

@@ -61,8 +61,7 @@ func (z *pageZstd) EncodeLevel(dst, src []byte, level int) []byte {
 	z.mu.Unlock()
 	if enc == nil {
 		var err error
-		enc, err = zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(lvl), zstd.WithEncoderConcurrency(1),
-			zstd.WithAllLitEntropyCompression(true), zstd.WithWindowSize(pageWindow))
+		enc, err = zstd.NewWriter(nil, pageEncoderOptions(lvl)...)
 		if err != nil {
 			panic("parquet: zstd encoder: " + err.Error()) // only for invalid options, which these are not
 		}
@@ -72,6 +71,12 @@ func (z *pageZstd) EncodeLevel(dst, src []byte, level int) []byte {
 	z.free[lvl] = append(z.free[lvl], enc)
 	z.mu.Unlock()
 	return out
+}
+
+// pageEncoderOptions are the options of a page encoder at level lvl.
+func pageEncoderOptions(lvl zstd.EncoderLevel) []zstd.EOption {
+	return []zstd.EOption{zstd.WithZeroFrames(true), zstd.WithEncoderLevel(lvl), zstd.WithEncoderConcurrency(1),
+		zstd.WithAllLitEntropyCompression(true), zstd.WithWindowSize(pageWindow)}
 }
 
 // DecodeWithError keeps arrow-go's error-returning decode (compress.ErrorCodec).
