@@ -68,27 +68,40 @@ func mixFigures(f map[string]any, quick bool, bin string) error {
 	}
 
 	// The replay binary: peak RSS on 1x and 4x, and selective replays vs the full one.
-	full1, rss1, err := replayProcess(bin, one)
+	full1, rss1, err := replayProcess(bin, one, 3)
 	if err != nil {
 		return err
 	}
-	_, rss4, err := replayProcess(bin, four)
+	_, rss4, err := replayProcess(bin, four, 3)
 	if err != nil {
 		return err
 	}
 	f["replay_rss_mb_1x"], f["replay_rss_mb_4x"] = rss1, rss4
 	f["replay_rss_4x_over_1x"] = round(rss4/rss1, 3)
-	inst, _, err := replayProcess(bin, one, "--inst", "BTC-USDT")
-	if err != nil {
-		return err
+	// Selective replays as rounds of (full, --inst, --channels), one process each, interleaved so that the
+	// machine's drift falls on both sides of each ratio; the figure is the median of the rounds' ratios. A
+	// 15-20 ms process is noisy (the first of three runs was often the slowest), hence seven rounds.
+	var instRuns, chRuns []float64
+	for range selectiveRounds {
+		full, _, err := replayProcess(bin, one, 1)
+		if err != nil {
+			return err
+		}
+		inst, _, err := replayProcess(bin, one, 1, "--inst", "BTC-USDT")
+		if err != nil {
+			return err
+		}
+		ch, _, err := replayProcess(bin, one, 1, "--channels", "tickers")
+		if err != nil {
+			return err
+		}
+		instRuns, chRuns = append(instRuns, inst/full), append(chRuns, ch/full)
 	}
-	ch, _, err := replayProcess(bin, one, "--channels", "tickers")
-	if err != nil {
-		return err
-	}
-	f["replay_selective_inst_ratio"] = round(inst/full1, 3)
-	f["replay_selective_channels_ratio"] = round(ch/full1, 3)
-	f["replay_selective_ratio"] = round(max(inst, ch)/full1, 3)
+	inst, ch := median(instRuns), median(chRuns)
+	f["replay_selective_inst_ratio"] = round(inst, 3)
+	f["replay_selective_channels_ratio"] = round(ch, 3)
+	f["replay_selective_ratio"] = round(max(inst, ch), 3)
+	f["replay_selective_inst_ratio_runs"] = roundAll(instRuns, 3)
 	f["replay_process_wall_s_1x"] = round(full1, 3)
 	return nil
 }
@@ -117,11 +130,14 @@ func writtenMixFigures(f map[string]any, dir string, secs int) error {
 	return storeFigures(f, dir, counts)
 }
 
-// replayProcess runs `replay run --speed max` over dir (median wall time of three runs from the summary)
-// and returns the wall time and the largest peak RSS in MB.
-func replayProcess(bin, dir string, args ...string) (wall, rssMB float64, err error) {
+// selectiveRounds is how many (full, --inst, --channels) rounds the selective ratios take the median of.
+const selectiveRounds = 7
+
+// replayProcess runs `replay run --speed max` over dir runs times and returns the median wall time (from the
+// summary) and the largest peak RSS in MB.
+func replayProcess(bin, dir string, runs int, args ...string) (wall, rssMB float64, err error) {
 	var walls []float64
-	for range 3 {
+	for range runs {
 		cmd := exec.Command(filepath.Join(bin, "replay"), append([]string{"run", "--data", dir, "--speed", "max",
 			"--log-level", "warn", "--no-progress"}, args...)...)
 		cmd.Stderr = os.Stderr
@@ -143,8 +159,7 @@ func replayProcess(bin, dir string, args ...string) (wall, rssMB float64, err er
 		rssMB = max(rssMB, peak)
 		log.Printf("replay run %s: %d events, %.3f s, %.1f MB", strings.Join(args, " "), sum.Events, sum.Wall, rssMB)
 	}
-	walls = sortedCopy(walls)
-	return walls[1], rssMB, nil
+	return median(walls), rssMB, nil
 }
 
 func sortedCopy(v []float64) []float64 {
