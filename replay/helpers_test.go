@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/okxtape/okxtape/engine"
 	"github.com/okxtape/okxtape/store/parquet"
 
 	"github.com/okxtape/okxtape/schema"
@@ -50,6 +51,18 @@ type got struct {
 	Ts      int64
 	Channel string
 	Inst    string
+}
+
+// openEngine opens the replay stream of the Parquet store under dir for q (closed when the test ends) and a
+// replay engine over it.
+func openEngine(t testing.TB, dir string, q store.Query) (*Stream, *engine.Engine) {
+	t.Helper()
+	s, err := Open(context.Background(), NewParquetSource(dir), q, ReplayTables())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s, NewEngine(s, q, engine.Options{})
 }
 
 func collect(t testing.TB, src Source, q store.Query, tables []*schema.Table) []got {

@@ -22,12 +22,7 @@ func TestTimersFireInEventTime(t *testing.T) {
 	}
 	writeStore(t, dir, parquet.Options{}, evs)
 	q := store.Query{}
-	s, err := Open(context.Background(), NewParquetSource(dir), q, ReplayTables())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	e := NewEngine(s, q, engine.Options{})
+	s, e := openEngine(t, dir, q)
 	if got := e.Now().UnixMilli(); got != day0 {
 		t.Fatalf("clock starts at %d, want the first event %d", got, day0)
 	}
@@ -66,12 +61,7 @@ func TestPacedReplayTakesAboutRangeOverSpeed(t *testing.T) {
 		evs = append(evs, ticker(uint64(10+i), day0+int64(i)*100, "BTC-USDT", 1))
 	}
 	writeStore(t, dir, parquet.Options{}, evs)
-	s, err := Open(context.Background(), NewParquetSource(dir), store.Query{}, ReplayTables())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	e := NewEngine(s, store.Query{}, engine.Options{})
+	s, e := openEngine(t, dir, store.Query{})
 	start := time.Now()
 	st, err := Run(context.Background(), e, s, RunOptions{Speed: 10})
 	took := time.Since(start)
@@ -88,14 +78,9 @@ func TestRunStopsOnCancel(t *testing.T) {
 	dir := t.TempDir()
 	evs := []schema.Stored{ticker(1, day0, "BTC-USDT", 1), ticker(2, day0+3_600_000, "BTC-USDT", 1)}
 	writeStore(t, dir, parquet.Options{}, evs)
-	s, err := Open(context.Background(), NewParquetSource(dir), store.Query{}, ReplayTables())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s, e := openEngine(t, dir, store.Query{})
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	e := NewEngine(s, store.Query{}, engine.Options{})
 	if _, err := Run(ctx, e, s, RunOptions{Speed: 1}); err == nil {
 		t.Fatal("a paced hour-long replay returned without the context error")
 	}
@@ -148,12 +133,7 @@ func TestRunClockIsTheLargestTsSoFar(t *testing.T) {
 	defer func(n int) { sliceRows = n }(sliceRows)
 	sliceRows = 16
 	q := store.Query{}
-	s, err := Open(context.Background(), NewParquetSource(dir), q, ReplayTables())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	e := NewEngine(s, q, engine.Options{})
+	s, e := openEngine(t, dir, q)
 	var first, maxTs int64
 	n, backwards := 0, 0
 	e.OnAll("clock", func(ev schema.Event) {

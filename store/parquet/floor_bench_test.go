@@ -68,7 +68,7 @@ func writeStore(b *testing.B, data map[*schema.Table][]*rowBuf, frames int, rawZ
 		if t == schema.RawTable && !rawZstd {
 			extra = append(extra, parquet.WithCompressionFor("frame", compress.Codecs.Uncompressed))
 		}
-		tp, err := tablePropsWith(t, o, extra...)
+		tp, err := newTableProps(t, o, extra...)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -270,7 +270,7 @@ func encodePages(b *testing.B, frames int, pages [][]byte, enc func(dst, src []b
 // writeTable writes the raw row groups once per op with o's settings (and extra) and reports the file's
 // bytes per frame.
 func writeTable(b *testing.B, frames int, groups []*rowBuf, o Options, extra ...parquet.WriterProperty) {
-	tp, err := tablePropsWith(schema.RawTable, o, extra...)
+	tp, err := newTableProps(schema.RawTable, o, extra...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -46,13 +46,8 @@ type tableProps struct {
 // too), PLAIN for floats (BYTE_STREAM_SPLIT measured 17-160 % larger for prices and sizes) except the running
 // totals marked Split (BYTE_STREAM_SPLIT: 18 % smaller for the 24 h volumes), zstd everywhere,
 // statistics on (but for raw frames), and the sort order (inst_id, ts, seq) of every row group recorded as
-// sorting_columns.
-func newTableProps(t *schema.Table, o Options) (*tableProps, error) {
-	return tablePropsWith(t, o)
-}
-
-// tablePropsWith is newTableProps with extra writer properties applied last (benchmarks compare settings).
-func tablePropsWith(t *schema.Table, o Options, extra ...parquet.WriterProperty) (*tableProps, error) {
+// sorting_columns. Extra writer properties are applied last (benchmarks compare settings with them).
+func newTableProps(t *schema.Table, o Options, extra ...parquet.WriterProperty) (*tableProps, error) {
 	pqs, err := pqarrow.ToParquet(ArrowSchema(t), nil, pqarrow.NewArrowWriterProperties())
 	if err != nil {
 		return nil, fmt.Errorf("parquet schema of %s: %w", t.Name, err)
